@@ -1,0 +1,422 @@
+"""Where the storage account is and how to authenticate: connection strings and Functions-style settings.
+
+Pure parsing, no azure import: ``_storage/credentials.py`` turns a :class:`StorageConnection` into an SDK
+credential. No error message, ``repr`` or ``str`` here ever contains an account key or a SAS signature
+(reliability.md §4.1): errors name the setting and the rule, never the secret value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from durable_storage.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_CONNECTION_SETTING",
+    "DEV_ACCOUNT_KEY",
+    "DEV_ACCOUNT_NAME",
+    "AuthKind",
+    "IdentityKind",
+    "StorageConnection",
+    "from_environment",
+    "parse_connection_string",
+]
+
+AuthKind = Literal["shared_key", "sas", "identity"]
+IdentityKind = Literal["default", "managedidentity"]
+
+DEFAULT_CONNECTION_SETTING = "AzureWebJobsStorage"
+DEV_ACCOUNT_NAME = "devstoreaccount1"
+DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""The public, well-known key of the storage emulator; still masked like any key, so there is one code path."""
+
+_SERVICES = ("queue", "table", "blob")
+# UseDevelopmentStorage=true is hard-mapped to these ports by every SDK (toolchain.md §3).
+_DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+_DEFAULT_SUFFIX = "core.windows.net"
+_MASK = "***"
+
+# The spelling used in messages, by lowercased key (connection string keys are case-insensitive).
+_KEY_NAMES: tuple[str, ...] = (
+    "UseDevelopmentStorage",
+    "DevelopmentStorageProxyUri",
+    "DefaultEndpointsProtocol",
+    "EndpointSuffix",
+)
+_KEY_NAMES += ("AccountName", "AccountKey", "SharedAccessSignature", "QueueEndpoint", "TableEndpoint", "BlobEndpoint")
+_KEYS = {key.lower(): key for key in _KEY_NAMES}
+# Valid in Azure connection strings but unused by a task hub: accepted and ignored.
+_IGNORED_KEYS = {"fileendpoint", *(f"{s}secondaryendpoint" for s in ("queue", "table", "blob", "file"))}
+# Every setting name is letters only and at most 26 long; a pasted key or signature is longer or has digits.
+_SETTING_NAME = re.compile(r"[A-Za-z]{1,30}")
+_ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageConnection:
+    """One storage account: its three service endpoints and how to authenticate to them.
+
+    Build one with :func:`parse_connection_string` or :func:`from_environment`. ``repr`` and ``str`` show
+    the account name and endpoints only; a key or SAS is shown as ``***``.
+
+    Attributes:
+        account_name: the account name, or None when neither given nor recognisable in the endpoints.
+        queue_endpoint: the queue service URL, no trailing ``/`` (Azurite: ``http://127.0.0.1:10001/devstoreaccount1``).
+        table_endpoint: the table service URL, no trailing ``/``.
+        blob_endpoint: the blob service URL, no trailing ``/``.
+        auth: ``shared_key`` (account key), ``sas`` (SAS token) or ``identity`` (Microsoft Entra token).
+        account_key: the base64 account key, for ``shared_key``.
+        sas_token: the SAS token without a leading ``?``, for ``sas``.
+        credential: for ``identity``: ``default`` (the DefaultAzureCredential chain) or ``managedidentity``.
+        client_id: for ``identity``: the client ID of a user-assigned managed identity, or None.
+    """
+
+    account_name: str | None
+    queue_endpoint: str
+    table_endpoint: str
+    blob_endpoint: str
+    auth: AuthKind
+    account_key: str | None = field(default=None, repr=False)
+    sas_token: str | None = field(default=None, repr=False)
+    credential: IdentityKind | None = None
+    client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_auth(self)
+        https_only = self.auth == "identity"
+        for service in _SERVICES:
+            name = f"{service}_endpoint"
+            # Normalises a trailing '/' away, so the stored endpoints compare and join predictably.
+            object.__setattr__(self, name, _endpoint(name, getattr(self, name), https_only=https_only))
+
+    def describe(self) -> str:
+        """A one-line, secret-free description: account, authentication and endpoints."""
+        return (
+            f"storage account {self.account_name or '(unnamed)'!r} using {self._auth_description()}: "
+            f"queue {self.queue_endpoint}, table {self.table_endpoint}, blob {self.blob_endpoint}"
+        )
+
+    def _auth_description(self) -> str:
+        if self.auth == "shared_key":
+            return "a shared key"
+        if self.auth == "sas":
+            return "a SAS token"
+        kind = "a managed identity" if self.credential == "managedidentity" else "the default Azure credential"
+        return f"{kind} (client ID {self.client_id})" if self.client_id else kind
+
+    def __repr__(self) -> str:
+        key = _MASK if self.account_key is not None else None
+        sas = _MASK if self.sas_token is not None else None
+        return (
+            f"StorageConnection(account_name={self.account_name!r}, auth={self.auth!r}, "
+            f"queue_endpoint={self.queue_endpoint!r}, table_endpoint={self.table_endpoint!r}, "
+            f"blob_endpoint={self.blob_endpoint!r}, account_key={key!r}, sas_token={sas!r}, "
+            f"credential={self.credential!r}, client_id={self.client_id!r})"
+        )
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+# The fields each auth kind needs, and the optional fields it allows besides those.
+_AUTH_FIELDS = {"shared_key": ("account_name", "account_key"), "sas": ("sas_token",), "identity": ("credential",)}
+_AUTH_OPTIONAL = {"shared_key": (), "sas": ("account_name",), "identity": ("account_name", "client_id")}
+
+
+def _check_auth(conn: StorageConnection) -> None:
+    """The invariants of each auth kind, for objects built directly rather than parsed."""
+    if conn.auth not in _AUTH_FIELDS:
+        raise ConfigurationError(f"auth {conn.auth!r} is invalid: must be shared_key, sas or identity")
+    needed, optional = _AUTH_FIELDS[conn.auth], _AUTH_OPTIONAL[conn.auth]
+    if missing := [name for name in needed if not getattr(conn, name)]:
+        raise ConfigurationError(f"auth {conn.auth!r} is incomplete: needs {' and '.join(missing)}")
+    others = ("account_key", "sas_token", "credential", "client_id")
+    if extra := [name for name in others if name not in needed + optional and getattr(conn, name) is not None]:
+        raise ConfigurationError(f"auth {conn.auth!r} is inconsistent: {' and '.join(extra)} must be None")
+    if conn.credential not in (None, "default", "managedidentity"):
+        raise ConfigurationError(f"credential {conn.credential!r} is invalid: must be 'default' or 'managedidentity'")
+
+
+def _endpoint(label: str, value: str, *, https_only: bool = False) -> str:
+    """A validated service endpoint without a trailing ``/``; ``label`` names the setting in errors."""
+    try:
+        parts = urlsplit(value.strip())
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigurationError(f"{label} is invalid: must be an http or https URL (value not shown)") from None
+    if parts.query or parts.fragment or parts.username is not None:
+        # Checked first and never echoed: a SAS 'sig' or a password would be in exactly these parts.
+        raise ConfigurationError(
+            f"{label} is invalid: must not carry a query string, fragment or user info "
+            "(put a SAS in SharedAccessSignature; value not shown)"
+        )
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{label} {value.strip()!r} is invalid: must be an http or https URL")
+    if https_only and parts.scheme.lower() != "https":
+        raise ConfigurationError(
+            f"{label} {value.strip()!r} is invalid: identity-based connections must use https, "
+            "so the token never travels over plain http"
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _account_from_endpoint(url: str) -> str | None:
+    """The account name in ``https://{name}.queue.…``, or the first path segment of a path-style (Azurite) URL."""
+    parts = urlsplit(url)
+    labels = (parts.hostname or "").split(".")
+    if len(labels) >= 3 and labels[1] in _SERVICES:
+        return labels[0]
+    segment = parts.path.strip("/").split("/", 1)[0]
+    return segment or None
+
+
+def _split_settings(text: str) -> dict[str, str]:
+    """``Key=Value;...`` as a dict keyed by lowercased key. Values keep any ``=`` (base64 keys end in ``==``)."""
+    parts = [part for part in text.split(";") if part.strip()] if isinstance(text, str) else []
+    if not parts:
+        raise ConfigurationError(
+            "connection string is empty: expected Key=Value settings separated by ';', e.g. UseDevelopmentStorage=true"
+        )
+    settings: dict[str, str] = {}
+    for number, part in enumerate(parts, start=1):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigurationError(
+                f"connection string part {number} is invalid: must be Key=Value (the part is not shown: "
+                "it may hold a secret)"
+            )
+        settings.update(_one_setting(key, value.strip(), settings))
+    return settings
+
+
+def _one_setting(key: str, value: str, seen: Mapping[str, str]) -> dict[str, str]:
+    lowered = key.lower()
+    if lowered in _IGNORED_KEYS:
+        return {}
+    if lowered not in _KEYS:
+        # A raw key pasted by mistake would parse as a long 'key'; echo only what looks like a setting name.
+        shown = repr(key) if _SETTING_NAME.fullmatch(key) else "(a name that is not shown)"
+        raise ConfigurationError(
+            f"connection string setting {shown} is not supported: must be one of {', '.join(_KEYS.values())}"
+        )
+    if lowered in seen:
+        raise ConfigurationError(f"connection string sets {_KEYS[lowered]} twice: each setting may appear once")
+    if not value:
+        raise ConfigurationError(f"connection string setting {_KEYS[lowered]} is empty: must have a value")
+    return {lowered: value}
+
+
+def parse_connection_string(text: str) -> StorageConnection:
+    """Parse an Azure Storage connection string.
+
+    Accepted forms: ``UseDevelopmentStorage=true`` (optionally with ``DevelopmentStorageProxyUri``);
+    ``AccountName`` + ``AccountKey`` (+ ``DefaultEndpointsProtocol``, default https, + ``EndpointSuffix``,
+    default core.windows.net); ``SharedAccessSignature``; and explicit ``QueueEndpoint``/``TableEndpoint``/
+    ``BlobEndpoint`` (any host and port, e.g. Azurite), the missing ones derived from ``AccountName``.
+    Keys are case-insensitive and whitespace around keys and values is ignored.
+
+    Args:
+        text: the connection string.
+
+    Returns:
+        The parsed connection.
+
+    Raises:
+        ConfigurationError: the string is malformed, misses a required part, or has an invalid endpoint or
+            protocol. The message names the setting and the rule, never a key or signature.
+    """
+    settings = _split_settings(text)
+    if "usedevelopmentstorage" in settings:
+        return _development_storage(settings)
+    return _account(settings)
+
+
+def _development_storage(settings: Mapping[str, str]) -> StorageConnection:
+    if settings["usedevelopmentstorage"].lower() != "true":
+        raise ConfigurationError(
+            f"UseDevelopmentStorage {settings['usedevelopmentstorage']!r} is invalid: must be true "
+            "(leave it out to connect to an account)"
+        )
+    others = sorted(_KEYS[k] for k in settings if k not in ("usedevelopmentstorage", "developmentstorageproxyuri"))
+    if others:
+        raise ConfigurationError(
+            f"UseDevelopmentStorage=true cannot be combined with {', '.join(others)}: "
+            "only DevelopmentStorageProxyUri may accompany it"
+        )
+    base = "http://127.0.0.1"
+    if "developmentstorageproxyuri" in settings:
+        proxy = urlsplit(_endpoint("DevelopmentStorageProxyUri", settings["developmentstorageproxyuri"]))
+        # As .NET does: the proxy's scheme and host, with the emulator's fixed ports.
+        host = f"[{proxy.hostname}]" if ":" in (proxy.hostname or "") else proxy.hostname
+        base = f"{proxy.scheme}://{host}"
+    endpoints = {s: f"{base}:{_DEV_PORTS[s]}/{DEV_ACCOUNT_NAME}" for s in _SERVICES}
+    return _build(DEV_ACCOUNT_NAME, endpoints, auth="shared_key", account_key=DEV_ACCOUNT_KEY)
+
+
+def _account(settings: Mapping[str, str]) -> StorageConnection:
+    name = settings.get("accountname")
+    key = settings.get("accountkey")
+    sas = settings.get("sharedaccesssignature")
+    if key is not None and sas is not None:
+        raise ConfigurationError("connection string sets both AccountKey and SharedAccessSignature: use one")
+    if sas is not None:
+        return _build(name, _account_endpoints(settings, name), auth="sas", sas_token=_sas_token(sas))
+    if key is None:
+        raise ConfigurationError(
+            "connection string has no credential: needs AccountKey (with AccountName) or SharedAccessSignature"
+        )
+    if name is None:
+        raise ConfigurationError("connection string has AccountKey but no AccountName: a shared key needs both")
+    try:
+        base64.b64decode(key, validate=True)
+    except binascii.Error:
+        raise ConfigurationError("AccountKey is invalid: must be base64 (value not shown)") from None
+    return _build(name, _account_endpoints(settings, name), auth="shared_key", account_key=key)
+
+
+def _sas_token(value: str) -> str:
+    token = value.removeprefix("?")
+    if "sig=" not in token:
+        raise ConfigurationError(
+            "SharedAccessSignature is invalid: must be a SAS token such as sv=...&sig=... (value not shown)"
+        )
+    return token
+
+
+def _account_endpoints(settings: Mapping[str, str], name: str | None) -> dict[str, str]:
+    """The explicit endpoints, the missing ones derived from the account name (``https://{name}.queue.{suffix}``)."""
+    protocol = settings.get("defaultendpointsprotocol", "https").lower()
+    if protocol not in ("http", "https"):
+        raise ConfigurationError(
+            f"DefaultEndpointsProtocol {settings['defaultendpointsprotocol']!r} is invalid: must be http or https"
+        )
+    suffix = settings.get("endpointsuffix", _DEFAULT_SUFFIX).strip(".")
+    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", suffix):
+        raise ConfigurationError(
+            f"EndpointSuffix {suffix!r} is invalid: must be a DNS suffix such as {_DEFAULT_SUFFIX}"
+        )
+    endpoints: dict[str, str] = {}
+    for service in _SERVICES:
+        label = f"{service.capitalize()}Endpoint"
+        if f"{service}endpoint" in settings:
+            endpoints[service] = _endpoint(label, settings[f"{service}endpoint"])
+        elif name is not None:
+            endpoints[service] = f"{protocol}://{name}.{service}.{suffix}"
+    missing = [f"{s.capitalize()}Endpoint" for s in _SERVICES if s not in endpoints]
+    if missing:
+        raise ConfigurationError(
+            f"connection string has no {' or '.join(missing)}: give each endpoint, or AccountName to derive them"
+        )
+    return endpoints
+
+
+def _build(
+    name: str | None,
+    endpoints: Mapping[str, str],
+    *,
+    auth: AuthKind,
+    account_key: str | None = None,
+    sas_token: str | None = None,
+    credential: IdentityKind | None = None,
+    client_id: str | None = None,
+) -> StorageConnection:
+    return StorageConnection(
+        account_name=name or _account_from_endpoint(endpoints["queue"]),
+        queue_endpoint=endpoints["queue"],
+        table_endpoint=endpoints["table"],
+        blob_endpoint=endpoints["blob"],
+        auth=auth,
+        account_key=account_key,
+        sas_token=sas_token,
+        credential=credential,
+        client_id=client_id,
+    )
+
+
+def from_environment(
+    name: str = DEFAULT_CONNECTION_SETTING, environ: Mapping[str, str] | None = None
+) -> StorageConnection:
+    """Read a connection as Durable Functions reads ``AzureWebJobsStorage`` (reliability.md §4.2).
+
+    The variable ``name`` is read as a connection string. Without it, the identity-based settings are read:
+    ``{name}__accountName`` (public Azure), or all three of ``{name}__queueServiceUri``,
+    ``{name}__tableServiceUri`` and ``{name}__blobServiceUri`` (https only), with ``{name}__credential``
+    (``managedidentity``, or unset for the default credential chain) and ``{name}__clientId`` (a user-assigned
+    identity). Variable names match case-insensitively, as .NET configuration keys do.
+
+    Args:
+        name: the connection setting name.
+        environ: the variables to read; ``os.environ`` when None.
+
+    Returns:
+        The connection.
+
+    Raises:
+        ConfigurationError: nothing is set (the message lists the variables looked for), or a setting is
+            invalid (the message names the variable).
+    """
+    env = os.environ if environ is None else environ
+    text = _lookup(env, name)
+    if text is not None and text.strip():
+        try:
+            return parse_connection_string(text)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
+    return _identity_connection(name, env)
+
+
+def _lookup(env: Mapping[str, str], key: str) -> str | None:
+    if key in env:
+        return env[key]
+    lowered = key.lower()
+    return next((value for k, value in env.items() if k.lower() == lowered), None)
+
+
+def _identity_connection(name: str, env: Mapping[str, str]) -> StorageConnection:
+    account = (_lookup(env, f"{name}__accountName") or "").strip()
+    uris = {s: _lookup(env, f"{name}__{s}ServiceUri") for s in _SERVICES}
+    if not account and not any(uris.values()):
+        raise ConfigurationError(
+            f"no storage connection is configured: set {name} to a connection string, or {name}__accountName, "
+            f"or {name}__queueServiceUri, {name}__tableServiceUri and {name}__blobServiceUri"
+        )
+    if account and not _ACCOUNT_NAME.fullmatch(account):
+        raise ConfigurationError(
+            f"{name}__accountName {account!r} is invalid: must be 3-24 lowercase letters or digits"
+        )
+    if any(uris.values()):
+        endpoints = _service_uris(name, uris)
+    else:
+        endpoints = {s: f"https://{account}.{s}.{_DEFAULT_SUFFIX}" for s in _SERVICES}
+    client_id = (_lookup(env, f"{name}__clientId") or "").strip() or None
+    return _build(
+        account or None, endpoints, auth="identity", credential=_identity_kind(name, env), client_id=client_id
+    )
+
+
+def _service_uris(name: str, uris: Mapping[str, str | None]) -> dict[str, str]:
+    if missing := [f"{name}__{s}ServiceUri" for s, uri in uris.items() if not uri]:
+        raise ConfigurationError(
+            f"{' and '.join(missing)} not set: identity-based connections by service URI need all three of "
+            f"{name}__queueServiceUri, {name}__tableServiceUri and {name}__blobServiceUri"
+        )
+    return {s: _endpoint(f"{name}__{s}ServiceUri", uri or "", https_only=True) for s, uri in uris.items()}
+
+
+def _identity_kind(name: str, env: Mapping[str, str]) -> IdentityKind:
+    value = _lookup(env, f"{name}__credential")
+    if not value:
+        return "default"
+    if value.strip().lower() == "managedidentity":
+        return "managedidentity"
+    raise ConfigurationError(
+        f"{name}__credential {value!r} is invalid: must be managedidentity, or unset for the default credential chain"
+    )

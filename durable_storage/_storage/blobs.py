@@ -1,0 +1,208 @@
+"""Blob verbs over the async Azure Blob SDK: gzip payloads up and down, delete by prefix, leases.
+
+Large messages and large table properties live as gzip blobs in ``{hub}-largemessages``
+(storage-layout.md §2.3, §3.4). Downloads are capped so a hostile or corrupt blob cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from urllib.parse import quote
+
+from azure.storage.blob import ContentSettings
+from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
+
+from durable_storage._storage.errors import storage_errors
+from durable_storage._storage.retry import OperationKind, RetryPolicy
+from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
+
+__all__ = ["MAX_PAYLOAD_BYTES", "Blobs"]
+
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+"""The largest decompressed payload we accept from a blob (a gzip bomb guard, reliability.md §4.3)."""
+_GZIP = ContentSettings(content_type="application/json", content_encoding="gzip")
+
+
+def _gunzip(data: bytes, limit: int, what: str) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as error:
+        raise MessageFormatError(f"{what} is not valid gzip: {error}") from None
+    if len(out) > limit:
+        raise MessageFormatError(f"{what} inflates to more than {limit} bytes, the limit")
+    return out
+
+
+class Blobs:
+    """The blob containers of one storage account."""
+
+    def __init__(self, service: BlobServiceClient, retry: RetryPolicy) -> None:
+        self._service = service
+        self._retry = retry
+
+    def container_url(self, container: str) -> str:
+        """The URL of ``container`` (no trailing slash), as stored in Instances rows."""
+        return f"{self._service.url.rstrip('/')}/{quote(container)}"
+
+    async def create_container(self, container: str) -> None:
+        """Create ``container`` if it does not exist."""
+
+        async def create() -> None:
+            try:
+                with storage_errors(f"container {container}"):
+                    await self._service.create_container(container)
+            except ConflictError:
+                pass  # ContainerAlreadyExists
+
+        await self._retry.run(OperationKind.READ, create)
+
+    async def delete_container(self, container: str) -> bool:
+        """Delete ``container`` with everything in it; False when it did not exist."""
+
+        async def delete() -> bool:
+            try:
+                with storage_errors(f"container {container}"):
+                    await self._service.delete_container(container)
+            except ResourceNotFoundError:
+                return False
+            return True
+
+        return await self._retry.run(OperationKind.READ, delete)
+
+    async def container_exists(self, container: str) -> bool:
+        """True when ``container`` exists."""
+
+        async def exists() -> bool:
+            with storage_errors(f"container {container}"):
+                return bool(await self._service.get_container_client(container).exists())
+
+        return await self._retry.run(OperationKind.READ, exists)
+
+    async def upload_text(self, container: str, name: str, text: str) -> None:
+        """Store ``text`` gzip-compressed as ``container/name``, creating the container on first use.
+
+        Overwrites: blob names carry random or unique parts, so a retry rewrites the same content.
+        """
+        data = gzip.compress(text.encode("utf-8"), compresslevel=6)
+
+        async def upload() -> None:
+            client = self._service.get_blob_client(container, name)
+            with storage_errors(f"blob {container}/{name}"):
+                await client.upload_blob(data, overwrite=True, content_settings=_GZIP)
+
+        try:
+            await self._retry.run(OperationKind.READ, upload)
+        except ResourceNotFoundError:
+            # The .NET provider creates the container lazily at the first upload (storage-layout.md §1.1).
+            await self.create_container(container)
+            await self._retry.run(OperationKind.READ, upload)
+
+    async def download_text(self, container: str, name: str, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> str:
+        """The text of the gzip blob ``container/name``.
+
+        Raises:
+            ResourceNotFoundError: no such blob.
+            MessageFormatError: not gzip, not UTF-8, or larger than ``max_bytes`` once inflated.
+        """
+        what = f"blob {container}/{name}"
+
+        async def download() -> bytes:
+            with storage_errors(what):
+                stream = await self._service.get_blob_client(container, name).download_blob()
+                return await stream.readall()
+
+        raw = await self._retry.run(OperationKind.READ, download)
+        # Blobs written by .NET may lack the gzip content-encoding header, so decompress ourselves either way.
+        data = _gunzip(raw, max_bytes, what) if raw[:2] == b"\x1f\x8b" else raw
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise MessageFormatError(f"{what} is not UTF-8 text: {error.reason} at byte {error.start}") from None
+
+    async def delete(self, container: str, name: str) -> bool:
+        """Delete one blob; False when it did not exist."""
+
+        async def delete() -> bool:
+            try:
+                with storage_errors(f"blob {container}/{name}"):
+                    await self._service.get_blob_client(container, name).delete_blob()
+            except ResourceNotFoundError:
+                return False
+            return True
+
+        return await self._retry.run(OperationKind.READ, delete)
+
+    async def list_names(self, container: str, *, prefix: str) -> list[str]:
+        """Names of the blobs in ``container`` that start with ``prefix`` (empty when the container is missing)."""
+
+        async def list_names() -> list[str]:
+            try:
+                with storage_errors(f"container {container}"):
+                    pager = self._service.get_container_client(container).list_blob_names(name_starts_with=prefix)
+                    return [name async for name in pager]
+            except ResourceNotFoundError:
+                return []
+
+        return await self._retry.run(OperationKind.READ, list_names)
+
+    async def delete_prefix(self, container: str, prefix: str) -> int:
+        """Delete every blob whose name starts with ``prefix``; returns how many were deleted."""
+        deleted = 0
+        for name in await self.list_names(container, prefix=prefix):
+            deleted += await self.delete(container, name)
+        return deleted
+
+    async def acquire_lease(self, container: str, name: str | None, *, lease_id: str, duration: int) -> None:
+        """Take a lease with our ``lease_id`` on a blob, or on the container itself when ``name`` is None.
+
+        ``duration`` is 15-60 seconds or -1 (infinite). Raises ConflictError when another lease is held.
+        """
+        await self._lease(container, name, lease_id).acquire(duration)
+
+    async def renew_lease(self, container: str, name: str | None, *, lease_id: str) -> None:
+        """Renew our lease; ConflictError when it was lost to someone else."""
+        await self._lease(container, name, lease_id).renew()
+
+    async def release_lease(self, container: str, name: str | None, *, lease_id: str) -> None:
+        """Release our lease so that others may take it at once."""
+        await self._lease(container, name, lease_id).release()
+
+    def _lease(self, container: str, name: str | None, lease_id: str) -> _Lease:
+        target = (
+            self._service.get_container_client(container)
+            if name is None
+            else self._service.get_blob_client(container, name)
+        )
+        what = f"container {container}" if name is None else f"blob {container}/{name}"
+        return _Lease(BlobLeaseClient(target, lease_id=lease_id), what, self._retry)
+
+
+class _Lease:
+    def __init__(self, client: BlobLeaseClient, what: str, retry: RetryPolicy) -> None:
+        self._client = client
+        self._what = what
+        self._retry = retry
+
+    async def acquire(self, duration: int) -> None:
+        async def acquire() -> None:
+            with storage_errors(self._what):
+                await self._client.acquire(lease_duration=duration)
+
+        # Acquiring again with the same lease id succeeds, so a resend after a lost response is safe.
+        await self._retry.run(OperationKind.READ, acquire)
+
+    async def renew(self) -> None:
+        async def renew() -> None:
+            with storage_errors(self._what):
+                await self._client.renew()
+
+        await self._retry.run(OperationKind.READ, renew)
+
+    async def release(self) -> None:
+        async def release() -> None:
+            with storage_errors(self._what):
+                await self._client.release()
+
+        await self._retry.run(OperationKind.CONDITIONAL, release)

@@ -1,0 +1,165 @@
+"""The Instances table: one row per instance describing its latest execution (storage-layout.md §2.2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from durable_storage._storage.large import BLOB_NAME_SUFFIX, LargeProperties
+from durable_storage._storage.tables import Page, Row, Tables, Write, WriteMode
+from durable_storage.errors import MessageFormatError
+from durable_storage.models import OrchestrationRuntimeStatus
+
+__all__ = ["InstanceRecord", "InstancesTable"]
+
+_ROW_KEY = ""
+# Python attribute -> column. Statuses are stored by name; Tags as a JSON object in a string.
+_COLUMNS = {
+    "name": "Name",
+    "version": "Version",
+    "input": "Input",
+    "output": "Output",
+    "custom_status": "CustomStatus",
+    "created_time": "CreatedTime",
+    "last_updated_time": "LastUpdatedTime",
+    "completed_time": "CompletedTime",
+    "runtime_status": "RuntimeStatus",
+    "execution_id": "ExecutionId",
+    "scheduled_start_time": "ScheduledStartTime",
+    "generation": "Generation",
+    "tags": "Tags",
+    "task_hub_name": "TaskHubName",
+}
+_PAYLOAD_COLUMNS = ("Input", "Output", "Tags")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceRecord:
+    """An Instances row. ``None`` means the column is absent; ``etag`` is the version it was read at."""
+
+    instance_id: str
+    name: str | None = None
+    version: str | None = None
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    created_time: datetime | None = None
+    last_updated_time: datetime | None = None
+    completed_time: datetime | None = None
+    runtime_status: OrchestrationRuntimeStatus | None = None
+    execution_id: str | None = None
+    scheduled_start_time: datetime | None = None
+    generation: int | None = None
+    tags: dict[str, str] | None = None
+    task_hub_name: str | None = None
+    etag: str | None = None
+
+
+def _columns(record: InstanceRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for attribute, column in _COLUMNS.items():
+        value = getattr(record, attribute)
+        if value is None:
+            continue
+        if isinstance(value, OrchestrationRuntimeStatus):
+            value = value.value
+        elif attribute == "tags":
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        values[column] = value
+    return values
+
+
+def _record(instance_id: str, values: Mapping[str, Any], etag: str | None) -> InstanceRecord:
+    found: dict[str, Any] = {}
+    for attribute, column in _COLUMNS.items():
+        value = values.get(column)
+        if value is None:
+            continue
+        if attribute == "runtime_status":
+            value = _status(value)
+        elif attribute == "tags":
+            value = _tags(value, instance_id)
+        found[attribute] = value
+    return InstanceRecord(instance_id=instance_id, etag=etag, **found)
+
+
+def _status(value: Any) -> OrchestrationRuntimeStatus | None:
+    try:
+        return OrchestrationRuntimeStatus(value)
+    except ValueError:
+        # .NET maps an unknown name to (OrchestrationStatus)(-1); we report it as unknown (None).
+        return None
+
+
+def _tags(value: Any, instance_id: str) -> dict[str, str] | None:
+    if value in ("", "null"):
+        return None
+    try:
+        tags = json.loads(value)
+    except (TypeError, ValueError):
+        raise MessageFormatError(f"Instances row of {instance_id!r} has Tags that are not JSON") from None
+    if not isinstance(tags, dict):
+        raise MessageFormatError(f"Instances row of {instance_id!r} has Tags that are not a JSON object")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+class InstancesTable:
+    """Read and write one task hub's Instances rows."""
+
+    def __init__(self, tables: Tables, table: str, large: LargeProperties) -> None:
+        self._tables = tables
+        self._large = large
+        self.table = table
+
+    async def read(self, instance_id: str, escaped_id: str, *, fetch_payloads: bool = True) -> InstanceRecord | None:
+        """The row of ``instance_id`` (table key ``escaped_id``), with offloaded payloads read back, or None."""
+        row = await self._tables.get(self.table, escaped_id, _ROW_KEY)
+        if row is None:
+            return None
+        return await self._from_row(instance_id, row, fetch_payloads=fetch_payloads)
+
+    async def _from_row(self, instance_id: str, row: Row, *, fetch_payloads: bool) -> InstanceRecord:
+        values: Mapping[str, Any] = row.values
+        if fetch_payloads:
+            # Create-time offload writes {Column}BlobName (as History rows do); checkpoints write URLs.
+            restored, _ = await self._large.restore_history(values)
+            values = await self._large.restore_instance(restored, _PAYLOAD_COLUMNS)
+        return _record(instance_id, values, row.etag)
+
+    async def write(self, record: InstanceRecord, escaped_id: str, *, mode: WriteMode) -> str | None:
+        """Write ``record`` (large payloads offloaded first); returns the new ETag.
+
+        ``mode`` REPLACE/MERGE are conditioned on ``record.etag`` (unconditional without one); a lost race
+        raises ConflictError.
+        """
+        values = await self._large.offload_instance(_columns(record), escaped_id=escaped_id)
+        if mode is WriteMode.REPLACE:
+            # A replaced row must not keep a stale create-time {Column}BlobName pointing at old data.
+            values = {k: v for k, v in values.items() if not k.endswith(BLOB_NAME_SUFFIX)}
+        return await self._tables.write(self.table, Write(mode, Row(escaped_id, _ROW_KEY, values), record.etag))
+
+    async def delete(self, escaped_id: str) -> None:
+        """Delete the row, whatever its version; a missing row counts as deleted."""
+        await self._tables.write(self.table, Write(WriteMode.DELETE, Row(escaped_id, _ROW_KEY, {})))
+
+    async def query_page(
+        self,
+        query: str,
+        *,
+        unescape: Callable[[str], str],
+        parameters: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        continuation: Mapping[str, str] | None = None,
+        fetch_payloads: bool = False,
+    ) -> tuple[list[InstanceRecord], dict[str, str] | None]:
+        """One page of rows matching ``query``; ``unescape`` turns a PartitionKey back into an instance ID."""
+        page: Page = await self._tables.query_page(
+            self.table, query, parameters=parameters, page_size=page_size, continuation=continuation
+        )
+        records = [
+            await self._from_row(unescape(row.partition_key), row, fetch_payloads=fetch_payloads) for row in page.rows
+        ]
+        return records, page.continuation

@@ -1,0 +1,106 @@
+"""Large table properties: values over 60 KiB (as UTF-16) live in gzip blobs (storage-layout.md §2.3).
+
+History rows keep the blob *name* in a ``{Property}BlobName`` column; Instances rows keep the blob *URL* in the
+column itself. Both forms are .NET's compatibility contract. Reads follow only references into our own
+``{hub}-largemessages`` container (reliability.md §4.3): a stored URL elsewhere is returned as plain text.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from durable_storage._names import blob_url
+from durable_storage._storage.blobs import Blobs
+
+__all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "LargeProperties", "utf16_size"]
+
+MAX_PROPERTY_BYTES = 60 * 1024
+"""Offload threshold, counted as UTF-16 bytes like .NET's ``Encoding.Unicode`` (Azure allows 64 KiB)."""
+BLOB_NAME_SUFFIX = "BlobName"
+OFFLOAD_COLUMNS = ("Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags")
+"""The columns .NET considers for offload (ATS ``CompressLargeMessageAsync``)."""
+
+
+def utf16_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-16: 2 per BMP character, 4 per character outside it (a surrogate pair)."""
+    return 2 * len(text) + 2 * sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _is_large(value: Any) -> bool:
+    # Cheap pre-check: fewer than 15,361 characters can never exceed 61,440 UTF-16 bytes.
+    return isinstance(value, str) and len(value) * 4 > MAX_PROPERTY_BYTES and utf16_size(value) > MAX_PROPERTY_BYTES
+
+
+class LargeProperties:
+    """Offloads and restores large columns of one task hub's rows."""
+
+    def __init__(self, blobs: Blobs, container: str) -> None:
+        self._blobs = blobs
+        self.container = container
+        self._url_prefix = blobs.container_url(container) + "/"
+
+    def blob_name(self, escaped_id: str, row_key: str, event_type: str, column: str) -> str:
+        """``{escapedId}/history-{RowKey}-{EventType}-{random:X8}-{Column}.json.gz``.
+
+        The random part keeps two split-brain writers from overwriting each other's blob (durabletask#890).
+        """
+        return f"{escaped_id}/history-{row_key}-{event_type}-{secrets.randbits(32):08X}-{column}.json.gz"
+
+    async def offload_history(self, values: dict[str, Any], *, escaped_id: str, row_key: str) -> dict[str, Any]:
+        """A copy of a History row's columns with every large column moved to a blob (name in ``*BlobName``)."""
+        result = dict(values)
+        for column in OFFLOAD_COLUMNS:
+            if _is_large(result.get(column)):
+                name = self.blob_name(escaped_id, row_key, str(result.get("EventType", "")), column)
+                await self._blobs.upload_text(self.container, name, result[column])
+                result[column] = ""
+                result[column + BLOB_NAME_SUFFIX] = name
+        return result
+
+    async def offload_instance(self, values: dict[str, Any], *, escaped_id: str) -> dict[str, Any]:
+        """A copy of an Instances row's columns with large ones moved to blobs (the column holds the URL).
+
+        Rows without an EventType use the column name in its place and an empty RowKey part (§2.3).
+        """
+        result = dict(values)
+        for column in OFFLOAD_COLUMNS:
+            if _is_large(result.get(column)):
+                name = self.blob_name(escaped_id, "", column, column)
+                await self._blobs.upload_text(self.container, name, result[column])
+                result[column] = self.url(name)
+        return result
+
+    def url(self, blob_name: str) -> str:
+        """The full URL of a blob of ours, each path segment escaped and ``/`` kept (``MessageManager.GetBlobUrl``)."""
+        return blob_url(self._url_prefix.rstrip("/"), blob_name)
+
+    def blob_name_of_url(self, value: Any) -> str | None:
+        """The blob name when ``value`` is a URL into our container, else None (it is then ordinary data)."""
+        if not isinstance(value, str) or not value.startswith(self._url_prefix):
+            return None
+        name = unquote(value[len(self._url_prefix) :])
+        return name or None
+
+    async def restore_history(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """A History row's columns with offloaded ones read back, and the blob names it referenced."""
+        result = dict(values)
+        names: list[str] = []
+        for key in [k for k in values if k.endswith(BLOB_NAME_SUFFIX)]:
+            name = values[key]
+            del result[key]
+            if isinstance(name, str) and name:
+                result[key[: -len(BLOB_NAME_SUFFIX)]] = await self._blobs.download_text(self.container, name)
+                names.append(name)
+        return result, names
+
+    async def restore_instance(self, values: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+        """An Instances row's ``columns`` with our blob URLs replaced by the blob text."""
+        result = dict(values)
+        for column in columns:
+            name = self.blob_name_of_url(result.get(column))
+            if name is not None:
+                result[column] = await self._blobs.download_text(self.container, name)
+        return result

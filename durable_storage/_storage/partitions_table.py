@@ -1,0 +1,99 @@
+"""The Partitions table of the V3 table partition manager (storage-layout.md §2.4, §6.3).
+
+One row per control queue, ``PartitionKey = ""`` and ``RowKey`` = the queue name. Every change is a Replace
+conditioned on the row's ETag, so two workers can never both believe they won the same lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from durable_storage._storage.tables import Row, Tables, Write, WriteMode
+from durable_storage.errors import ConflictError
+
+__all__ = ["PartitionLease", "PartitionsTable"]
+
+_PARTITION_KEY = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionLease:
+    """One partition's lease row. ``etag`` is the row version the lease was read at."""
+
+    partition: str
+    current_owner: str | None = None
+    next_owner: str | None = None
+    owned_since: datetime | None = None
+    last_renewal: datetime | None = None
+    expires_at: datetime | None = None
+    is_draining: bool = False
+    etag: str | None = None
+
+    def with_changes(self, **changes: Any) -> PartitionLease:
+        """A copy with ``changes`` applied (same ETag, so writing it is still conditioned on the read)."""
+        return replace(self, **changes)
+
+
+def _values(lease: PartitionLease) -> dict[str, Any]:
+    # Null columns are omitted: .NET reads a missing column as null (storage-layout.md §2.1).
+    columns = {
+        "CurrentOwner": lease.current_owner,
+        "NextOwner": lease.next_owner,
+        "OwnedSince": lease.owned_since,
+        "LastRenewal": lease.last_renewal,
+        "ExpiresAt": lease.expires_at,
+        "IsDraining": lease.is_draining,
+    }
+    return {name: value for name, value in columns.items() if value is not None}
+
+
+def _lease(row: Row) -> PartitionLease:
+    values = row.values
+    return PartitionLease(
+        partition=row.row_key,
+        current_owner=values.get("CurrentOwner") or None,
+        next_owner=values.get("NextOwner") or None,
+        owned_since=values.get("OwnedSince"),
+        last_renewal=values.get("LastRenewal"),
+        expires_at=values.get("ExpiresAt"),
+        is_draining=bool(values.get("IsDraining", False)),
+        etag=row.etag,
+    )
+
+
+class PartitionsTable:
+    """Lease rows of one task hub's partitions."""
+
+    def __init__(self, tables: Tables, table: str) -> None:
+        self._tables = tables
+        self.table = table
+
+    async def create(self, partitions: list[str]) -> None:
+        """Create the table and one free row per partition; rows that exist are left alone."""
+        await self._tables.create(self.table)
+        existing = {lease.partition for lease in await self.read_all()}
+        for partition in partitions:
+            if partition in existing:
+                continue
+            # Another worker or client may create it first; the reference ignores that 409 too (§2.4).
+            with contextlib.suppress(ConflictError):
+                await self._tables.write(self.table, Write(WriteMode.INSERT, Row(_PARTITION_KEY, partition, {})))
+
+    async def read_all(self) -> list[PartitionLease]:
+        """Every lease row, in partition order."""
+        rows = [row async for row in self._tables.query(self.table, "PartitionKey eq ''")]
+        return sorted((_lease(row) for row in rows), key=lambda lease: lease.partition)
+
+    async def replace(self, lease: PartitionLease) -> PartitionLease:
+        """Write ``lease`` if its row is unchanged since it was read; returns it with the new ETag.
+
+        Raises:
+            ConflictError: someone else changed the row first (412).
+        """
+        row = Row(_PARTITION_KEY, lease.partition, _values(lease))
+        mode = WriteMode.REPLACE if lease.etag else WriteMode.INSERT
+        etag = await self._tables.write(self.table, Write(mode, row, lease.etag))
+        return replace(lease, etag=etag)

@@ -1,0 +1,113 @@
+"""The one exception tree of durable_storage.
+
+::
+
+    DurableStorageError
+    ├── ConfigurationError (ValueError)        a bad setting or connection string, caught before any I/O
+    │   ├── InvalidNameError                   a task hub name or instance ID that breaks a naming rule
+    │   └── TaskHubMismatchError               the hub exists with another partition count
+    ├── MessageFormatError (ValueError)        a queue message or table row we must not (or cannot) decode
+    └── StorageError                           a storage request failed; carries status, code, request id, resource
+        ├── ConflictError                      409 / 412: a conditional write lost (stale ETag, row exists)
+        ├── ResourceNotFoundError              404
+        ├── TransientStorageError              408 / 429 / 5xx / connection failures: worth a retry
+        └── StorageAuthenticationError         401 / 403: wrong key, expired SAS, missing role
+
+Messages name the value and the rule that it broke. No error ever carries an account key, a SAS signature, a
+token or the server's "string to sign": the storage layer builds these from status, error code, request id and
+resource name only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "DurableStorageError",
+    "InvalidNameError",
+    "MessageFormatError",
+    "ResourceNotFoundError",
+    "StorageAuthenticationError",
+    "StorageError",
+    "TaskHubMismatchError",
+    "TransientStorageError",
+]
+
+
+class DurableStorageError(Exception):
+    """Base class of every error raised by durable_storage."""
+
+
+class ConfigurationError(DurableStorageError, ValueError):
+    """A setting, connection string or argument is invalid; nothing has been written."""
+
+
+class InvalidNameError(ConfigurationError):
+    """A task hub name, instance ID or resource name breaks a naming rule."""
+
+
+class TaskHubMismatchError(ConfigurationError):
+    """The task hub already exists with a layout (such as its partition count) other than the one asked for."""
+
+
+class MessageFormatError(DurableStorageError, ValueError):
+    """A queue message, blob or table row cannot be decoded (malformed JSON, unknown ``$type``, corrupt row)."""
+
+
+class StorageError(DurableStorageError):
+    """A request to Azure Storage failed.
+
+    Attributes:
+        status: the HTTP status code, or None when no response arrived (connection failure).
+        error_code: the storage error code (``ConditionNotMet``, ``QueueNotFound`` ...), or None.
+        request_id: the ``x-ms-request-id`` of the failed request, for support cases, or None.
+        resource: what was being accessed, e.g. ``queue myhub-control-00`` or ``table MyHubHistory``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        request_id: str | None = None,
+        resource: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.request_id = request_id
+        self.resource = resource
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.args[0]!r}, status={self.status!r}, error_code={self.error_code!r}, "
+            f"request_id={self.request_id!r}, resource={self.resource!r})"
+        )
+
+
+class ConflictError(StorageError):
+    """A conditional write lost: the ETag was stale (412) or the entity already existed (409)."""
+
+
+class ResourceNotFoundError(StorageError):
+    """The queue, table, blob, message or entity does not exist (404)."""
+
+
+class TransientStorageError(StorageError):
+    """The service was busy or unreachable (408, 429, 5xx, connection reset): the request may be retried.
+
+    Attributes:
+        may_have_been_applied: False only when the service surely did nothing (no connection, 429, 503). A
+            conditional write that failed with True here must be re-read, never blindly resent.
+    """
+
+    def __init__(self, message: str, *, may_have_been_applied: bool = True, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.may_have_been_applied = may_have_been_applied
+
+
+class StorageAuthenticationError(StorageError):
+    """The account rejected the credential (401/403): a wrong key, an expired SAS or a missing role."""

@@ -1,0 +1,221 @@
+"""A task hub's storage resources: create, inspect and delete them (storage-layout.md §1.1, §2.4).
+
+``TaskHub`` is the entry point of the storage layer for everything above it: the client and the worker build on
+its tables, queues and blobs. Creating is idempotent, and the partition count is fixed at creation: it is
+recorded as the number of rows in the Partitions table, exactly as the .NET provider records it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
+from durable_storage._names import TaskHubNames, escape_key
+from durable_storage._storage.account import StorageAccount
+from durable_storage._storage.history_table import HistoryTable
+from durable_storage._storage.instances_table import InstancesTable
+from durable_storage._storage.large import LargeProperties
+from durable_storage._storage.messages import MessageChannel
+from durable_storage._storage.partitions_table import PartitionsTable
+from durable_storage._storage.retry import RetryPolicy
+from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
+
+__all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "TaskHub", "TaskHubInfo"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TASK_HUB = "TestHubName"
+"""The task hub Durable Functions uses when none is configured."""
+DEFAULT_PARTITION_COUNT = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskHubInfo:
+    """What exists of a task hub in storage.
+
+    Attributes:
+        name: the task hub name.
+        exists: True when the Partitions table has rows (the hub was created).
+        partition_count: the recorded partition count, or None when the hub does not exist.
+        queues: every queue of the hub mapped to its approximate message count, or None when it is missing.
+        tables: every table of the hub mapped to whether it exists.
+        containers: every blob container of the hub mapped to whether it exists.
+    """
+
+    name: str
+    exists: bool
+    partition_count: int | None
+    queues: Mapping[str, int | None]
+    tables: Mapping[str, bool]
+    containers: Mapping[str, bool]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-serializable view."""
+        return {
+            "name": self.name,
+            "exists": self.exists,
+            "partition_count": self.partition_count,
+            "queues": dict(self.queues),
+            "tables": dict(self.tables),
+            "containers": dict(self.containers),
+        }
+
+
+class TaskHub:
+    """The storage resources of one task hub in one storage account.
+
+    Use :meth:`from_connection_string` or :meth:`from_env`; the hub is an async context manager and
+    :meth:`close` is idempotent.
+
+    Args:
+        connection: where the account is and how to authenticate.
+        task_hub: the hub name: 3-45 letters or digits, starting with a letter.
+        partition_count: control queues to create (1-16); must match the count of an existing hub.
+        retry: the retry policy of storage calls.
+    """
+
+    def __init__(
+        self,
+        connection: StorageConnection,
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        # Validate every name before anything touches storage.
+        self.names = TaskHubNames(task_hub, partition_count)
+        self.account = StorageAccount(connection, retry=retry)
+        self.large = LargeProperties(self.account.blobs, self.names.large_messages_container)
+        self.history = HistoryTable(self.account.tables, self.names.history_table, self.large)
+        self.instances = InstancesTable(self.account.tables, self.names.instances_table, self.large)
+        self.partitions = PartitionsTable(self.account.tables, self.names.partitions_table)
+        self.messages = MessageChannel(self.account.queues, self.account.blobs, self.names.large_messages_container)
+
+    @classmethod
+    def from_connection_string(
+        cls,
+        conn_str: str,
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: RetryPolicy | None = None,
+    ) -> TaskHub:
+        """A hub in the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
+        return cls(parse_connection_string(conn_str), task_hub=task_hub, partition_count=partition_count, retry=retry)
+
+    @classmethod
+    def from_env(
+        cls,
+        name: str = "AzureWebJobsStorage",
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: RetryPolicy | None = None,
+    ) -> TaskHub:
+        """A hub in the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``."""
+        return cls(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)
+
+    @property
+    def name(self) -> str:
+        """The task hub name."""
+        return self.names.hub
+
+    @property
+    def partition_count(self) -> int:
+        """The partition count this object was configured with."""
+        return self.names.partition_count
+
+    def escape(self, instance_id: str) -> str:
+        """The table key of ``instance_id`` (storage-layout.md §1.3)."""
+        return escape_key(instance_id)
+
+    async def stored_partition_count(self) -> int | None:
+        """The partition count recorded in storage, or None when the hub was never created."""
+        if not await self.account.tables.exists(self.names.partitions_table):
+            return None
+        return len(await self.partitions.read_all()) or None
+
+    async def create_if_not_exists(self) -> None:
+        """Create whatever of the hub is missing: queues, tables, the large-message container, partition rows.
+
+        Raises:
+            TaskHubMismatchError: the hub exists with another partition count; nothing was created.
+        """
+        await self._check_partition_count()
+        names = self.names
+        await asyncio.gather(
+            *(self.account.queues.create(q) for q in (*names.control_queues, names.work_item_queue)),
+            self.account.tables.create(names.history_table),
+            self.account.tables.create(names.instances_table),
+            # .NET creates this container lazily at the first large message; creating it up front is harmless
+            # and lets `info` show the whole hub.
+            self.account.blobs.create_container(names.large_messages_container),
+        )
+        # Partition rows last: their presence is what marks the hub as created.
+        await self.partitions.create(list(names.control_queues))
+        _log.info("task hub %s ready with %d partitions", names.hub, names.partition_count)
+
+    async def _check_partition_count(self) -> None:
+        stored = await self.stored_partition_count()
+        if stored is not None and stored != self.names.partition_count:
+            raise TaskHubMismatchError(
+                f"task hub {self.names.hub!r} exists with {stored} partitions, not {self.names.partition_count}: "
+                "the partition count is fixed when a hub is created (instances are routed by it); "
+                f"use partition_count={stored} or delete the hub"
+            )
+
+    async def delete(self) -> None:
+        """Delete every queue, table and container of the hub. Idempotent; stored data is gone for good."""
+        names = self.names
+        # A hub created with more partitions than this object was told about still loses all its queues.
+        stored = await self.stored_partition_count() or 0
+        queues = TaskHubNames(names.hub, max(stored, names.partition_count)).control_queues
+        await asyncio.gather(
+            *(self.account.queues.delete(q) for q in (*queues, names.work_item_queue)),
+            *(self.account.tables.delete(t) for t in names.tables),
+            *(self.account.blobs.delete_container(c) for c in names.containers),
+        )
+        _log.info("task hub %s deleted", names.hub)
+
+    async def info(self) -> TaskHubInfo:
+        """What exists of the hub, with queue depths and the recorded partition count."""
+        names = self.names
+        stored = await self.stored_partition_count()
+        partition_count = stored or names.partition_count
+        queue_names = [names.control_queue(i) for i in range(partition_count)] + [names.work_item_queue]
+        depths = await asyncio.gather(*(self._depth(q) for q in queue_names))
+        tables = await asyncio.gather(*(self.account.tables.exists(t) for t in names.tables))
+        containers = await asyncio.gather(*(self.account.blobs.container_exists(c) for c in names.containers))
+        return TaskHubInfo(
+            name=names.hub,
+            exists=stored is not None,
+            partition_count=stored,
+            queues=dict(zip(queue_names, depths, strict=True)),
+            tables=dict(zip(names.tables, tables, strict=True)),
+            containers=dict(zip(names.containers, containers, strict=True)),
+        )
+
+    async def _depth(self, queue: str) -> int | None:
+        try:
+            return await self.account.queues.count(queue)
+        except ResourceNotFoundError:
+            return None
+
+    async def close(self) -> None:
+        """Close the storage clients. Safe to call more than once."""
+        await self.account.close()
+
+    async def __aenter__(self) -> TaskHub:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"TaskHub({self.names.hub!r}, partitions={self.names.partition_count}, {self.account.connection!r})"

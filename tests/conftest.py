@@ -1,0 +1,59 @@
+"""Test fixtures: one real Azurite per test session, a fresh task hub per test.
+
+``--azurite CONNECTION_STRING`` (or ``DURABLE_STORAGE_TEST_CONNECTION``) runs the suite against an account that is
+already there, such as a real storage account, instead of starting Azurite. A missing Azurite fails the tests;
+nothing is ever skipped for it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.taskhub import TaskHub
+from durable_storage.testing import Azurite
+
+_ENV = "DURABLE_STORAGE_TEST_CONNECTION"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--azurite",
+        default=os.environ.get(_ENV),
+        metavar="CONNECTION_STRING",
+        help=f"run against this storage account instead of starting Azurite (also ${_ENV})",
+    )
+
+
+@pytest.fixture(scope="session")
+def connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The connection string of the account under test: a private Azurite unless --azurite names one."""
+    given = request.config.getoption("--azurite")
+    if given:
+        yield given
+        return
+    with Azurite() as azurite:
+        yield azurite.connection_string
+
+
+def new_hub_name() -> str:
+    """A task hub name no other test uses (3-45 letters or digits)."""
+    return "t" + uuid.uuid4().hex[:16]
+
+
+@pytest.fixture
+async def hub(connection_string: str) -> AsyncIterator[TaskHub]:
+    """A freshly created task hub of 4 partitions, deleted after the test."""
+    task_hub = TaskHub.from_connection_string(
+        connection_string, task_hub=new_hub_name(), partition_count=4, retry=FAST_RETRY
+    )
+    async with task_hub:
+        await task_hub.create_if_not_exists()
+        try:
+            yield task_hub
+        finally:
+            await task_hub.delete()

@@ -1,0 +1,56 @@
+"""The import rules of STYLE.md, checked on the source: the data flow stays visible and the core stays pure."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "durable_storage"
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(*parts: str) -> list[Path]:
+    return sorted(PACKAGE.joinpath(*parts).rglob("*.py"))
+
+
+def test_only_the_storage_layer_imports_an_azure_sdk() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if n.split(".")[0] == "azure")
+        for path in modules()
+        if "_storage" not in path.parts
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_pure_modules_do_no_io() -> None:
+    impure = {"asyncio", "time", "random", "os", "threading", "socket", "subprocess", "aiohttp", "azure"}
+    pure = [PACKAGE / name for name in ("history.py", "_messages.py", "_names.py", "models.py")]
+    pure += modules("replay") if (PACKAGE / "replay").exists() else []
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if n.split(".")[0] in impure)
+        for path in pure
+    }
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_storage_layer_never_imports_the_replay_engine_or_the_worker() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in imports_of(path) if n.startswith(("durable_storage.replay", "durable_storage.worker"))
+        )
+        for path in modules("_storage")
+    }
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_errors_module_imports_nothing_from_the_package() -> None:
+    assert not any(n.startswith("durable_storage") for n in imports_of(PACKAGE / "errors.py"))
