@@ -8,14 +8,13 @@ nothing is ever skipped for it.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import Azurite
+from durable_storage.testing import Azurite, unique_hub_name
 
 _ENV = "DURABLE_STORAGE_TEST_CONNECTION"
 
@@ -40,16 +39,11 @@ def connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
         yield azurite.connection_string
 
 
-def new_hub_name() -> str:
-    """A task hub name no other test uses (3-45 letters or digits)."""
-    return "t" + uuid.uuid4().hex[:16]
-
-
 @pytest.fixture
 async def hub(connection_string: str) -> AsyncIterator[TaskHub]:
     """A freshly created task hub of 4 partitions, deleted after the test."""
     task_hub = TaskHub.from_connection_string(
-        connection_string, task_hub=new_hub_name(), partition_count=4, retry=FAST_RETRY
+        connection_string, task_hub=unique_hub_name(), partition_count=4, retry=FAST_RETRY
     )
     async with task_hub:
         await task_hub.create_if_not_exists()

@@ -26,7 +26,17 @@ from durable_storage.errors import (
 __all__ = ["storage_errors", "translate"]
 
 # Error codes that mean "you lost a race", whatever status the service chose for them.
-_CONFLICT_CODES = frozenset({"PopReceiptMismatch", "LeaseIdMismatchWithLeaseOperation", "LeaseAlreadyPresent"})
+# (The queue SDK reports an existing queue as a 204 "error" with code QueueAlreadyExists.)
+_CONFLICT_CODES = frozenset(
+    {
+        "PopReceiptMismatch",
+        "LeaseIdMismatchWithLeaseOperation",
+        "LeaseAlreadyPresent",
+        "QueueAlreadyExists",
+        "ContainerAlreadyExists",
+        "TableAlreadyExists",
+    }
+)
 # The server refused before doing anything: safe to resend even a conditional write.
 _NOT_APPLIED_STATUSES = frozenset({429, 503})
 

@@ -14,13 +14,14 @@ from urllib.parse import unquote
 
 from durable_storage._names import blob_url
 from durable_storage._storage.blobs import Blobs
+from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS
 
 __all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "LargeProperties", "utf16_size"]
 
 MAX_PROPERTY_BYTES = 60 * 1024
 """Offload threshold, counted as UTF-16 bytes like .NET's ``Encoding.Unicode`` (Azure allows 64 KiB)."""
 BLOB_NAME_SUFFIX = "BlobName"
-OFFLOAD_COLUMNS = ("Name", "Input", "Result", "Output", "Reason", "Details", "Correlation", "FailureDetails", "Tags")
+OFFLOAD_COLUMNS = LARGE_PROPERTY_COLUMNS
 """The columns .NET considers for offload (ATS ``CompressLargeMessageAsync``)."""
 
 

@@ -73,7 +73,7 @@ class Queues:
                 with storage_errors(f"queue {queue}"):
                     await self._client(queue).create_queue()
             except ConflictError:
-                pass  # QueueAlreadyExists: only when it exists with other metadata; ours never sets any
+                pass  # QueueAlreadyExists
 
         await self._retry.run(OperationKind.READ, create)
 

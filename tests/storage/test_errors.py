@@ -55,3 +55,15 @@ async def test_errors_carry_status_code_request_id_and_resource(hub: TaskHub) ->
     assert error.request_id
     assert error.resource == "queue no-such-queue"
     assert "queue no-such-queue: 404 QueueNotFound" in str(error)
+
+
+async def test_sdk_debug_logs_have_their_secrets_masked(hub: TaskHub, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    header = "Authorization: SharedKey devstoreaccount1:c2VjcmV0c2lnbmF0dXJl"
+    url = "https://acct.blob.core.windows.net/c/b?sv=2024&sig=c2VjcmV0c2ln"
+
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").debug("Request headers: %s", header)
+    logging.getLogger("azure.core.pipeline.policies._universal").debug("url %s", url)
+
+    assert "c2VjcmV0c2lnbmF0dXJl" not in caplog.text and "c2VjcmV0c2ln" not in caplog.text
+    assert "SharedKey devstoreaccount1:***" in caplog.text
