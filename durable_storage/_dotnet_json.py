@@ -15,6 +15,7 @@ Safety (reliability.md §4.3): a ``$type`` is only ever compared with a closed s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Generic, TypeVar
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 TYPE_KEYS = ("$type", "__type")  # Newtonsoft's hint, and DataContractJsonSerializer's (history-event-fields.md §5)
 
 
@@ -75,7 +77,9 @@ def parse_json(text: str, what: str, *, max_chars: int | None = None) -> object:
     try:
         value = json.loads(text, parse_constant=_reject_constant)
         # json.loads turns a lone "\ud800" escape into a str that is not valid UTF-8; writing it back finds it.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        # Only a \uDxxx escape can produce one, so the (costly) check runs only when the text has such an escape.
+        if _SURROGATE_ESCAPE.search(text):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise MessageFormatError(f"{what} is nested too deeply to decode") from None
     except UnicodeEncodeError as exc:

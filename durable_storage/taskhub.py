@@ -21,7 +21,7 @@ from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
 from durable_storage._storage.messages import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
-from durable_storage._storage.retry import RetryPolicy
+from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
 
 __all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "TaskHub", "TaskHubInfo"]
@@ -84,7 +84,7 @@ class TaskHub:
         *,
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
-        retry: RetryPolicy | None = None,
+        retry: StorageRetryPolicy | None = None,
     ) -> None:
         # Validate every name before anything touches storage.
         self.names = TaskHubNames(task_hub, partition_count)
@@ -102,7 +102,7 @@ class TaskHub:
         *,
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
-        retry: RetryPolicy | None = None,
+        retry: StorageRetryPolicy | None = None,
     ) -> TaskHub:
         """A hub in the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
         return cls(parse_connection_string(conn_str), task_hub=task_hub, partition_count=partition_count, retry=retry)
@@ -114,7 +114,7 @@ class TaskHub:
         *,
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
-        retry: RetryPolicy | None = None,
+        retry: StorageRetryPolicy | None = None,
     ) -> TaskHub:
         """A hub in the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``."""
         return cls(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)

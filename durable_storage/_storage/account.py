@@ -19,7 +19,7 @@ from durable_storage._redact import SecretMaskingFilter
 from durable_storage._storage.blobs import Blobs
 from durable_storage._storage.credentials import build_credential
 from durable_storage._storage.queues import Queues
-from durable_storage._storage.retry import RetryPolicy
+from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.tables import Tables
 
 __all__ = ["StorageAccount"]
@@ -47,10 +47,10 @@ def _guard_sdk_logs() -> None:
 class StorageAccount:
     """The queues, tables and blobs of one storage account. An async context manager; ``close()`` is idempotent."""
 
-    def __init__(self, connection: StorageConnection, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, connection: StorageConnection, *, retry: StorageRetryPolicy | None = None) -> None:
         _guard_sdk_logs()
         self.connection = connection
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or StorageRetryPolicy()
         self._credential: Any = build_credential(connection)
         options: dict[str, Any] = {
             "credential": self._credential,

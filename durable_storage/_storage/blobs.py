@@ -14,10 +14,10 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, RetryPolicy
+from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
 
-__all__ = ["MAX_PAYLOAD_BYTES", "Blobs"]
+__all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "is_contained_name"]
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 """The largest decompressed payload we accept from a blob (a gzip bomb guard, reliability.md §4.3)."""
@@ -32,13 +32,26 @@ def _gunzip(data: bytes, limit: int, what: str) -> bytes:
         raise MessageFormatError(f"{what} is not valid gzip: {error}") from None
     if len(out) > limit:
         raise MessageFormatError(f"{what} inflates to more than {limit} bytes, the limit")
+    if not inflater.eof:
+        # A cut-off stream inflates without complaint to a prefix of the text: refuse it rather than return part.
+        raise MessageFormatError(f"{what} is not valid gzip: the stream is truncated")
     return out
+
+
+def is_contained_name(name: str) -> bool:
+    """True when ``name`` is a relative blob name that cannot leave its container once put in a URL.
+
+    HTTP clients resolve ``.`` and ``..`` path segments, so ``../other/x`` would read another container of the
+    account with our credential; an absolute URL is not a name at all (reliability.md §4.3).
+    """
+    segments = name.replace("\\", "/").split("/")
+    return bool(name) and "://" not in name and not name.startswith("/") and not {".", ".."} & set(segments)
 
 
 class Blobs:
     """The blob containers of one storage account."""
 
-    def __init__(self, service: BlobServiceClient, retry: RetryPolicy) -> None:
+    def __init__(self, service: BlobServiceClient, retry: StorageRetryPolicy) -> None:
         self._service = service
         self._retry = retry
 
@@ -104,18 +117,28 @@ class Blobs:
 
         Raises:
             ResourceNotFoundError: no such blob.
-            MessageFormatError: not gzip, not UTF-8, or larger than ``max_bytes`` once inflated.
+            MessageFormatError: a name that would leave ``container``; invalid gzip, not UTF-8, or larger than
+                ``max_bytes`` once inflated.
         """
         what = f"blob {container}/{name}"
+        if not is_contained_name(name):
+            raise MessageFormatError(f"blob name {name!r} is invalid: must be a relative name inside {container}")
 
         async def download() -> bytes:
             with storage_errors(what):
-                stream = await self._service.get_blob_client(container, name).download_blob()
+                # decompress=False: the SDK would otherwise inflate a Content-Encoding: gzip blob in full, past
+                # the max_bytes guard below (a gzip bomb).
+                stream = await self._service.get_blob_client(container, name).download_blob(decompress=False)
                 return await stream.readall()
 
         raw = await self._retry.run(OperationKind.READ, download)
         # Blobs written by .NET may lack the gzip content-encoding header, so decompress ourselves either way.
-        data = _gunzip(raw, max_bytes, what) if raw[:2] == b"\x1f\x8b" else raw
+        if raw[:2] == b"\x1f\x8b":
+            data = _gunzip(raw, max_bytes, what)
+        elif len(raw) > max_bytes:
+            raise MessageFormatError(f"{what} holds {len(raw)} bytes, more than {max_bytes}, the limit")
+        else:
+            data = raw
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -180,7 +203,7 @@ class Blobs:
 
 
 class _Lease:
-    def __init__(self, client: BlobLeaseClient, what: str, retry: RetryPolicy) -> None:
+    def __init__(self, client: BlobLeaseClient, what: str, retry: StorageRetryPolicy) -> None:
         self._client = client
         self._what = what
         self._retry = retry

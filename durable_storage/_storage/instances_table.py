@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from durable_storage._storage.large import BLOB_NAME_SUFFIX, LargeProperties
+from durable_storage._storage.large import BLOB_NAME_SUFFIX, URL_COLUMNS, LargeProperties
 from durable_storage._storage.tables import Page, Row, Tables, Write, WriteMode
 from durable_storage.errors import MessageFormatError
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -33,7 +33,6 @@ _COLUMNS = {
     "tags": "Tags",
     "task_hub_name": "TaskHubName",
 }
-_PAYLOAD_COLUMNS = ("Input", "Output", "Tags")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,7 +125,7 @@ class InstancesTable:
         if fetch_payloads:
             # Create-time offload writes {Column}BlobName (as History rows do); checkpoints write URLs.
             restored, _ = await self._large.restore_history(values)
-            values = await self._large.restore_instance(restored, _PAYLOAD_COLUMNS)
+            values = await self._large.restore_instance(restored, URL_COLUMNS)
         return _record(instance_id, values, row.etag)
 
     async def write(self, record: InstanceRecord, escaped_id: str, *, mode: WriteMode) -> str | None:

@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from durable_storage._names import blob_url
-from durable_storage._storage.blobs import Blobs
+from durable_storage._storage.blobs import Blobs, is_contained_name
 from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS
 
-__all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "LargeProperties", "utf16_size"]
+__all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "URL_COLUMNS", "LargeProperties", "utf16_size"]
 
 MAX_PROPERTY_BYTES = 60 * 1024
 """Offload threshold, counted as UTF-16 bytes like .NET's ``Encoding.Unicode`` (Azure allows 64 KiB)."""
 BLOB_NAME_SUFFIX = "BlobName"
+URL_COLUMNS = ("Input", "Output")
+"""Instances columns that hold a blob URL when offloaded."""
 OFFLOAD_COLUMNS = LARGE_PROPERTY_COLUMNS
 """The columns .NET considers for offload (ATS ``CompressLargeMessageAsync``)."""
 
@@ -62,16 +64,23 @@ class LargeProperties:
         return result
 
     async def offload_instance(self, values: dict[str, Any], *, escaped_id: str) -> dict[str, Any]:
-        """A copy of an Instances row's columns with large ones moved to blobs (the column holds the URL).
+        """A copy of an Instances row's columns with large ones moved to blobs.
 
-        Rows without an EventType use the column name in its place and an empty RowKey part (§2.3).
+        Input and Output hold the blob URL, which .NET status readers follow (§2.2); any other column (Tags)
+        is emptied with a ``{Column}BlobName`` beside it, as .NET's create does, so that a reader that does not
+        fetch payloads sees no value rather than a URL where JSON belongs. Rows without an EventType use the
+        column name in its place and an empty RowKey part (§2.3).
         """
         result = dict(values)
         for column in OFFLOAD_COLUMNS:
             if _is_large(result.get(column)):
                 name = self.blob_name(escaped_id, "", column, column)
                 await self._blobs.upload_text(self.container, name, result[column])
-                result[column] = self.url(name)
+                if column in URL_COLUMNS:
+                    result[column] = self.url(name)
+                else:
+                    result[column] = ""
+                    result[column + BLOB_NAME_SUFFIX] = name
         return result
 
     def url(self, blob_name: str) -> str:
@@ -83,7 +92,8 @@ class LargeProperties:
         if not isinstance(value, str) or not value.startswith(self._url_prefix):
             return None
         name = unquote(value[len(self._url_prefix) :])
-        return name or None
+        # ".../largemessages/../other/x" starts like ours but points at another container.
+        return name if is_contained_name(name) else None
 
     async def restore_history(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """A History row's columns with offloaded ones read back, and the blob names it referenced."""

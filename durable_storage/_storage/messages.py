@@ -80,12 +80,8 @@ class MessageChannel:
         return Received(message, data)
 
     async def _unwrap(self, blob_name: str) -> MessageData:
-        # The name comes from the queue, which anyone with queue access can write: only plain relative names
-        # inside our own container are followed (reliability.md §4.3).
-        if "://" in blob_name or blob_name.startswith("/") or ".." in blob_name.split("/"):
-            raise MessageFormatError(
-                f"large message blob name {blob_name!r} is invalid: must be a name in our container"
-            )
+        # The name comes from the queue, which anyone with queue access can write: download_text follows only
+        # relative names inside our own container (reliability.md §4.3).
         try:
             text = await self._blobs.download_text(self.container, blob_name)
         except ResourceNotFoundError:

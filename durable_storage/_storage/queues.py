@@ -14,7 +14,7 @@ from datetime import datetime
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, RetryPolicy
+from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConfigurationError, ConflictError, ResourceNotFoundError
 
 __all__ = ["MAX_BATCH", "MAX_VISIBILITY_SECONDS", "QueueMessage", "Queues"]
@@ -54,7 +54,7 @@ def _seconds(value: float, what: str) -> int:
 class Queues:
     """The queues of one storage account."""
 
-    def __init__(self, service: QueueServiceClient, retry: RetryPolicy) -> None:
+    def __init__(self, service: QueueServiceClient, retry: StorageRetryPolicy) -> None:
         self._service = service
         self._retry = retry
         self._clients: dict[str, QueueClient] = {}

@@ -17,7 +17,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from durable_storage.errors import ConfigurationError, TransientStorageError
 
-__all__ = ["FAST_RETRY", "OperationKind", "RetryPolicy"]
+__all__ = ["FAST_RETRY", "OperationKind", "StorageRetryPolicy"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def _worth_retrying(kind: OperationKind) -> Callable[[BaseException], bool]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
+class StorageRetryPolicy:
     """How often and how patiently a storage operation is tried.
 
     Args:
@@ -86,5 +86,5 @@ def _log_retry(state: RetryCallState) -> None:
     _log.debug("storage call failed (%s), try %d of this call; retrying", error, state.attempt_number)
 
 
-FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.01, max_delay=0.2)
+FAST_RETRY = StorageRetryPolicy(attempts=4, first_delay=0.01, max_delay=0.2)
 """A policy for tests: same decisions, tiny delays."""

@@ -16,7 +16,7 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, RetryPolicy
+from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError
 
 __all__ = ["MAX_TRANSACTION", "Page", "Row", "Tables", "Write", "WriteMode"]
@@ -99,7 +99,7 @@ def _is_conditional(write: Write) -> bool:
 class Tables:
     """The tables of one storage account."""
 
-    def __init__(self, service: TableServiceClient, retry: RetryPolicy) -> None:
+    def __init__(self, service: TableServiceClient, retry: StorageRetryPolicy) -> None:
         self._service = service
         self._retry = retry
         self._clients: dict[str, TableClient] = {}
