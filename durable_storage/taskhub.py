@@ -11,8 +11,8 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 
+from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
 from durable_storage._names import TaskHubNames, escape_key
 from durable_storage._storage.account import StorageAccount
@@ -65,7 +65,7 @@ class TaskHubInfo:
         }
 
 
-class TaskHub:
+class TaskHub(AsyncClosing):
     """The storage resources of one task hub in one storage account.
 
     Use :meth:`from_connection_string` or :meth:`from_env`; the hub is an async context manager and
@@ -208,14 +208,6 @@ class TaskHub:
     async def close(self) -> None:
         """Close the storage clients. Safe to call more than once."""
         await self.account.close()
-
-    async def __aenter__(self) -> TaskHub:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         return f"TaskHub({self.names.hub!r}, partitions={self.names.partition_count}, {self.account.connection!r})"

@@ -7,13 +7,13 @@ and explicit timeouts, and where they are closed.
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
+from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection
 from durable_storage._redact import SecretMaskingFilter
 from durable_storage._storage.blobs import Blobs
@@ -44,7 +44,7 @@ def _guard_sdk_logs() -> None:
             logger.addFilter(_MASK)
 
 
-class StorageAccount:
+class StorageAccount(AsyncClosing):
     """The queues, tables and blobs of one storage account. An async context manager; ``close()`` is idempotent."""
 
     def __init__(self, connection: StorageConnection, *, retry: StorageRetryPolicy | None = None) -> None:
@@ -79,14 +79,6 @@ class StorageAccount:
         close = getattr(self._credential, "close", None)
         if close is not None:
             await close()
-
-    async def __aenter__(self) -> StorageAccount:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         return f"StorageAccount({self.connection!r})"
