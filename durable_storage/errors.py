@@ -7,6 +7,8 @@
     │   ├── InvalidNameError                   a task hub name or instance ID that breaks a naming rule
     │   └── TaskHubMismatchError               the hub exists with another partition count
     ├── MessageFormatError (ValueError)        a queue message or table row we must not (or cannot) decode
+    ├── TaskFailedError                        an activity, sub-orchestration or entity operation failed
+    ├── NonDeterminismError                    the code no longer does what the history recorded
     └── StorageError                           a storage request failed; carries status, code, request id, resource
         ├── ConflictError                      409 / 412: a conditional write lost (stale ETag, row exists)
         ├── ResourceNotFoundError              404
@@ -28,9 +30,11 @@ __all__ = [
     "DurableStorageError",
     "InvalidNameError",
     "MessageFormatError",
+    "NonDeterminismError",
     "ResourceNotFoundError",
     "StorageAuthenticationError",
     "StorageError",
+    "TaskFailedError",
     "TaskHubMismatchError",
     "TransientStorageError",
 ]
@@ -111,3 +115,30 @@ class TransientStorageError(StorageError):
 
 class StorageAuthenticationError(StorageError):
     """The account rejected the credential (401/403): a wrong key, an expired SAS or a missing role."""
+
+
+class TaskFailedError(DurableStorageError):
+    """An activity, sub-orchestration or entity operation failed; raised into the orchestrator at its ``yield``.
+
+    ``str()`` keeps Durable Functions' format ``"{reason} \n {details}"`` so existing ``except`` code that parses
+    the message still works.
+
+    Attributes:
+        reason: the failure's reason (for activities: the error message).
+        details: more about it (for activities: the stack trace), or None.
+        error_type: the failing exception's type name, or None when unknown.
+    """
+
+    def __init__(self, reason: str | None, details: str | None = None, *, error_type: str | None = None) -> None:
+        super().__init__(f"{reason} \n {details}")
+        self.reason = reason
+        self.details = details
+        self.error_type = error_type
+
+
+class NonDeterminismError(DurableStorageError):
+    """The orchestrator's code did something other than what its history recorded (it changed mid-flight).
+
+    The message starts with "Non-Deterministic workflow detected" and names the sequence number, what history
+    recorded and what the code did now.
+    """

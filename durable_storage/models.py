@@ -1,10 +1,10 @@
-"""User-facing values: runtime statuses and, as later features land, the other status models."""
+"""User-facing values: runtime statuses, retry options, entity IDs; pure."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["OrchestrationRuntimeStatus"]
+__all__ = ["EntityId", "OrchestrationRuntimeStatus", "RetryOptions"]
 
 
 class OrchestrationRuntimeStatus(Enum):
@@ -63,3 +63,131 @@ _TERMINAL = frozenset(
         OrchestrationRuntimeStatus.Terminated,
     }
 )
+
+
+class RetryOptions:
+    """How an activity or sub-orchestration is retried, as in azure-functions-durable.
+
+    After attempt ``k`` (0-based) fails, the next one starts ``first_retry_interval * backoff_coefficient**k``
+    later (capped at ``max_retry_interval``), until ``max_number_of_attempts`` attempts have failed or
+    ``retry_timeout`` has passed since the first attempt (DTFx ``RetryInterceptor``).
+
+    Args:
+        first_retry_interval_in_milliseconds: the delay before the first retry; must be > 0.
+        max_number_of_attempts: attempts in all, including the first; must be >= 1.
+        backoff_coefficient: growth of the delay per attempt; >= 1 (keyword-only extension).
+        max_retry_interval_in_milliseconds: the cap on one delay (keyword-only extension).
+        retry_timeout_in_milliseconds: no retry starts after this long since the first attempt (extension).
+    """
+
+    def __init__(
+        self,
+        first_retry_interval_in_milliseconds: int,
+        max_number_of_attempts: int,
+        *,
+        backoff_coefficient: float = 1.0,
+        max_retry_interval_in_milliseconds: int | None = None,
+        retry_timeout_in_milliseconds: int | None = None,
+    ) -> None:
+        if not _positive_number(first_retry_interval_in_milliseconds):
+            raise ValueError(
+                f"first_retry_interval_in_milliseconds {first_retry_interval_in_milliseconds!r} is invalid: "
+                "must be a number greater than 0"
+            )
+        if isinstance(max_number_of_attempts, bool) or not isinstance(max_number_of_attempts, int):
+            raise ValueError(f"max_number_of_attempts {max_number_of_attempts!r} is invalid: must be an integer >= 1")
+        if max_number_of_attempts < 1:
+            raise ValueError(f"max_number_of_attempts {max_number_of_attempts!r} is invalid: must be an integer >= 1")
+        if not _positive_number(backoff_coefficient) or backoff_coefficient < 1:
+            raise ValueError(f"backoff_coefficient {backoff_coefficient!r} is invalid: must be a number >= 1")
+        for name, value in (
+            ("max_retry_interval_in_milliseconds", max_retry_interval_in_milliseconds),
+            ("retry_timeout_in_milliseconds", retry_timeout_in_milliseconds),
+        ):
+            if value is not None and not _positive_number(value):
+                raise ValueError(f"{name} {value!r} is invalid: must be a number greater than 0, or None")
+        self._first_retry_interval_in_milliseconds = first_retry_interval_in_milliseconds
+        self._max_number_of_attempts = max_number_of_attempts
+        self.backoff_coefficient = backoff_coefficient
+        self.max_retry_interval_in_milliseconds = max_retry_interval_in_milliseconds
+        self.retry_timeout_in_milliseconds = retry_timeout_in_milliseconds
+
+    @property
+    def first_retry_interval_in_milliseconds(self) -> int:
+        """The delay before the first retry."""
+        return self._first_retry_interval_in_milliseconds
+
+    @property
+    def max_number_of_attempts(self) -> int:
+        """Attempts in all, the first one included."""
+        return self._max_number_of_attempts
+
+    def delay_in_milliseconds(self, attempt: int) -> float:
+        """The delay after failed attempt ``attempt`` (0-based) before the next one."""
+        delay = float(self.first_retry_interval_in_milliseconds) * self.backoff_coefficient**attempt
+        cap = self.max_retry_interval_in_milliseconds
+        return min(delay, float(cap)) if cap is not None else delay
+
+    def to_json(self) -> dict[str, int]:
+        """The azure-functions-durable JSON form."""
+        return {
+            "firstRetryIntervalInMilliseconds": self.first_retry_interval_in_milliseconds,
+            "maxNumberOfAttempts": self.max_number_of_attempts,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryOptions({self.first_retry_interval_in_milliseconds}, {self.max_number_of_attempts}, "
+            f"backoff_coefficient={self.backoff_coefficient})"
+        )
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+class EntityId:
+    """The identity of a durable entity: its name (case-insensitive, stored lower-case) and key.
+
+    ``str(entity_id)`` is the instance ID that holds it in the task hub, ``@{name.lower()}@{key}``.
+
+    Raises:
+        ValueError: an empty name or key.
+    """
+
+    def __init__(self, name: str, key: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"entity name {name!r} is invalid: must be a non-empty string")
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"entity key {key!r} is invalid: must be a non-empty string")
+        self.name = name
+        self.key = key
+
+    @staticmethod
+    def get_scheduler_id(entity_id: EntityId) -> str:
+        """The instance ID of ``entity_id``: ``@{name.lower()}@{key}``."""
+        return f"@{entity_id.name.lower()}@{entity_id.key}"
+
+    @staticmethod
+    def get_entity_id(scheduler_id: str) -> EntityId:
+        """The entity of an instance ID ``@name@key``.
+
+        Raises:
+            ValueError: not of the form ``@name@key``.
+        """
+        parts = scheduler_id.split("@")
+        if len(parts) != 3 or parts[0] != "" or not parts[1] or not parts[2]:
+            raise ValueError(f"instance ID {scheduler_id!r} is not an entity ID: must be '@name@key'")
+        return EntityId(parts[1], parts[2])
+
+    def __str__(self) -> str:
+        return EntityId.get_scheduler_id(self)
+
+    def __repr__(self) -> str:
+        return f"EntityId({self.name!r}, {self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EntityId) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))

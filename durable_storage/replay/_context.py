@@ -1,0 +1,300 @@
+"""The ``context`` an orchestrator receives: the azure-functions-durable 1.7 ``DurableOrchestrationContext``; pure.
+
+Every method builds a task (or records an action at once, for ``signal_entity`` and ``continue_as_new``); the
+replayer gives the task its sequence id when the orchestrator yields it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from durable_storage import _json
+from durable_storage.models import EntityId, RetryOptions
+from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
+from durable_storage.replay._tasks import (
+    AtomicTask,
+    ExternalEventTask,
+    LongTimerTask,
+    RetryableTask,
+    TaskBase,
+    TimerTask,
+    WhenAllTask,
+    WhenAnyTask,
+)
+
+if TYPE_CHECKING:
+    from durable_storage.history import HistoryEvent
+    from durable_storage.replay._engine import Replayer
+
+__all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityCallTask"]
+
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+"""The activity name Durable Functions gives ``call_http`` requests; the worker runs it itself."""
+# azure-functions-durable's namespace for new_uuid (python-api.md §1.3).
+_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+
+
+class EntityCallTask(AtomicTask):
+    """A ``call_entity``: waits for the entity's response event, named after the request id."""
+
+    def __init__(self, make_action: Callable[[int], SendEventAction], description: str) -> None:
+        super().__init__(make_action, description)
+        self.request_id: str | None = None
+
+
+def _function_name(function: Any, what: str) -> str:
+    if isinstance(function, str):
+        if not function:
+            raise ValueError(f"{what} name '' is invalid: must be a non-empty string")
+        return function
+    # A function registered with an App decorator carries its registered name.
+    name = getattr(function, "durable_function_name", None)
+    if isinstance(name, str):
+        return name
+    raise ValueError(
+        f"The `call_{what}` API received {function!r}, which is neither a name nor a function registered with an "
+        f"App's {what}_trigger decorator"
+    )
+
+
+class DurableOrchestrationContext:
+    """The orchestration API, as in azure-functions-durable 1.7 (api.md §1)."""
+
+    def __init__(self, replayer: Replayer) -> None:
+        self._replayer = replayer
+        self._custom_status: Any = None
+        self._uuid_counter = 0
+        self._is_replaying = False
+        self.will_continue_as_new = False
+
+    # --- identity and time ----------------------------------------------------------------------------------
+
+    @property
+    def instance_id(self) -> str:
+        """This orchestration's instance ID."""
+        return self._replayer.instance_id
+
+    @property
+    def parent_instance_id(self) -> str | None:
+        """The instance ID of the orchestration that started this one as a sub-orchestration, else None."""
+        return self._replayer.parent_instance_id
+
+    @property
+    def version(self) -> str | None:
+        """The version this execution was started with."""
+        return self._replayer.version
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        """The replay-safe current time (timezone-aware UTC): the latest OrchestratorStarted timestamp seen."""
+        return self._replayer.current_utc_datetime
+
+    @property
+    def is_replaying(self) -> bool:
+        """True while the code runs over events it has already seen in an earlier episode."""
+        return self._is_replaying
+
+    @property
+    def histories(self) -> Sequence[HistoryEvent]:
+        """The history events this replay runs over."""
+        return self._replayer.history
+
+    @property
+    def custom_status(self) -> Any:
+        """The value last given to :meth:`set_custom_status`."""
+        return self._custom_status
+
+    def get_input(self) -> Any:
+        """The orchestration's input, decoded from JSON (custom classes through ``from_json``)."""
+        return _json.loads(self._replayer.input)
+
+    def set_custom_status(self, status: Any) -> None:
+        """Publish ``status`` (JSON-serializable) in the instance's status; a falsy value publishes nothing."""
+        self._custom_status = status
+
+    def new_uuid(self) -> str:
+        """A replay-safe UUID string, equal to azure-functions-durable's for the same instance, time and call."""
+        moment = self.current_utc_datetime.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = uuid.uuid5(_UUID_NAMESPACE, f"{self.instance_id}_{moment}_{self._uuid_counter}")
+        self._uuid_counter += 1
+        return str(value)
+
+    def new_guid(self) -> uuid.UUID:
+        """A replay-safe UUID, equal to azure-functions-durable's; shares :meth:`new_uuid`'s counter."""
+        value = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.instance_id}_{self.current_utc_datetime}_{self._uuid_counter}")
+        self._uuid_counter += 1
+        return value
+
+    def create_replay_safe_logger(self, logger: logging.Logger) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that stays silent while the orchestration replays, so each message is logged once."""
+        return _ReplaySafeLogger(logger, self)
+
+    # --- activities and sub-orchestrations ------------------------------------------------------------------
+
+    def call_activity(self, name: Any, input_: Any = None) -> TaskBase:
+        """Schedule activity ``name`` with ``input_``; yields its result."""
+        return self._activity(_function_name(name, "activity"), _json.dumps(input_))
+
+    def _activity(self, name: str, payload: str) -> AtomicTask:
+        return AtomicTask(lambda id_: ScheduleTaskAction(id=id_, name=name, input=payload), f"activity {name!r}")
+
+    def call_activity_with_retry(self, name: Any, retry_options: RetryOptions, input_: Any = None) -> TaskBase:
+        """Like :meth:`call_activity`, retried per ``retry_options`` with durable timers in between."""
+        activity, payload = _function_name(name, "activity"), _json.dumps(input_)
+        return RetryableTask(lambda: self._activity(activity, payload), _retry(retry_options), self._replayer)
+
+    def call_sub_orchestrator(
+        self, name: Any, input_: Any = None, instance_id: str | None = None, version: str | None = None
+    ) -> TaskBase:
+        """Start orchestration ``name`` as a child (with ``instance_id``, or a deterministic one); yields its output."""
+        return self._sub_orchestration(
+            _function_name(name, "sub_orchestrator"), _json.dumps(input_), instance_id, version
+        )
+
+    def call_sub_orchestrator_with_retry(
+        self,
+        name: Any,
+        retry_options: RetryOptions,
+        input_: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+    ) -> TaskBase:
+        """Like :meth:`call_sub_orchestrator`, retried per ``retry_options``."""
+        orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
+        return RetryableTask(
+            lambda: self._sub_orchestration(orchestration, payload, instance_id, version),
+            _retry(retry_options),
+            self._replayer,
+        )
+
+    def _sub_orchestration(self, name: str, payload: str, instance_id: str | None, version: str | None) -> AtomicTask:
+        def action(id_: int) -> CreateSubOrchestrationAction:
+            # Without an explicit ID the child gets one derived from ours and the sequence id, so that a replay
+            # (and a retry after a crash) targets the same child (durabletask-python does the same).
+            child = instance_id if instance_id is not None else f"{self.instance_id}:{id_:04x}"
+            return CreateSubOrchestrationAction(id=id_, name=name, instance_id=child, input=payload, version=version)
+
+        return AtomicTask(action, f"sub-orchestration {name!r}")
+
+    def call_http(  # noqa: PLR0917 - azure-functions-durable's signature
+        self,
+        method: str,
+        uri: str,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        token_source: Any = None,
+        is_raw_str: bool = False,
+    ) -> TaskBase:
+        """Make an HTTP request through the worker's built-in HTTP activity; yields the response as a dict."""
+        if is_raw_str and content is not None and not isinstance(content, str):
+            raise TypeError("`is_raw_str` is True but `content` is not a str")
+        body = content if (is_raw_str or content is None) else _json.dumps(content)
+        request = {
+            "method": method,
+            "uri": uri,
+            "content": body,
+            "headers": headers,
+            "tokenSource": token_source.to_json() if hasattr(token_source, "to_json") else token_source,
+        }
+        return self._activity(HTTP_ACTIVITY, _json.dumps(request))
+
+    # --- timers and events ----------------------------------------------------------------------------------
+
+    def create_timer(self, fire_at: datetime | timedelta) -> TaskBase:
+        """A timer that fires at ``fire_at`` (a datetime, naive = UTC) or after ``fire_at`` (a timedelta)."""
+        when = _fire_time(fire_at, self.current_utc_datetime)
+        if when - self.current_utc_datetime > self._replayer.options.max_timer_duration:
+            return LongTimerTask(when, self._replayer)
+        return TimerTask(when)
+
+    def wait_for_external_event(self, name: str) -> TaskBase:
+        """Waits for the event ``name`` (case-sensitive, as in azure-functions-durable); yields its data."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"event name {name!r} is invalid: must be a non-empty string")
+        return ExternalEventTask(name, _json.loads)
+
+    def task_all(self, activities: Sequence[TaskBase]) -> TaskBase:
+        """Completes with every task's result, in order; fails as soon as one fails; ``None`` for no tasks."""
+        return WhenAllTask(activities)
+
+    def task_any(self, activities: Sequence[TaskBase]) -> TaskBase:
+        """Completes with the first task to complete (the task itself, even if it failed)."""
+        return WhenAnyTask(activities)
+
+    def continue_as_new(self, input_: Any) -> None:
+        """End this execution and start the next one with ``input_``; unconsumed events are carried over."""
+        self.will_continue_as_new = True
+        self._replayer.continue_as_new(_json.dumps(input_))
+
+    # --- entities -------------------------------------------------------------------------------------------
+
+    def call_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None) -> TaskBase:
+        """Call ``operationName`` on the entity; yields its result (a failure raises TaskFailedError)."""
+        target, payload = str(_entity(entityId)), _json.dumps(operationInput)
+
+        def action(id_: int) -> SendEventAction:
+            task.request_id = self._replayer.request_id(id_)
+            return SendEventAction(
+                id=id_, instance_id=target, name="op", input=self._request(operationName, payload, task.request_id)
+            )
+
+        task = EntityCallTask(action, f"entity call {operationName!r} on {target}")
+        return task
+
+    def signal_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None) -> None:
+        """Send ``operationName`` to the entity without waiting (recorded at once; do not yield)."""
+        target, payload = str(_entity(entityId)), _json.dumps(operationInput)
+
+        def action(id_: int) -> SendEventAction:
+            request = self._request(operationName, payload, self._replayer.request_id(id_), signal=True)
+            return SendEventAction(id=id_, instance_id=target, name="op", input=request)
+
+        AtomicTask(action, f"entity signal {operationName!r} to {target}", awaits_result=False).schedule(self._replayer)
+
+    def _request(self, operation: str, payload: str, request_id: str, *, signal: bool = False) -> str:
+        # The Durable Functions RequestMessage (entity-messages.md §2), as JSON text inside the event's Input.
+        message: dict[str, Any] = {"op": operation}
+        if signal:
+            message["signal"] = True
+        message |= {"input": payload, "id": request_id, "parent": self.instance_id}
+        if self._replayer.execution_id:
+            message["parentExecution"] = self._replayer.execution_id
+        return _json.dumps(message)
+
+
+def _entity(entity_id: Any) -> EntityId:
+    if not isinstance(entity_id, EntityId):
+        raise ValueError(f"entity {entity_id!r} is invalid: must be an EntityId(name, key)")
+    return entity_id
+
+
+def _retry(options: Any) -> RetryOptions:
+    if not isinstance(options, RetryOptions):
+        raise ValueError(f"retry_options {options!r} is invalid: must be a RetryOptions")
+    return options
+
+
+def _fire_time(fire_at: Any, now: datetime) -> datetime:
+    if isinstance(fire_at, timedelta):
+        return now + fire_at
+    if isinstance(fire_at, datetime):
+        # A naive datetime means UTC, as Durable Functions writes fireAt with a Z.
+        return fire_at.replace(tzinfo=timezone.utc) if fire_at.tzinfo is None else fire_at.astimezone(timezone.utc)
+    raise ValueError(f"timer fire_at {fire_at!r} is invalid: must be a datetime or a timedelta")
+
+
+class _ReplaySafeLogger(logging.LoggerAdapter[logging.Logger]):
+    def __init__(self, logger: logging.Logger, context: DurableOrchestrationContext) -> None:
+        super().__init__(logger, {})
+        self._context = context
+
+    def isEnabledFor(self, level: int) -> bool:
+        return not self._context.is_replaying and super().isEnabledFor(level)
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if not self._context.is_replaying:
+            super().log(level, msg, *args, **kwargs)
