@@ -45,6 +45,9 @@ __all__ = ["ReplayOptions", "ReplayResult", "Replayer", "replay"]
 Orchestrator = Callable[[DurableOrchestrationContext], Any]
 _REQUEST_NAMESPACE = "durable-storage-entity-request"
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
+_SCHEDULING = frozenset(
+    {EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated, EventType.EventSent}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,13 +167,20 @@ class Replayer:
         """Process every event, then collect the result."""
         try:
             for index, event in enumerate(self.history):
+                if self.completion is not None:
+                    self._check_after_completion(event)
+                    continue
                 self.played = index < past_count
                 self._dispatch(event)
-                if self.completion is not None:
-                    break
         except _Stop:
             pass
         return self._result()
+
+    def _check_after_completion(self, event: HistoryEvent) -> None:
+        # Code that now ends earlier than it did must still account for what history says it scheduled later:
+        # DTFx replays every past event, so a leftover TaskScheduled is non-determinism, not a quiet completion.
+        if event.event_type in _SCHEDULING and self.completion is not None and self.completion.id >= 0:
+            self._on_scheduled(event)
 
     def _dispatch(self, event: HistoryEvent) -> None:
         # While suspended, only resume and terminate get through; the rest waits in order (DTFx semantics).
@@ -397,6 +407,7 @@ class Replayer:
         )
 
     def _fail_nondeterministic(self, message: str) -> None:
+        self.completion = None  # a completion reached by diverging code does not stand
         self._fail(NonDeterminismError(message))
         raise _Stop
 

@@ -1,0 +1,210 @@
+"""The App registry: the Durable Functions decorators, without the Functions host.
+
+    app = App()
+
+    @app.orchestration_trigger(context_name="context")
+    def hello(context): ...
+
+    @app.activity_trigger(input_name="city")
+    def say_hello(city: str) -> str: ...
+
+Function names are the Python names unless ``@app.function_name(name=...)`` (placed above or below the trigger
+decorator) or the trigger's own ``orchestration=``/``activity=``/``entity_name=`` argument says otherwise. Entity
+names are case-insensitive and stored lower-case, as in Durable Functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from durable_storage.errors import ConfigurationError
+
+__all__ = ["App", "Blueprint", "DFApp", "Entity", "FunctionKind", "Orchestrator", "Registration"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NAME_ATTRIBUTE = "durable_function_name"  # read by context.call_activity(fn) and call_sub_orchestrator(fn)
+
+
+class FunctionKind(enum.Enum):
+    """What a registered function is."""
+
+    ORCHESTRATOR = "orchestrator"
+    ACTIVITY = "activity"
+    ENTITY = "entity"
+
+
+@dataclass(slots=True)
+class Registration:
+    """One registered function: its kind, its name in the task hub, and the Python callable."""
+
+    kind: FunctionKind
+    name: str
+    function: Callable[..., Any]
+    parameter: str | None = None  # context_name / input_name, kept for documentation and error messages
+
+
+class Orchestrator:
+    """The legacy handle of azure-functions-durable: ``Orchestrator.create(fn)`` for ``app.orchestration``."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.orchestrator_function = function
+
+    @classmethod
+    def create(cls, function: Callable[..., Any]) -> Orchestrator:
+        """Wrap an orchestrator function."""
+        return cls(function)
+
+
+class Entity:
+    """The legacy handle of azure-functions-durable: ``Entity.create(fn)`` for ``app.entity``."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.entity_function = function
+
+    @classmethod
+    def create(cls, function: Callable[..., Any]) -> Entity:
+        """Wrap an entity function."""
+        return cls(function)
+
+
+def _check_name(name: object, kind: FunctionKind) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"{kind.value} name {name!r} is invalid: must be a non-empty string")
+    return name
+
+
+class App:
+    """A registry of orchestrators, activities and entities, with the Durable Functions decorators.
+
+    Args:
+        http_auth_level: accepted for compatibility with ``DFApp``/``Blueprint`` and ignored.
+    """
+
+    def __init__(self, http_auth_level: Any = None) -> None:
+        self._functions: dict[tuple[FunctionKind, str], Registration] = {}
+        self._by_callable: dict[int, Registration] = {}
+
+    # --- decorators -----------------------------------------------------------------------------------------
+
+    def orchestration_trigger(self, context_name: str, orchestration: str | None = None) -> Callable[[F], F]:
+        """Register a generator function as an orchestrator."""
+        return self._decorator(FunctionKind.ORCHESTRATOR, orchestration, context_name)
+
+    def activity_trigger(self, input_name: str, activity: str | None = None) -> Callable[[F], F]:
+        """Register a plain or ``async`` function as an activity; it receives the input as one argument."""
+        return self._decorator(FunctionKind.ACTIVITY, activity, input_name)
+
+    def entity_trigger(self, context_name: str, entity_name: str | None = None) -> Callable[[F], F]:
+        """Register an entity function (or class) that receives a ``DurableEntityContext``."""
+        return self._decorator(FunctionKind.ENTITY, entity_name, context_name)
+
+    def function_name(self, name: str) -> Callable[[F], F]:
+        """Give the decorated function another name in the task hub (above or below its trigger decorator)."""
+        _check_name(name, FunctionKind.ACTIVITY)
+
+        def decorate(function: F) -> F:
+            registration = self._by_callable.get(id(function))
+            if registration is None:
+                setattr(function, _NAME_ATTRIBUTE, name)  # the trigger decorator below will pick it up
+                return function
+            self._rename(registration, name)
+            return function
+
+        return decorate
+
+    def _decorator(self, kind: FunctionKind, name: str | None, parameter: str) -> Callable[[F], F]:
+        def decorate(function: F) -> F:
+            chosen = name or getattr(function, _NAME_ATTRIBUTE, None) or function.__name__
+            self._add(Registration(kind, _check_name(chosen, kind), function, parameter))
+            return function
+
+        return decorate
+
+    # --- legacy registration --------------------------------------------------------------------------------
+
+    def orchestration(self, name: str, handle: Orchestrator | Callable[..., Any]) -> None:
+        """Register ``Orchestrator.create(fn)`` (or a plain function) under ``name``."""
+        function = handle.orchestrator_function if isinstance(handle, Orchestrator) else handle
+        self._add(Registration(FunctionKind.ORCHESTRATOR, _check_name(name, FunctionKind.ORCHESTRATOR), function))
+
+    def activity(self, name: str, function: Callable[..., Any]) -> None:
+        """Register an activity function under ``name``."""
+        self._add(Registration(FunctionKind.ACTIVITY, _check_name(name, FunctionKind.ACTIVITY), function))
+
+    def entity(self, name: str, handle: Entity | Callable[..., Any]) -> None:
+        """Register ``Entity.create(fn)`` (or a plain function or class) under ``name``."""
+        function = handle.entity_function if isinstance(handle, Entity) else handle
+        self._add(Registration(FunctionKind.ENTITY, _check_name(name, FunctionKind.ENTITY), function))
+
+    def register_functions(self, other: App) -> None:
+        """Add every function of ``other`` (a Blueprint) to this app."""
+        for registration in other._functions.values():
+            self._add(Registration(registration.kind, registration.name, registration.function, registration.parameter))
+
+    register_blueprint = register_functions
+
+    # --- lookup ---------------------------------------------------------------------------------------------
+
+    def get(self, kind: FunctionKind, name: str) -> Registration:
+        """The registration of ``name``.
+
+        Raises:
+            LookupError: nothing of that kind has that name; the message lists what is registered.
+        """
+        registration = self._functions.get((kind, _key(kind, name)))
+        if registration is None:
+            known = sorted(r.name for (k, _), r in self._functions.items() if k is kind)
+            raise LookupError(
+                f"{kind.value} {name!r} is not registered with this worker's app; registered: {known or 'none'}"
+            )
+        return registration
+
+    def names(self, kind: FunctionKind) -> list[str]:
+        """The names registered for ``kind``, sorted."""
+        return sorted(r.name for (k, _), r in self._functions.items() if k is kind)
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    def _add(self, registration: Registration) -> None:
+        key = (registration.kind, _key(registration.kind, registration.name))
+        existing = self._functions.get(key)
+        if existing is not None and existing.function is not registration.function:
+            raise ConfigurationError(
+                f"{registration.kind.value} {registration.name!r} is registered twice "
+                f"({_describe(existing.function)} and {_describe(registration.function)}): names must be unique"
+            )
+        if registration.kind is FunctionKind.ENTITY:
+            registration.name = registration.name.lower()
+        self._functions[key] = registration
+        self._by_callable[id(registration.function)] = registration
+        _tag(registration.function, registration.name)
+
+    def _rename(self, registration: Registration, name: str) -> None:
+        del self._functions[(registration.kind, _key(registration.kind, registration.name))]
+        registration.name = name
+        self._add(registration)
+
+
+def _key(kind: FunctionKind, name: str) -> str:
+    return name.lower() if kind is FunctionKind.ENTITY else name
+
+
+def _tag(function: Callable[..., Any], name: str) -> None:
+    # Lets call_activity(say_hello) and call_sub_orchestrator(child) take the function instead of its name.
+    # Builtins and some callables take no attributes; they can still be called by name.
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(function, _NAME_ATTRIBUTE, name)
+
+
+def _describe(function: Callable[..., Any]) -> str:
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+
+
+Blueprint = App
+"""Durable Functions' name for a set of functions registered into an app with ``register_functions``."""
+DFApp = App
+"""Durable Functions' name for the app itself."""
