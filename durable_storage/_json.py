@@ -41,11 +41,15 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_encode_custom, allow_nan=False)
 
 
-def _decode_custom(obj: dict[str, Any]) -> Any:
+def _decode_custom(obj: dict[str, Any], expected_type: type | None = None) -> Any:
     if _CLASS not in obj or _MODULE not in obj or _DATA not in obj:
         return obj
-    module = sys.modules.get(str(obj[_MODULE]))
-    cls = getattr(module, str(obj[_CLASS]), None) if module is not None else None
+    cls: Any
+    if expected_type is not None and expected_type.__name__ == obj[_CLASS]:
+        cls = expected_type  # azure-functions-durable 1.7's expected_type: no module lookup at all
+    else:
+        module = sys.modules.get(str(obj[_MODULE]))
+        cls = getattr(module, str(obj[_CLASS]), None) if module is not None else None
     from_json = getattr(cls, "from_json", None)
     if from_json is None:
         raise MessageFormatError(
@@ -55,8 +59,10 @@ def _decode_custom(obj: dict[str, Any]) -> Any:
     return from_json(obj[_DATA])
 
 
-def loads(text: str | None) -> Any:
+def loads(text: str | None, expected_type: type | None = None) -> Any:
     """The value of JSON ``text`` (None for None), custom objects rebuilt through ``from_json``.
+
+    ``expected_type`` (a class with ``from_json``) decodes objects of that class name without a module lookup.
 
     Raises:
         MessageFormatError: not JSON, or it names a class that is not loaded.
@@ -64,7 +70,7 @@ def loads(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text, object_hook=_decode_custom)
+        return json.loads(text, object_hook=lambda obj: _decode_custom(obj, expected_type))
     except (ValueError, RecursionError) as error:
         if isinstance(error, MessageFormatError):
             raise

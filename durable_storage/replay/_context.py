@@ -108,9 +108,9 @@ class DurableOrchestrationContext:
         """The value last given to :meth:`set_custom_status`."""
         return self._custom_status
 
-    def get_input(self) -> Any:
+    def get_input(self, expected_type: type | None = None) -> Any:
         """The orchestration's input, decoded from JSON (custom classes through ``from_json``)."""
-        return _json.loads(self._replayer.input)
+        return _json.loads(self._replayer.input, expected_type)
 
     def set_custom_status(self, status: Any) -> None:
         """Publish ``status`` (JSON-serializable) in the instance's status; a falsy value publishes nothing."""
@@ -135,50 +135,65 @@ class DurableOrchestrationContext:
 
     # --- activities and sub-orchestrations ------------------------------------------------------------------
 
-    def call_activity(self, name: Any, input_: Any = None) -> TaskBase:
-        """Schedule activity ``name`` with ``input_``; yields its result."""
-        return self._activity(_function_name(name, "activity"), _json.dumps(input_))
+    def call_activity(self, name: Any, input_: Any = None, expected_type: type | None = None) -> TaskBase:
+        """Schedule activity ``name`` with ``input_``; yields its result (``expected_type`` decodes a custom class)."""
+        return self._activity(_function_name(name, "activity"), _json.dumps(input_), expected_type)
 
-    def _activity(self, name: str, payload: str) -> AtomicTask:
-        return AtomicTask(lambda id_: ScheduleTaskAction(id=id_, name=name, input=payload), f"activity {name!r}")
+    def _activity(self, name: str, payload: str, expected_type: type | None) -> AtomicTask:
+        task = AtomicTask(lambda id_: ScheduleTaskAction(id=id_, name=name, input=payload), f"activity {name!r}")
+        task.expected_type = expected_type
+        return task
 
-    def call_activity_with_retry(self, name: Any, retry_options: RetryOptions, input_: Any = None) -> TaskBase:
+    def call_activity_with_retry(
+        self, name: Any, retry_options: RetryOptions, input_: Any = None, expected_type: type | None = None
+    ) -> TaskBase:
         """Like :meth:`call_activity`, retried per ``retry_options`` with durable timers in between."""
         activity, payload = _function_name(name, "activity"), _json.dumps(input_)
-        return RetryableTask(lambda: self._activity(activity, payload), _retry(retry_options), self._replayer)
-
-    def call_sub_orchestrator(
-        self, name: Any, input_: Any = None, instance_id: str | None = None, version: str | None = None
-    ) -> TaskBase:
-        """Start orchestration ``name`` as a child (with ``instance_id``, or a deterministic one); yields its output."""
-        return self._sub_orchestration(
-            _function_name(name, "sub_orchestrator"), _json.dumps(input_), instance_id, version
+        return RetryableTask(
+            lambda: self._activity(activity, payload, expected_type), _retry(retry_options), self._replayer
         )
 
-    def call_sub_orchestrator_with_retry(
+    def call_sub_orchestrator(
+        self,
+        name: Any,
+        input_: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+        expected_type: type | None = None,
+    ) -> TaskBase:
+        """Start orchestration ``name`` as a child (with ``instance_id``, or a deterministic one); yields its output."""
+        orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
+        return self._sub_orchestration(orchestration, payload, instance_id, version, expected_type)
+
+    def call_sub_orchestrator_with_retry(  # noqa: PLR0917 - azure-functions-durable's signature
         self,
         name: Any,
         retry_options: RetryOptions,
         input_: Any = None,
         instance_id: str | None = None,
         version: str | None = None,
+        expected_type: type | None = None,
     ) -> TaskBase:
         """Like :meth:`call_sub_orchestrator`, retried per ``retry_options``."""
         orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
         return RetryableTask(
-            lambda: self._sub_orchestration(orchestration, payload, instance_id, version),
+            lambda: self._sub_orchestration(orchestration, payload, instance_id, version, expected_type),
             _retry(retry_options),
             self._replayer,
         )
 
-    def _sub_orchestration(self, name: str, payload: str, instance_id: str | None, version: str | None) -> AtomicTask:
+    def _sub_orchestration(
+        self, name: str, payload: str, instance_id: str | None, version: str | None, expected_type: type | None
+    ) -> AtomicTask:
         def action(id_: int) -> CreateSubOrchestrationAction:
             # Without an explicit ID the child gets one derived from ours and the sequence id, so that a replay
             # (and a retry after a crash) targets the same child (durabletask-python does the same).
             child = instance_id if instance_id is not None else f"{self.instance_id}:{id_:04x}"
             return CreateSubOrchestrationAction(id=id_, name=name, instance_id=child, input=payload, version=version)
 
-        return AtomicTask(action, f"sub-orchestration {name!r}")
+        task = AtomicTask(action, f"sub-orchestration {name!r}")
+        task.expected_type = expected_type
+        return task
 
     def call_http(  # noqa: PLR0917 - azure-functions-durable's signature
         self,
@@ -200,7 +215,7 @@ class DurableOrchestrationContext:
             "headers": headers,
             "tokenSource": token_source.to_json() if hasattr(token_source, "to_json") else token_source,
         }
-        return self._activity(HTTP_ACTIVITY, _json.dumps(request))
+        return self._activity(HTTP_ACTIVITY, _json.dumps(request), None)
 
     # --- timers and events ----------------------------------------------------------------------------------
 
@@ -211,11 +226,13 @@ class DurableOrchestrationContext:
             return LongTimerTask(when, self._replayer)
         return TimerTask(when)
 
-    def wait_for_external_event(self, name: str) -> TaskBase:
+    def wait_for_external_event(self, name: str, expected_type: type | None = None) -> TaskBase:
         """Waits for the event ``name`` (case-sensitive, as in azure-functions-durable); yields its data."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"event name {name!r} is invalid: must be a non-empty string")
-        return ExternalEventTask(name, _json.loads)
+        task = ExternalEventTask(name)
+        task.expected_type = expected_type
+        return task
 
     def task_all(self, activities: Sequence[TaskBase]) -> TaskBase:
         """Completes with every task's result, in order; fails as soon as one fails; ``None`` for no tasks."""
@@ -232,7 +249,9 @@ class DurableOrchestrationContext:
 
     # --- entities -------------------------------------------------------------------------------------------
 
-    def call_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None) -> TaskBase:
+    def call_entity(
+        self, entityId: EntityId, operationName: str, operationInput: Any = None, expected_type: type | None = None
+    ) -> TaskBase:
         """Call ``operationName`` on the entity; yields its result (a failure raises TaskFailedError)."""
         target, payload = str(_entity(entityId)), _json.dumps(operationInput)
 
@@ -243,6 +262,7 @@ class DurableOrchestrationContext:
             )
 
         task = EntityCallTask(action, f"entity call {operationName!r} on {target}")
+        task.expected_type = expected_type
         return task
 
     def signal_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None) -> None:

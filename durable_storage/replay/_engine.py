@@ -9,23 +9,21 @@ scheduling event in history are the new work: the delta this episode returns.
 
 from __future__ import annotations
 
-import traceback
 import types
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from durable_storage import _json
-from durable_storage.errors import NonDeterminismError, TaskFailedError
+from durable_storage.errors import NonDeterminismError
 from durable_storage.history import (
     EventRaisedEvent,
     EventSentEvent,
     EventType,
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
-    FailureDetails,
     HistoryEvent,
     OrchestratorStartedEvent,
     SubOrchestrationInstanceCompletedEvent,
@@ -38,6 +36,7 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.replay._actions import Action, Completion
 from durable_storage.replay._checks import check_scheduled
 from durable_storage.replay._context import DurableOrchestrationContext, EntityCallTask
+from durable_storage.replay._outcomes import failure_details, outcome, request_id_of
 from durable_storage.replay._tasks import AtomicTask, ExternalEventTask, TaskBase, TaskState, TimerTask
 
 __all__ = ["ReplayOptions", "ReplayResult", "Replayer", "replay"]
@@ -177,10 +176,24 @@ class Replayer:
         return self._result()
 
     def _check_after_completion(self, event: HistoryEvent) -> None:
-        # Code that now ends earlier than it did must still account for what history says it scheduled later:
-        # DTFx replays every past event, so a leftover TaskScheduled is non-determinism, not a quiet completion.
-        if event.event_type in _SCHEDULING and self.completion is not None and self.completion.id >= 0:
+        completion = self.completion
+        assert completion is not None
+        if completion.status is OrchestrationRuntimeStatus.Terminated:
+            return  # nothing after a terminate counts
+        if event.event_type in _SCHEDULING:
+            # Code that now ends earlier than it did must still account for what history says it scheduled later:
+            # DTFx replays every past event, so a leftover TaskScheduled is non-determinism, not a quiet completion.
             self._on_scheduled(event)
+        elif isinstance(event, ExecutionTerminatedEvent):
+            # DTFx settles the code's own completion only after the whole batch: a terminate in it wins, and takes
+            # the sequence id the code's completion would have had.
+            self.completion = Completion(
+                id=completion.id, status=OrchestrationRuntimeStatus.Terminated, output=event.input
+            )
+        elif isinstance(event, EventRaisedEvent) and completion.status is OrchestrationRuntimeStatus.ContinuedAsNew:
+            # Events that arrive in the same batch after a continue-as-new belong to the next execution.
+            self.unclaimed.append(event)
+            self.completion = replace(completion, carryover_events=tuple(self.unclaimed))
 
     def _dispatch(self, event: HistoryEvent) -> None:
         # While suspended, only resume and terminate get through; the rest waits in order (DTFx semantics).
@@ -218,7 +231,7 @@ class Replayer:
     def _on_event_sent(self, event: EventSentEvent) -> None:
         self._on_scheduled(event)
         task = self.calls.pop(event.event_id, None)
-        recorded = _request_id(event.input)
+        recorded = request_id_of(event.input)
         if (
             task is not None
             and recorded
@@ -261,7 +274,10 @@ class Replayer:
         self._resolve(waiter, name, event)
 
     def _on_terminated(self, event: ExecutionTerminatedEvent) -> None:
-        self.completion = Completion(id=-1, status=OrchestrationRuntimeStatus.Terminated, output=event.input)
+        # DTFx completes a terminated orchestration through CompleteOrchestration, which takes the next id.
+        self.completion = Completion(
+            id=self._next_id(), status=OrchestrationRuntimeStatus.Terminated, output=event.input
+        )
 
     def _on_suspended(self, event: HistoryEvent) -> None:
         if self.suspended is None:
@@ -279,7 +295,7 @@ class Replayer:
     def _resolve(self, task: AtomicTask, key: int | str, event: HistoryEvent) -> None:
         self.finished.add(key)
         try:
-            value, failed = _outcome(task, event)
+            value, failed = outcome(task, event)
         except Exception as error:  # an undecodable result fails the task, not the replay
             value, failed = error, True
         task.complete(value, failed=failed, is_played=self.played)
@@ -309,7 +325,7 @@ class Replayer:
         buffered = next((e for e in self.unclaimed if e.name == task.name), None)
         if buffered is not None:
             self.unclaimed.remove(buffered)
-            value, failed = _outcome(task, buffered)
+            value, failed = outcome(task, buffered)
             task.complete(value, failed=failed, is_played=self.played)
             return
         self.waiters.setdefault(task.name, []).append(task)
@@ -337,7 +353,7 @@ class Replayer:
         if event is not None:
             self.open.pop(key, None)
             self.finished.add(key)
-            value, failed = _outcome(task, event)
+            value, failed = outcome(task, event)
             task.complete(value, failed=failed, is_played=self.played)
 
     # --- driving the generator -------------------------------------------------------------------------------
@@ -401,7 +417,7 @@ class Replayer:
         self.completion = Completion(id=self._next_id(), status=OrchestrationRuntimeStatus.Completed, output=output)
 
     def _fail(self, error: BaseException) -> None:
-        details = _failure_details(error)
+        details = failure_details(error)
         self.completion = Completion(
             id=self._next_id(), status=OrchestrationRuntimeStatus.Failed, output=None, failure_details=details
         )
@@ -413,12 +429,22 @@ class Replayer:
 
     def _result(self) -> ReplayResult:
         ordered = [self.produced[i] for i in sorted(self.produced)]
+        # Durable Functions publishes a custom status only when it is truthy (python-api.md §1.2).
         status = self.context.custom_status
+        try:
+            custom_status = _json.dumps(status) if status else None
+        except (TypeError, ValueError) as error:
+            custom_status = None
+            if self.completion is None or self.completion.status is not OrchestrationRuntimeStatus.Terminated:
+                failed_id = self.completion.id if self.completion is not None else self._next_id()
+                details = failure_details(error)
+                self.completion = Completion(
+                    id=failed_id, status=OrchestrationRuntimeStatus.Failed, failure_details=details
+                )
         return ReplayResult(
             actions=[a for a in ordered if a.id not in self.historic],
             all_actions=ordered,
-            # Durable Functions publishes a custom status only when it is truthy (python-api.md §1.2).
-            custom_status=_json.dumps(status) if status else None,
+            custom_status=custom_status,
             completion=self.completion,
             is_suspended=self.suspended is not None and self.completion is None,
             carryover_events=list(self.unclaimed),
@@ -438,43 +464,3 @@ def _utc(moment: datetime) -> datetime:
         moment.microsecond,
         tzinfo=timezone.utc,
     )
-
-
-def _request_id(text: str | None) -> str | None:
-    try:
-        value = _json.loads(text)
-    except ValueError:
-        return None
-    return str(value["id"]) if isinstance(value, dict) and value.get("id") else None
-
-
-def _outcome(task: AtomicTask, event: HistoryEvent) -> tuple[Any, bool]:
-    """The value a completion event gives ``task``, and whether it is a failure."""
-    if isinstance(event, (TaskFailedEvent, SubOrchestrationInstanceFailedEvent)):
-        error_type = event.failure_details.error_type if event.failure_details else None
-        return TaskFailedError(event.reason, event.details, error_type=error_type), True
-    if isinstance(event, (TaskCompletedEvent, SubOrchestrationInstanceCompletedEvent)):
-        return _json.loads(event.result), False
-    if isinstance(event, EventRaisedEvent):
-        if isinstance(task, EntityCallTask):
-            return _entity_outcome(task, event)
-        return _json.loads(event.input), False
-    return None, False  # TimerFired
-
-
-def _entity_outcome(task: EntityCallTask, event: EventRaisedEvent) -> tuple[Any, bool]:
-    response = _json.loads(event.input) or {}
-    if not isinstance(response, dict):
-        return TaskFailedError(f"{task.description} got a malformed response", str(event.input)), True
-    if response.get("exceptionType") or response.get("failureDetails"):
-        message = _json.loads(response.get("result")) if response.get("result") else response.get("exceptionType")
-        return TaskFailedError(
-            f"{task.description} failed: {message}", None, error_type=response.get("exceptionType")
-        ), True
-    return _json.loads(response.get("result")), False
-
-
-def _failure_details(error: BaseException) -> FailureDetails:
-    message = str(error) or type(error).__name__
-    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)

@@ -88,6 +88,7 @@ class AtomicTask(TaskBase):
         self.make_action = make_action
         self.description = description
         self.awaits_result = awaits_result  # False for signal_entity: nothing ever answers it
+        self.expected_type: type | None = None  # decodes custom-class results without a module lookup
 
     def schedule(self, replayer: Replayer) -> None:
         if not self.scheduled:
@@ -117,10 +118,9 @@ class TimerTask(AtomicTask):
 class ExternalEventTask(AtomicTask):
     """Waits for an external event; its id is the event name, and it takes no sequence number."""
 
-    def __init__(self, name: str, decode: Callable[[str | None], Any]) -> None:
+    def __init__(self, name: str) -> None:
         super().__init__(None, f"external event {name!r}")
         self.name = name
-        self.decode = decode
 
     def schedule(self, replayer: Replayer) -> None:
         if not self.scheduled:
@@ -266,6 +266,8 @@ class LongTimerTask(CompoundTask):
         self.is_cancelled = True
 
     def child_completed(self, child: TaskBase) -> None:
+        if self.is_cancelled:
+            return  # nobody waits any more: no further sub-timers
         if self.fire_at > self.replayer.current_utc_datetime:
             timer = self._next_timer()
             timer.parent = self

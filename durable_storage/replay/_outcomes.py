@@ -1,0 +1,62 @@
+"""What a completion event means for the task it completes, and how a failure is described; pure."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from durable_storage import _json
+from durable_storage.errors import TaskFailedError
+from durable_storage.history import (
+    EventRaisedEvent,
+    FailureDetails,
+    HistoryEvent,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TaskCompletedEvent,
+    TaskFailedEvent,
+)
+from durable_storage.replay._context import EntityCallTask
+from durable_storage.replay._tasks import AtomicTask
+
+__all__ = ["failure_details", "outcome", "request_id_of"]
+
+
+def request_id_of(text: str | None) -> str | None:
+    try:
+        value = _json.loads(text)
+    except ValueError:
+        return None
+    return str(value["id"]) if isinstance(value, dict) and value.get("id") else None
+
+
+def outcome(task: AtomicTask, event: HistoryEvent) -> tuple[Any, bool]:
+    """The value a completion event gives ``task``, and whether it is a failure."""
+    if isinstance(event, (TaskFailedEvent, SubOrchestrationInstanceFailedEvent)):
+        error_type = event.failure_details.error_type if event.failure_details else None
+        return TaskFailedError(event.reason, event.details, error_type=error_type), True
+    if isinstance(event, (TaskCompletedEvent, SubOrchestrationInstanceCompletedEvent)):
+        return _json.loads(event.result, task.expected_type), False
+    if isinstance(event, EventRaisedEvent):
+        if isinstance(task, EntityCallTask):
+            return _entity_outcome(task, event)
+        return _json.loads(event.input, task.expected_type), False
+    return None, False  # TimerFired
+
+
+def _entity_outcome(task: EntityCallTask, event: EventRaisedEvent) -> tuple[Any, bool]:
+    response = _json.loads(event.input) or {}
+    if not isinstance(response, dict):
+        return TaskFailedError(f"{task.description} got a malformed response", str(event.input)), True
+    if response.get("exceptionType") or response.get("failureDetails"):
+        message = _json.loads(response.get("result")) if response.get("result") else response.get("exceptionType")
+        return TaskFailedError(
+            f"{task.description} failed: {message}", None, error_type=response.get("exceptionType")
+        ), True
+    return _json.loads(response.get("result"), task.expected_type), False
+
+
+def failure_details(error: BaseException) -> FailureDetails:
+    message = str(error) or type(error).__name__
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)

@@ -1,0 +1,1 @@
+"""Tests of the replay engine (durable_storage.replay)."""
