@@ -1,0 +1,6 @@
+"""The worker: partitions, dispatch, episodes and the ordered checkpoint."""
+
+from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._worker import Worker
+
+__all__ = ["Worker", "WorkerOptions"]

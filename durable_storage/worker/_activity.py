@@ -1,0 +1,160 @@
+"""Activity dispatch (storage-layout.md §7): receive from the work-item queue, run, reply, delete.
+
+The reply goes to the orchestration's control queue before the work item is deleted, so a crash in between runs
+the activity again (at least once) but never loses its result. While an activity runs, its message's visibility
+is renewed so that no other worker picks it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from durable_storage import _json
+from durable_storage._messages import MessageData, TaskMessage, partition_of
+from durable_storage._storage.messages import Received
+from durable_storage._storage.queues import MAX_BATCH, QueueMessage
+from durable_storage.app import App, FunctionKind
+from durable_storage.errors import StorageError
+from durable_storage.history import (
+    FailureDetails,
+    HistoryEvent,
+    TaskCompletedEvent,
+    TaskFailedEvent,
+    TaskScheduledEvent,
+)
+from durable_storage.taskhub import TaskHub
+from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._polling import Backoff
+
+__all__ = ["ActivityDispatcher"]
+
+_log = logging.getLogger(__name__)
+
+
+class ActivityDispatcher:
+    """Runs the activities of one task hub for one worker."""
+
+    def __init__(self, hub: TaskHub, app: App, options: WorkerOptions, *, on_sent: Callable[[str], None]) -> None:
+        self._hub = hub
+        self._app = app
+        self._options = options
+        self._on_sent = on_sent
+        self._slots = asyncio.Semaphore(options.max_concurrent_activities)
+        self._threads = ThreadPoolExecutor(options.max_concurrent_activities, thread_name_prefix="activity")
+        self._running: set[asyncio.Task[None]] = set()
+        self._latest: dict[str, QueueMessage] = {}  # message id -> the copy holding the newest pop receipt
+        self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Receive and run activities until ``stopping`` is set; then wait for the running ones."""
+        queue = self._hub.names.work_item_queue
+        while not stopping.is_set():
+            free = self._free_slots()
+            if free == 0:
+                await asyncio.sleep(0.01)
+                continue
+            try:
+                batch = await self._hub.messages.receive(
+                    queue, max_messages=min(free, MAX_BATCH), visibility=self._options.work_item_visibility
+                )
+            except StorageError as error:
+                _log.warning("receiving from %s failed: %s", queue, error)
+                await self.backoff.wait()
+                continue
+            if not batch:
+                await self.backoff.wait()
+                continue
+            self.backoff.reset()
+            for received in batch:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._execute(received))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _free_slots(self) -> int:
+        return self._options.max_concurrent_activities - len(self._running)
+
+    def close(self) -> None:
+        """Release the thread pool (running threads finish on their own)."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def _execute(self, received: Received) -> None:
+        try:
+            await self._execute_one(received)
+        except Exception:
+            # The message stays: it becomes visible again and is retried (at least once).
+            _log.exception("activity message %s failed to complete; it will be retried", received.message.id)
+        finally:
+            self._slots.release()
+
+    async def _execute_one(self, received: Received) -> None:
+        data = received.data
+        scheduled = data.task_message.event if data is not None and data.task_message is not None else None
+        if data is None or data.task_message is None or not isinstance(scheduled, TaskScheduledEvent):
+            # Quarantine is the reliability issue's; until then an undecodable work item waits and is logged.
+            _log.error("work item %s cannot be run: %s", received.message.id, received.error or "not a TaskScheduled")
+            return
+        renewing = asyncio.create_task(self._keep_invisible(received.message))
+        try:
+            reply = await self._run(scheduled)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        target = data.task_message.orchestration_instance
+        message = MessageData(
+            activity_id=uuid.uuid4(),
+            task_message=TaskMessage(event=reply, orchestration_instance=target),
+            episode=data.episode,
+            sender=target,
+        )
+        partition = partition_of(target.instance_id, self._hub.names.partition_count)
+        queue = self._hub.names.control_queue(partition)
+        await self._hub.messages.send(queue, message)
+        self._on_sent(queue)
+        await self._hub.messages.delete(self._latest.pop(received.message.id, received.message))
+
+    async def _keep_invisible(self, message: QueueMessage) -> None:
+        interval = self._options.work_item_visibility / 2
+        current = message
+        while True:
+            await asyncio.sleep(interval)
+            current = await self._hub.account.queues.update_visibility(
+                current, visible_in=self._options.work_item_visibility
+            )
+            self._latest[message.id] = current  # delete must use the newest pop receipt (§3.5)
+
+    async def _run(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
+        now = datetime.now(timezone.utc)
+        try:
+            function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
+            argument = _json.loads(scheduled.input)
+            if inspect.iscoroutinefunction(function):
+                value = await function(argument)
+            else:
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(self._threads, function, argument)
+            return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=_json.dumps(value))
+        except Exception as error:
+            return _failed(scheduled, error, now)
+
+
+def _failed(scheduled: TaskScheduledEvent, error: Exception, now: datetime) -> TaskFailedEvent:
+    message = str(error) or type(error).__name__
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    details = FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)
+    # The Durable Functions host's reason format, which users' except clauses match on.
+    reason = f"Activity function '{scheduled.name}' failed: {message}"
+    return TaskFailedEvent(
+        timestamp=now, task_scheduled_id=scheduled.event_id, reason=reason, details=stack, failure_details=details
+    )

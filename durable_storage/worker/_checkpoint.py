@@ -1,0 +1,91 @@
+"""The ordered commit of an episode (storage-layout.md §5.6): send → History (ETag-fenced) → Instances → delete.
+
+A crash between any two steps loses nothing: until the inbound messages are deleted, the episode runs again and
+re-sends (duplicates are tolerated, at-least-once), and the sentinel ETag lets only one History write per episode
+succeed. A ConflictError from the History write means another worker owns this instance now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from durable_storage._messages import partition_of
+from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage._storage.messages import Received
+from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
+from durable_storage._storage.tables import WriteMode
+from durable_storage.models import OrchestrationRuntimeStatus
+from durable_storage.taskhub import TaskHub
+from durable_storage.worker._episode import Episode, Outbound
+
+__all__ = ["checkpoint", "instance_record", "send"]
+
+_COMPLETED_STATUSES = frozenset(
+    {OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated}
+)
+
+
+async def send(hub: TaskHub, outbound: Outbound, now: datetime) -> None:
+    """Send one outbound message to its queue, delayed until ``visible_at`` (at most the queue's 7 days)."""
+    if outbound.to_work_items:
+        queue = hub.names.work_item_queue
+    else:
+        queue = hub.names.control_queue(partition_of(outbound.instance_id, hub.names.partition_count))
+    delay = 0.0
+    if outbound.visible_at is not None:
+        delay = min(max((outbound.visible_at - now).total_seconds(), 0.0), float(MAX_VISIBILITY_SECONDS))
+    await hub.messages.send(queue, outbound.message, visible_in=delay)
+
+
+def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datetime) -> InstanceRecord:
+    """The Instances row after ``episode`` (storage-layout.md §2.2)."""
+    state = episode.state
+    assert state is not None and state.started is not None
+    started = state.started
+    return InstanceRecord(
+        instance_id=instance_id,
+        name=started.name,
+        version=started.version,
+        input=started.input,
+        output=state.output,
+        # .NET writes the literal "null" when there is no custom status (durabletask#477).
+        custom_status=episode.custom_status if episode.custom_status is not None else "null",
+        created_time=started.timestamp,
+        last_updated_time=now,
+        completed_time=now if state.status in _COMPLETED_STATUSES else None,
+        runtime_status=state.status,
+        execution_id=started.orchestration_instance.execution_id,
+        scheduled_start_time=started.scheduled_start_time,
+        generation=started.generation,
+        tags=dict(started.tags) if started.tags else None,
+        task_hub_name=hub.name,
+    )
+
+
+async def checkpoint(
+    hub: TaskHub,
+    *,
+    instance_id: str,
+    episode: Episode,
+    etag: str | None,
+    inbound: Sequence[Received],
+    now: datetime,
+) -> str:
+    """Commit ``episode`` in the reference order; returns the new sentinel ETag.
+
+    Raises:
+        ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
+            history was written and the inbound messages are kept.
+    """
+    # DTFx sends before it writes History: a crash here re-sends, never loses (storage-layout.md §5.6 step 2).
+    await asyncio.gather(*(send(hub, outbound, now) for outbound in episode.outbound))
+    escaped = hub.escape(instance_id)
+    new_etag = await hub.history.append(
+        escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
+    )
+    await hub.instances.write(instance_record(hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE)
+    # Last: until now a crash replays the episode from the same messages.
+    await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
+    return new_etag

@@ -1,0 +1,357 @@
+"""Orchestration dispatch (storage-layout.md §5.1-§5.4): one dequeue loop per owned control queue.
+
+Messages are received in batches, grouped by instance into sessions (one episode at a time per instance, later
+messages wait for the next one), screened by the reference's rules, replayed off the event loop, and committed by
+``_checkpoint``. Screening follows §5.4: results whose scheduling event is not in history yet are abandoned with
+back-off; messages for unknown or finished instances are discarded; a stale Instances row of a finished instance is
+repaired from history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from durable_storage._storage.messages import Received
+from durable_storage._storage.tables import WriteMode
+from durable_storage.app import App, FunctionKind
+from durable_storage.errors import ConflictError, StorageError
+from durable_storage.history import (
+    EventType,
+    ExecutionStartedEvent,
+    ExecutionTerminatedEvent,
+    HistoryEvent,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TaskCompletedEvent,
+    TaskFailedEvent,
+    TimerFiredEvent,
+)
+from durable_storage.models import OrchestrationRuntimeStatus
+from durable_storage.runtime_state import runtime_state
+from durable_storage.taskhub import TaskHub
+from durable_storage.worker._checkpoint import checkpoint, instance_record
+from durable_storage.worker._episode import Episode, run_episode
+from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._polling import Backoff
+
+__all__ = ["OrchestrationDispatcher"]
+
+_log = logging.getLogger(__name__)
+_BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
+_OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
+_RESULTS = (
+    TaskCompletedEvent,
+    TaskFailedEvent,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TimerFiredEvent,
+)
+_SCHEDULING = frozenset({EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated})
+
+
+def _abandon_delay(dequeue_count: int) -> float:
+    # The reference's back-off: 2^n seconds, at most 10 minutes (§3.5).
+    return float(min(2 ** min(dequeue_count, 10), 600))
+
+
+def _event(received: Received) -> HistoryEvent:
+    assert received.data is not None and received.data.task_message is not None
+    return received.data.task_message.event
+
+
+class OrchestrationDispatcher:
+    """Runs the orchestrations of the partitions this worker owns."""
+
+    def __init__(self, hub: TaskHub, app: App, options: WorkerOptions, *, on_sent: Callable[[str], None]) -> None:
+        self._hub = hub
+        self._app = app
+        self._options = options
+        self._on_sent = on_sent
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self.backoffs: dict[str, Backoff] = {}
+        self._pending: dict[str, list[Received]] = {}
+        self._sessions: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
+        self._buffered = 0
+
+    # --- partitions ---------------------------------------------------------------------------------------
+
+    async def start_queue(self, queue: str) -> None:
+        """Start (or restart) the dequeue loop of ``queue``."""
+        if self.is_listening(queue):
+            return
+        await self._hub.account.queues.create(queue)  # a partition acquired before its queue exists (§6.4)
+        self.backoffs.setdefault(queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval))
+        self._loops[queue] = asyncio.create_task(self._listen(queue), name=f"dequeue {queue}")
+
+    async def stop_queue(self, queue: str) -> None:
+        """Stop dequeuing ``queue``; sessions already running finish their episode."""
+        task = self._loops.pop(queue, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def is_listening(self, queue: str) -> bool:
+        """True when ``queue``'s dequeue loop is alive."""
+        task = self._loops.get(queue)
+        return task is not None and not task.done()
+
+    async def drain(self) -> None:
+        """Stop every loop and wait for the running sessions."""
+        for queue in list(self._loops):
+            await self.stop_queue(queue)
+        if self._sessions:
+            await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+
+    # --- receiving ----------------------------------------------------------------------------------------
+
+    async def _listen(self, queue: str) -> None:
+        backoff = self.backoffs[queue]
+        while True:
+            if self._buffered >= _BUFFER_THRESHOLD:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
+            except StorageError as error:
+                _log.warning("receiving from %s failed: %s", queue, error)
+                await backoff.wait()
+                continue
+            if not batch:
+                await backoff.wait()
+                continue
+            backoff.reset()
+            self._add(batch)
+
+    def _add(self, batch: list[Received]) -> None:
+        for received in batch:
+            data = received.data
+            if data is None or data.task_message is None:
+                # Undecodable: back off and retry later (quarantine is the reliability issue's job).
+                _log.error("control message %s cannot be decoded: %s", received.message.id, received.error)
+                asyncio.create_task(self._abandon([received]))  # noqa: RUF006 - fire and forget, logged inside
+                continue
+            instance_id = data.task_message.orchestration_instance.instance_id
+            pending = self._pending.setdefault(instance_id, [])
+            # A re-delivered message (its visibility expired) replaces the older copy (§5.1 step 3).
+            pending[:] = [r for r in pending if r.message.id != received.message.id]
+            pending.append(received)
+            self._buffered += 1
+            if instance_id not in self._sessions:
+                task = asyncio.create_task(self._session(instance_id), name=f"session {instance_id}")
+                self._sessions[instance_id] = task
+
+    async def _session(self, instance_id: str) -> None:
+        try:
+            while self._pending.get(instance_id):
+                batch = self._pending.pop(instance_id)
+                self._buffered -= len(batch)
+                async with self._slots:
+                    try:
+                        await self._process(instance_id, _ordered(batch))
+                    except Exception:
+                        _log.exception("episode of %s failed; its messages will be retried", instance_id)
+                        await self._abandon(batch)
+        finally:
+            self._sessions.pop(instance_id, None)
+
+    # --- one episode --------------------------------------------------------------------------------------
+
+    async def _process(self, instance_id: str, batch: list[Received]) -> None:
+        escaped = self._hub.escape(instance_id)
+        loaded = await self._hub.history.load(escaped)
+        history, etag = loaded.events, loaded.etag
+        state = runtime_state(history)
+        discard: list[Received] = []
+        start = await self._accepted_start(instance_id, batch, state.started, state.is_terminal, discard)
+        if start is not None:
+            history = []  # a new execution (first start or re-create) writes from RowKey 0 over the old rows
+            state = runtime_state(history)
+        elif state.started is None:
+            await self._no_such_instance(instance_id, batch)
+            return
+        elif state.is_terminal:
+            await self._repair(instance_id, history)
+            await self._delete(batch)
+            return
+        execution_id = start.orchestration_instance.execution_id if start is not None else loaded.execution_id
+        scheduled = {e.event_id for e in history if e.event_type in _SCHEDULING}
+        keep, later = _screen(batch, discard, execution_id, scheduled, start)
+        await self._delete(discard)
+        await self._abandon(later)
+        if not keep:
+            return
+        events = [_event(r) for r in keep]
+        beginning = start or state.started
+        name = beginning.name if beginning is not None else ""
+        now = datetime.now(timezone.utc)
+        episode = await asyncio.to_thread(
+            run_episode,
+            self._orchestrator(name),
+            instance_id=instance_id,
+            history=history,
+            messages=events,
+            now=now,
+            options=self._options.replay,
+            resolve=self._orchestrator,
+        )
+        try:
+            await checkpoint(self._hub, instance_id=instance_id, episode=episode, etag=etag, inbound=keep, now=now)
+        except ConflictError as error:
+            _log.warning("checkpoint of %s lost to another worker (%s); its messages go back", instance_id, error)
+            await self._abandon(keep)
+            return
+        self._wake_for(episode)
+
+    async def _accepted_start(
+        self,
+        instance_id: str,
+        batch: Sequence[Received],
+        started: ExecutionStartedEvent | None,
+        terminal: bool,
+        discard: list[Received],
+    ) -> ExecutionStartedEvent | None:
+        """The ExecutionStarted that begins a new execution in this batch, if any; duplicates go to ``discard``."""
+        accepted: ExecutionStartedEvent | None = None
+        for received in batch:
+            event = _event(received)
+            if not isinstance(event, ExecutionStartedEvent):
+                continue
+            execution = event.orchestration_instance.execution_id
+            is_new = started is None or (terminal and execution != started.orchestration_instance.execution_id)
+            if accepted is not None or not is_new or not await self._is_current_start(instance_id, event):
+                discard.append(received)  # a re-delivered start, or one superseded by a later start_new (§5.2)
+                continue
+            accepted = event
+        return accepted
+
+    async def _is_current_start(self, instance_id: str, event: ExecutionStartedEvent) -> bool:
+        if event.parent_instance is not None:
+            return True  # sub-orchestration starts are not deduplicated (§5.2)
+        row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
+        # No row yet: the client writes it right after sending; accepting at once saves the reference's
+        # deferral (and its two-second back-off). A row naming another execution means a newer start won.
+        return row is None or row.execution_id in (None, event.orchestration_instance.execution_id)
+
+    async def _no_such_instance(self, instance_id: str, batch: Sequence[Received]) -> None:
+        terminate = next((_event(r) for r in batch if isinstance(_event(r), ExecutionTerminatedEvent)), None)
+        if isinstance(terminate, ExecutionTerminatedEvent):
+            await self._terminate_pending(instance_id, terminate)
+        results = [r for r in batch if isinstance(_event(r), _RESULTS)]
+        early = [r for r in results if r.message.dequeue_count <= _OUT_OF_ORDER_GIVE_UP]
+        await self._abandon(early)  # the history may not be written yet (§5.4 step 3)
+        await self._delete([r for r in batch if r not in early])
+
+    async def _terminate_pending(self, instance_id: str, event: ExecutionTerminatedEvent) -> None:
+        # A Pending instance (its start still delayed) is terminated in the Instances row alone (§9.2).
+        escaped = self._hub.escape(instance_id)
+        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        if row is None:
+            return
+        now = datetime.now(timezone.utc)
+        terminated = replace(
+            row,
+            runtime_status=OrchestrationRuntimeStatus.Terminated,
+            output=event.input,
+            last_updated_time=now,
+            completed_time=now,
+        )
+        await self._hub.instances.write(terminated, escaped, mode=WriteMode.MERGE)
+
+    async def _repair(self, instance_id: str, history: list[HistoryEvent]) -> None:
+        escaped = self._hub.escape(instance_id)
+        state = runtime_state(history)
+        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        started = state.started
+        assert started is not None
+        same_execution = row is not None and row.execution_id == started.orchestration_instance.execution_id
+        if row is None or (same_execution and row.runtime_status is not state.status):
+            # A crash between the History and the Instances writes left the row behind (§5.4 step 5, PR #1253).
+            episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
+            now = datetime.now(timezone.utc)
+            await self._hub.instances.write(
+                instance_record(self._hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE
+            )
+
+    def _orchestrator(self, name: str) -> Callable[[Any], Any]:
+        try:
+            return self._app.get(FunctionKind.ORCHESTRATOR, name).function
+        except LookupError as error:
+            message = str(error)
+
+            def missing(context: Any) -> Any:
+                raise LookupError(message)
+
+            return missing
+
+    def _wake_for(self, episode: Episode) -> None:
+        if any(o.to_work_items for o in episode.outbound):
+            self._on_sent(self._hub.names.work_item_queue)
+        if any(not o.to_work_items for o in episode.outbound):
+            for backoff in self.backoffs.values():
+                backoff.wake()
+
+    # --- message fate -------------------------------------------------------------------------------------
+
+    async def _delete(self, batch: Sequence[Received]) -> None:
+        await asyncio.gather(*(self._hub.messages.delete(r.message) for r in batch), return_exceptions=True)
+
+    async def _abandon(self, batch: Sequence[Received]) -> None:
+        queues = self._hub.account.queues
+        await asyncio.gather(
+            *(queues.update_visibility(r.message, visible_in=_abandon_delay(r.message.dequeue_count)) for r in batch),
+            return_exceptions=True,
+        )
+
+
+def _ordered(batch: list[Received]) -> list[Received]:
+    # Insertion time, then the sender's sequence number (§5.1 step 4); a start goes first (Core does that).
+    def key(received: Received) -> tuple[int, float, int]:
+        inserted = received.message.inserted_on
+        data = received.data
+        starts_first = (
+            0 if data and data.task_message and isinstance(data.task_message.event, ExecutionStartedEvent) else 1
+        )
+        return starts_first, inserted.timestamp() if inserted else 0.0, data.sequence_number if data else 0
+
+    return sorted(batch, key=key)
+
+
+def _screen(
+    batch: Sequence[Received],
+    discard: list[Received],
+    execution_id: str | None,
+    scheduled: set[int],
+    start: ExecutionStartedEvent | None,
+) -> tuple[list[Received], list[Received]]:
+    """Split ``batch`` into messages for this episode and results that arrived before their scheduling event."""
+    keep: list[Received] = []
+    later: list[Received] = []
+    for received in batch:
+        if received in discard:
+            continue
+        event = _event(received)
+        if isinstance(event, ExecutionStartedEvent):
+            if event is start:
+                keep.append(received)
+            continue
+        message = received.data.task_message if received.data else None
+        target = message.orchestration_instance.execution_id if message is not None else None
+        if target and execution_id and target != execution_id:
+            discard.append(received)  # for an older execution: Core drops it
+        elif isinstance(event, _RESULTS) and _result_id(event) not in scheduled and start is None:
+            later.append(received)  # sent before the sender's history was written (§5.4 step 3)
+        else:
+            keep.append(received)
+    return keep, later
+
+
+def _result_id(event: HistoryEvent) -> int:
+    if isinstance(event, TimerFiredEvent):
+        return event.timer_id
+    return int(getattr(event, "task_scheduled_id", -1))

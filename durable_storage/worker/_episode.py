@@ -1,0 +1,292 @@
+"""One episode of an orchestration, as data: what to append to history, what to send, what the status is. Pure.
+
+This is DTFx's ``TaskOrchestrationDispatcher`` turned into a function: frame the new messages with
+OrchestratorStarted/OrchestratorCompleted, replay, turn each new action into its scheduling event and its outbound
+message (storage-layout.md §3.3, §4), record the completion, notify a parent, and run a continue-as-new's next
+execution in the same episode (§5.5). Nothing here touches storage; ``_checkpoint`` commits the result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from durable_storage._messages import MessageData, TaskMessage
+from durable_storage.history import (
+    ContinueAsNewEvent,
+    EventRaisedEvent,
+    EventSentEvent,
+    ExecutionCompletedEvent,
+    ExecutionStartedEvent,
+    HistoryEvent,
+    OrchestrationInstance,
+    OrchestratorCompletedEvent,
+    OrchestratorStartedEvent,
+    ParentInstance,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceCreatedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TaskScheduledEvent,
+    TimerCreatedEvent,
+    TimerFiredEvent,
+)
+from durable_storage.models import OrchestrationRuntimeStatus
+from durable_storage.replay import (
+    Action,
+    Completion,
+    CreateSubOrchestrationAction,
+    CreateTimerAction,
+    ReplayOptions,
+    ScheduleTaskAction,
+    replay,
+)
+from durable_storage.runtime_state import RuntimeState, runtime_state
+
+__all__ = ["Episode", "Outbound", "run_episode"]
+
+_Status = OrchestrationRuntimeStatus
+_MAX_CONTINUATIONS = 100  # continue-as-new loops within one episode before we checkpoint and go on later
+_TERMINAL_FOR_PARENT = frozenset({_Status.Completed, _Status.Failed, _Status.Terminated})
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message to send: to the work-item queue (``to_work_items``) or to ``instance_id``'s control queue."""
+
+    message: MessageData
+    instance_id: str
+    to_work_items: bool = False
+    visible_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Episode:
+    """The outcome of one episode, ready to checkpoint.
+
+    Attributes:
+        execution_id: the execution the history rows belong to (a new one after continue-as-new).
+        first_index: the position of ``appended[0]`` in that execution's history (0 for a new execution).
+        appended: the events to append.
+        history: the whole history of the execution after the episode.
+        outbound: messages to send before the history is written.
+        state: the runtime state after the episode.
+        custom_status: the custom status JSON text (None when unset).
+    """
+
+    execution_id: str
+    first_index: int
+    appended: list[HistoryEvent]
+    history: list[HistoryEvent]
+    outbound: list[Outbound] = field(default_factory=list)
+    state: RuntimeState | None = None
+    custom_status: str | None = None
+
+
+Orchestrator = Callable[[Any], Any]
+
+
+def run_episode(
+    orchestrator: Orchestrator,
+    *,
+    instance_id: str,
+    history: Sequence[HistoryEvent],
+    messages: Sequence[HistoryEvent],
+    now: datetime,
+    options: ReplayOptions | None = None,
+    resolve: Callable[[str], Orchestrator] | None = None,
+) -> Episode:
+    """Run one episode of ``instance_id`` over its ``history`` and the new ``messages`` (events, in order).
+
+    ``resolve`` finds the orchestrator of a new execution by name (continue-as-new keeps the name).
+    """
+    new_events: list[HistoryEvent] = [OrchestratorStartedEvent(timestamp=now), *messages]
+    state = runtime_state(history)
+    execution_id = _execution_id(history, messages)
+    episode = Episode(execution_id, len(history), [], list(history))
+    outbound: list[Outbound] = []
+    for _ in range(_MAX_CONTINUATIONS):
+        result = replay(
+            orchestrator, instance_id=instance_id, past_events=episode.history, new_events=new_events, options=options
+        )
+        started = runtime_state([*episode.history, *new_events]).started
+        appended = [*new_events, *_scheduling_events(result.actions, now)]
+        outbound += [
+            _outbound(
+                a, instance_id=instance_id, execution_id=episode.execution_id, started=started, now=now, state=state
+            )
+            for a in result.actions
+        ]
+        completion = result.completion
+        if completion is not None:
+            appended.append(_completed_event(completion, now))
+            outbound += _notify_parent(started, completion, now)
+        appended.append(OrchestratorCompletedEvent(timestamp=now))
+        episode.appended += appended
+        episode.history += appended
+        episode.custom_status = result.custom_status
+        if completion is None or completion.status is not _Status.ContinuedAsNew or started is None:
+            break
+        # Continue-as-new runs the next execution in this same episode, from RowKey 0 (storage-layout.md §5.5).
+        next_started = _next_execution(started, completion, instance_id, now)
+        episode = Episode(next_started.orchestration_instance.execution_id or "", 0, [], [])
+        new_events = [OrchestratorStartedEvent(timestamp=now), next_started, *completion.carryover_events]
+        if resolve is not None:
+            orchestrator = resolve(next_started.name)
+    episode.outbound = outbound
+    episode.state = runtime_state(episode.history)
+    return episode
+
+
+def _execution_id(history: Sequence[HistoryEvent], messages: Sequence[HistoryEvent]) -> str:
+    started = runtime_state([*history, *messages]).started
+    return (started.orchestration_instance.execution_id or "") if started is not None else ""
+
+
+def _scheduling_events(actions: Sequence[Action], now: datetime) -> list[HistoryEvent]:
+    events: list[HistoryEvent] = []
+    for action in actions:
+        if isinstance(action, ScheduleTaskAction):
+            events.append(
+                TaskScheduledEvent(
+                    event_id=action.id, timestamp=now, name=action.name, version=action.version, input=action.input
+                )
+            )
+        elif isinstance(action, CreateTimerAction):
+            events.append(TimerCreatedEvent(event_id=action.id, timestamp=now, fire_at=action.fire_at))
+        elif isinstance(action, CreateSubOrchestrationAction):
+            events.append(
+                SubOrchestrationInstanceCreatedEvent(
+                    event_id=action.id,
+                    timestamp=now,
+                    name=action.name,
+                    version=action.version,
+                    instance_id=action.instance_id,
+                    input=action.input,
+                )
+            )
+        else:
+            events.append(
+                EventSentEvent(
+                    event_id=action.id,
+                    timestamp=now,
+                    instance_id=action.instance_id,
+                    name=action.name,
+                    input=action.input,
+                )
+            )
+    return events
+
+
+def _message(
+    event: HistoryEvent, target: OrchestrationInstance, sender: OrchestrationInstance, episode: int | None
+) -> MessageData:
+    return MessageData(
+        activity_id=uuid.uuid4(),
+        task_message=TaskMessage(event=event, orchestration_instance=target),
+        episode=episode,
+        sender=sender,
+    )
+
+
+def _outbound(
+    action: Action,
+    *,
+    instance_id: str,
+    execution_id: str,
+    started: ExecutionStartedEvent | None,
+    now: datetime,
+    state: RuntimeState,
+) -> Outbound:
+    me = OrchestrationInstance(instance_id, execution_id)
+    episode = state.episodes + 1
+    if isinstance(action, ScheduleTaskAction):
+        event: HistoryEvent = TaskScheduledEvent(
+            event_id=action.id, timestamp=now, name=action.name, version=action.version, input=action.input
+        )
+        return Outbound(_message(event, me, me, episode), instance_id, to_work_items=True)
+    if isinstance(action, CreateTimerAction):
+        fired = TimerFiredEvent(timestamp=now, timer_id=action.id, fire_at=action.fire_at)
+        return Outbound(_message(fired, me, me, episode), instance_id, visible_at=action.fire_at)
+    if isinstance(action, CreateSubOrchestrationAction):
+        child = OrchestrationInstance(action.instance_id, _child_execution_id(me, action.id))
+        parent = ParentInstance(
+            name=started.name if started is not None else "",
+            orchestration_instance=me,
+            task_schedule_id=action.id,
+            version=started.version if started is not None else None,
+        )
+        start = ExecutionStartedEvent(
+            timestamp=now,
+            orchestration_instance=child,
+            parent_instance=parent,
+            name=action.name,
+            version=action.version,
+            input=action.input,
+            generation=0,
+        )
+        return Outbound(_message(start, child, me, episode), action.instance_id)
+    raised = EventRaisedEvent(timestamp=now, name=action.name, input=action.input)
+    target = OrchestrationInstance(action.instance_id, None)
+    return Outbound(_message(raised, target, me, episode), action.instance_id, visible_at=action.scheduled_time)
+
+
+def _child_execution_id(parent: OrchestrationInstance, action_id: int) -> str:
+    # Deterministic, so that a re-run of an episode whose checkpoint failed re-sends the very same start.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"durable-storage/{parent.instance_id}/{parent.execution_id}/{action_id}").hex
+
+
+def _completed_event(completion: Completion, now: datetime) -> ExecutionCompletedEvent:
+    if completion.status is _Status.ContinuedAsNew:
+        return ContinueAsNewEvent(event_id=completion.id, timestamp=now, result=completion.output)
+    return ExecutionCompletedEvent(
+        event_id=completion.id,
+        timestamp=now,
+        orchestration_status=completion.status,
+        result=completion.output,
+        failure_details=completion.failure_details,
+    )
+
+
+def _notify_parent(started: ExecutionStartedEvent | None, completion: Completion, now: datetime) -> list[Outbound]:
+    parent = started.parent_instance if started is not None else None
+    if parent is None or completion.status not in _TERMINAL_FOR_PARENT:
+        return []
+    event: HistoryEvent
+    if completion.status is _Status.Completed:
+        event = SubOrchestrationInstanceCompletedEvent(
+            timestamp=now, task_scheduled_id=parent.task_schedule_id, result=completion.output
+        )
+    else:
+        details = completion.failure_details
+        reason = details.error_message if details is not None else f"terminated: {completion.output}"
+        event = SubOrchestrationInstanceFailedEvent(
+            timestamp=now,
+            task_scheduled_id=parent.task_schedule_id,
+            reason=reason,
+            details=details.stack_trace if details is not None else None,
+            failure_details=details,
+        )
+    assert started is not None
+    me = started.orchestration_instance
+    message = _message(event, parent.orchestration_instance, me, None)
+    return [Outbound(message, parent.orchestration_instance.instance_id)]
+
+
+def _next_execution(
+    started: ExecutionStartedEvent, completion: Completion, instance_id: str, now: datetime
+) -> ExecutionStartedEvent:
+    previous = started.orchestration_instance.execution_id or ""
+    execution_id = uuid.uuid5(uuid.NAMESPACE_URL, f"durable-storage/{instance_id}/{previous}/continue").hex
+    return ExecutionStartedEvent(
+        timestamp=now,
+        orchestration_instance=OrchestrationInstance(instance_id, execution_id),
+        parent_instance=started.parent_instance,
+        name=started.name,
+        version=started.version,
+        input=completion.output,
+        tags=started.tags,
+        generation=(started.generation or 0) + 1,
+    )

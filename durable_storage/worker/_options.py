@@ -1,0 +1,69 @@
+"""Worker settings: concurrency, visibility, polling and leases (storage-layout.md §10 defaults where they fit)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from durable_storage.errors import ConfigurationError
+from durable_storage.replay import ReplayOptions
+
+__all__ = ["WorkerOptions"]
+
+
+def _default_worker_id() -> str:
+    # Unique per process: two workers on one machine must never share a lease identity (§10 WorkerId).
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    """How a worker dispatches.
+
+    Attributes:
+        worker_id: this process's identity in the Partitions table.
+        max_concurrent_activities: activities run at once (a bounded thread pool runs the plain-function ones).
+        max_concurrent_orchestrations: orchestration episodes run at once.
+        control_queue_visibility: seconds a received control message stays hidden while its episode runs.
+        work_item_visibility: seconds a received activity message stays hidden; renewed while the activity runs.
+        max_polling_interval: the longest an idle queue waits between polls (seconds).
+        min_polling_interval: the first wait after a queue turns empty (seconds).
+        lease_interval: how long a partition lease lasts without renewal (seconds).
+        lease_renew_interval: how often leases are renewed and free partitions claimed (seconds).
+        replay: limits of the replay engine (timer lengths).
+    """
+
+    worker_id: str = field(default_factory=_default_worker_id)
+    max_concurrent_activities: int = 10
+    max_concurrent_orchestrations: int = 100
+    control_queue_visibility: float = 300.0
+    work_item_visibility: float = 300.0
+    max_polling_interval: float = 1.0
+    min_polling_interval: float = 0.01
+    lease_interval: float = 30.0
+    lease_renew_interval: float = 10.0
+    replay: ReplayOptions = field(default_factory=ReplayOptions)
+
+    def __post_init__(self) -> None:
+        if not self.worker_id or not isinstance(self.worker_id, str):
+            raise ConfigurationError(f"worker_id {self.worker_id!r} is invalid: must be a non-empty string")
+        for name in ("max_concurrent_activities", "max_concurrent_orchestrations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} {value!r} is invalid: must be an integer >= 1")
+        for name in ("control_queue_visibility", "work_item_visibility"):
+            value = getattr(self, name)
+            if not 1 <= value <= 7 * 24 * 3600:
+                raise ConfigurationError(f"{name} {value!r} is invalid: must be 1 s to 7 days")
+        if not 0 < self.min_polling_interval <= self.max_polling_interval:
+            raise ConfigurationError(
+                f"polling intervals min={self.min_polling_interval!r}, max={self.max_polling_interval!r} are invalid: "
+                "must satisfy 0 < min <= max"
+            )
+        if not 0 < self.lease_renew_interval < self.lease_interval:
+            raise ConfigurationError(
+                f"lease_renew_interval {self.lease_renew_interval!r} is invalid: must be > 0 and shorter than "
+                f"lease_interval ({self.lease_interval!r})"
+            )

@@ -1,0 +1,43 @@
+"""Polling back-off for idle queues (storage-layout.md §11, with our faster bounds).
+
+After a poll finds nothing the wait grows from ``minimum`` to ``maximum`` (doubling, with ±20 % jitter so that many
+workers spread out); any message, or a local send to the queue, resets it so the next poll is immediate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+__all__ = ["Backoff"]
+
+
+class Backoff:
+    """One queue's idle back-off; :meth:`wake` cuts a running wait short."""
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self._current = 0.0
+        self._woken = asyncio.Event()
+
+    def reset(self) -> None:
+        """A poll found work: poll again at once."""
+        self._current = 0.0
+
+    def wake(self) -> None:
+        """Something was sent to the queue: end the current wait and poll now."""
+        self._current = 0.0
+        self._woken.set()
+
+    async def wait(self) -> None:
+        """Wait after an empty poll, then lengthen the next wait."""
+        delay = self._current
+        self._current = min(self.maximum, max(self.minimum, self._current * 2) * random.uniform(0.8, 1.2))
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return
+        self._woken.clear()
+        with contextlib.suppress(asyncio.TimeoutError):  # asyncio's own on Python 3.10
+            await asyncio.wait_for(self._woken.wait(), delay)
