@@ -1,0 +1,1 @@
+"""The command line: thin argument parsing over the client and the worker."""
