@@ -7,6 +7,10 @@
     │   ├── InvalidNameError                   a task hub name or instance ID that breaks a naming rule
     │   └── TaskHubMismatchError               the hub exists with another partition count
     ├── MessageFormatError (ValueError)        a queue message or table row we must not (or cannot) decode
+    ├── InstanceNotFoundError (LookupError)    a client operation names an instance the task hub does not have
+    ├── InstanceStateError                     the instance's status does not allow the operation (raise to a
+    │   │                                      Completed one, rewind of a Running one)
+    │   └── InstanceAlreadyExistsError         start_new with the ID of a Pending, Running or Suspended instance
     ├── TaskFailedError                        an activity, sub-orchestration or entity operation failed
     ├── NonDeterminismError                    the code no longer does what the history recorded
     └── StorageError                           a storage request failed; carries status, code, request id, resource
@@ -28,6 +32,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DurableStorageError",
+    "InstanceAlreadyExistsError",
+    "InstanceNotFoundError",
+    "InstanceStateError",
     "InvalidNameError",
     "MessageFormatError",
     "NonDeterminismError",
@@ -58,6 +65,40 @@ class TaskHubMismatchError(ConfigurationError):
 
 class MessageFormatError(DurableStorageError, ValueError):
     """A queue message, blob or table row cannot be decoded (malformed JSON, unknown ``$type``, corrupt row)."""
+
+
+class InstanceNotFoundError(DurableStorageError, LookupError):
+    """A client operation names an instance ID that the task hub has no Instances row for.
+
+    Attributes:
+        instance_id: the ID that was looked up.
+    """
+
+    def __init__(self, message: str, *, instance_id: str) -> None:
+        super().__init__(message)
+        self.instance_id = instance_id
+
+
+class InstanceStateError(DurableStorageError):
+    """The instance exists, but its runtime status does not allow the operation.
+
+    Attributes:
+        instance_id: the instance.
+        runtime_status: the status it had (an ``OrchestrationRuntimeStatus``), or None when the stored name is unknown.
+    """
+
+    def __init__(self, message: str, *, instance_id: str, runtime_status: Any = None) -> None:
+        super().__init__(message)
+        self.instance_id = instance_id
+        self.runtime_status = runtime_status
+
+
+class InstanceAlreadyExistsError(InstanceStateError):
+    """``start_new`` named an instance that is still Pending, Running, Suspended or ContinuedAsNew.
+
+    The .NET ``OrchestrationAlreadyExistsException``: only instances in a terminal status (Completed, Failed,
+    Terminated, Canceled) are re-created with a new execution.
+    """
 
 
 class StorageError(DurableStorageError):

@@ -1,10 +1,19 @@
-"""User-facing values: runtime statuses, retry options, entity IDs; pure."""
+"""User-facing values: runtime statuses, status reports, purge results, retry options, entity IDs; pure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
+from typing import Any
 
-__all__ = ["EntityId", "OrchestrationRuntimeStatus", "RetryOptions"]
+__all__ = [
+    "DurableOrchestrationStatus",
+    "EntityId",
+    "OrchestrationRuntimeStatus",
+    "PurgeHistoryResult",
+    "RetryOptions",
+]
 
 
 class OrchestrationRuntimeStatus(Enum):
@@ -191,3 +200,89 @@ class EntityId:
 
     def __hash__(self) -> int:
         return hash(str(self))
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    # azure-functions-durable's add_datetime_attrib format: microseconds and a literal Z, in UTC.
+    return None if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DurableOrchestrationStatus:
+    """The status of one orchestration instance, as azure-functions-durable's ``DurableOrchestrationStatus``.
+
+    The object is **falsy** when the instance was not found (it then has only ``instance_id`` and ``message``),
+    so ``if not await client.get_status(id):`` works as in Durable Functions.
+
+    Attributes:
+        name: the orchestrator function name.
+        instance_id: the instance ID.
+        created_time: when the current execution was created (aware, UTC); None when not found.
+        last_updated_time: when the instance last checkpointed (aware, UTC).
+        input_: the input of the latest execution, decoded from JSON (only when asked for: ``show_input``).
+        output: the result decoded from JSON when Completed; the failure message (``"{ErrorType}: {message}"``)
+            when Failed; the reason when Terminated.
+        runtime_status: the runtime status, or None when the stored name is unknown.
+        custom_status: the value the orchestrator set with ``set_custom_status``, decoded from JSON.
+        history: the history events in Durable Functions' ``showHistory`` form, when asked for.
+        message: why there is no status (the instance was not found); None otherwise.
+    """
+
+    name: str | None = None
+    instance_id: str | None = None
+    created_time: datetime | None = None
+    last_updated_time: datetime | None = None
+    input_: Any = None
+    output: Any = None
+    runtime_status: OrchestrationRuntimeStatus | None = None
+    custom_status: Any = None
+    history: list[dict[str, Any]] | None = None
+    message: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.created_time is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The azure-functions-durable JSON form: camelCase keys, unset values left out, status by name."""
+        values: dict[str, Any] = {
+            "name": self.name,
+            "instanceId": self.instance_id,
+            "createdTime": _utc_text(self.created_time),
+            "lastUpdatedTime": _utc_text(self.last_updated_time),
+            "output": self.output,
+            "input": self.input_,
+            "runtimeStatus": self.runtime_status.name if self.runtime_status is not None else None,
+            "customStatus": self.custom_status,
+            "history": self.history,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every attribute under its Python name, JSON-serializable (datetimes as ISO text, the status by name)."""
+        return {
+            "name": self.name,
+            "instance_id": self.instance_id,
+            "created_time": _utc_text(self.created_time),
+            "last_updated_time": _utc_text(self.last_updated_time),
+            "input": self.input_,
+            "output": self.output,
+            "runtime_status": self.runtime_status.name if self.runtime_status is not None else None,
+            "custom_status": self.custom_status,
+            "history": self.history,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class PurgeHistoryResult:
+    """What a purge deleted, as azure-functions-durable's ``PurgeHistoryResult``.
+
+    Attributes:
+        instances_deleted: the number of instances whose Instances row was deleted.
+    """
+
+    instances_deleted: int
+
+    def to_dict(self) -> dict[str, int]:
+        """A JSON-serializable view."""
+        return {"instances_deleted": self.instances_deleted}

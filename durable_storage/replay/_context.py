@@ -307,7 +307,13 @@ def _fire_time(fire_at: Any, now: datetime) -> datetime:
     raise ValueError(f"timer fire_at {fire_at!r} is invalid: must be a datetime or a timedelta")
 
 
-class _ReplaySafeLogger(logging.LoggerAdapter[logging.Logger]):
+if TYPE_CHECKING:
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:  # LoggerAdapter is subscriptable only from Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _ReplaySafeLogger(_LoggerAdapter):
     def __init__(self, logger: logging.Logger, context: DurableOrchestrationContext) -> None:
         super().__init__(logger, {})
         self._context = context

@@ -142,6 +142,7 @@ class Replayer:
         self.generator: types.GeneratorType[Any, Any, Any] | None = None
         self.current: TaskBase | None = None
         self.played = False
+        self.diverged = False
         self._handlers: dict[EventType, Callable[[Any], None]] = {
             EventType.OrchestratorStarted: self._on_orchestrator_started,
             EventType.ExecutionStarted: self._on_execution_started,
@@ -424,6 +425,7 @@ class Replayer:
 
     def _fail_nondeterministic(self, message: str) -> None:
         self.completion = None  # a completion reached by diverging code does not stand
+        self.diverged = True  # and none of its actions may run
         self._fail(NonDeterminismError(message))
         raise _Stop
 
@@ -442,7 +444,7 @@ class Replayer:
                     id=failed_id, status=OrchestrationRuntimeStatus.Failed, failure_details=details
                 )
         return ReplayResult(
-            actions=[a for a in ordered if a.id not in self.historic],
+            actions=[] if self.diverged else [a for a in ordered if a.id not in self.historic],
             all_actions=ordered,
             custom_status=custom_status,
             completion=self.completion,

@@ -21,6 +21,8 @@ from durable_storage.replay._tasks import AtomicTask
 
 __all__ = ["failure_details", "outcome", "request_id_of"]
 
+_HOST_TIMEOUT = "Timeout value of"
+
 
 def request_id_of(text: str | None) -> str | None:
     try:
@@ -48,15 +50,27 @@ def _entity_outcome(task: EntityCallTask, event: EventRaisedEvent) -> tuple[Any,
     response = _json.loads(event.input) or {}
     if not isinstance(response, dict):
         return TaskFailedError(f"{task.description} got a malformed response", str(event.input)), True
-    if response.get("exceptionType") or response.get("failureDetails"):
-        message = _json.loads(response.get("result")) if response.get("result") else response.get("exceptionType")
-        return TaskFailedError(
-            f"{task.description} failed: {message}", None, error_type=response.get("exceptionType")
-        ), True
-    return _json.loads(response.get("result"), task.expected_type), False
+    result = response.get("result")
+    error_type = response.get("exceptionType")
+    if error_type or response.get("failureDetails"):
+        message = _decoded_text(result) if result else error_type
+        # Named after the entity and the operation (Durable Functions raises a bare Exception(message)).
+        return TaskFailedError(f"{task.description} failed: {message}", error_type, error_type=error_type), True
+    if isinstance(result, str) and result.startswith(_HOST_TIMEOUT):
+        # The Functions host answers a timed-out operation with this plain text instead of a JSON result.
+        return TaskFailedError(f"{task.description} failed: {result}", None, error_type="TimeoutError"), True
+    return _json.loads(result, task.expected_type), False
+
+
+def _decoded_text(text: Any) -> Any:
+    try:
+        return _json.loads(text)
+    except ValueError:
+        return text
 
 
 def failure_details(error: BaseException) -> FailureDetails:
-    message = str(error) or type(error).__name__
+    # azure-functions-durable 1.7 shows str(type(exc)) for an exception without a message.
+    message = str(error) or str(type(error))
     stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)
