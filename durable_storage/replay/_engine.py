@@ -47,6 +47,12 @@ _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 _SCHEDULING = frozenset(
     {EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated, EventType.EventSent}
 )
+_PASS_WHILE_SUSPENDED = _SCHEDULING | {
+    EventType.ExecutionResumed,
+    EventType.ExecutionTerminated,
+    EventType.OrchestratorStarted,
+    EventType.OrchestratorCompleted,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,10 +204,8 @@ class Replayer:
 
     def _dispatch(self, event: HistoryEvent) -> None:
         # While suspended, only resume and terminate get through; the rest waits in order (DTFx semantics).
-        if self.suspended is not None and event.event_type not in (
-            EventType.ExecutionResumed,
-            EventType.ExecutionTerminated,
-        ):
+        # Scheduling events are records of what the code already did, not deliveries: they never wait.
+        if self.suspended is not None and event.event_type not in _PASS_WHILE_SUSPENDED:
             self.suspended.append(event)
             return
         handler = self._handlers.get(event.event_type)
@@ -295,12 +299,17 @@ class Replayer:
 
     def _resolve(self, task: AtomicTask, key: int | str, event: HistoryEvent) -> None:
         self.finished.add(key)
+        value, failed = self._decoded(task, event)
+        task.complete(value, failed=failed, is_played=self.played)
+        self._resume()
+
+    @staticmethod
+    def _decoded(task: AtomicTask, event: HistoryEvent) -> tuple[Any, bool]:
         try:
             value, failed = outcome(task, event)
         except Exception as error:  # an undecodable result fails the task, not the replay
-            value, failed = error, True
-        task.complete(value, failed=failed, is_played=self.played)
-        self._resume()
+            return error, True
+        return value, failed
 
     # --- scheduling (called by tasks and the context) --------------------------------------------------------
 
@@ -326,7 +335,7 @@ class Replayer:
         buffered = next((e for e in self.unclaimed if e.name == task.name), None)
         if buffered is not None:
             self.unclaimed.remove(buffered)
-            value, failed = outcome(task, buffered)
+            value, failed = self._decoded(task, buffered)
             task.complete(value, failed=failed, is_played=self.played)
             return
         self.waiters.setdefault(task.name, []).append(task)
@@ -354,7 +363,7 @@ class Replayer:
         if event is not None:
             self.open.pop(key, None)
             self.finished.add(key)
-            value, failed = outcome(task, event)
+            value, failed = self._decoded(task, event)
             task.complete(value, failed=failed, is_played=self.played)
 
     # --- driving the generator -------------------------------------------------------------------------------
@@ -429,6 +438,11 @@ class Replayer:
         self._fail(NonDeterminismError(message))
         raise _Stop
 
+    def _stopped(self) -> bool:
+        # Diverging code must not act, and a terminated instance starts no new work.
+        terminated = self.completion is not None and self.completion.status is OrchestrationRuntimeStatus.Terminated
+        return self.diverged or terminated
+
     def _result(self) -> ReplayResult:
         ordered = [self.produced[i] for i in sorted(self.produced)]
         # Durable Functions publishes a custom status only when it is truthy (python-api.md §1.2).
@@ -444,7 +458,7 @@ class Replayer:
                     id=failed_id, status=OrchestrationRuntimeStatus.Failed, failure_details=details
                 )
         return ReplayResult(
-            actions=[] if self.diverged else [a for a in ordered if a.id not in self.historic],
+            actions=[] if self._stopped() else [a for a in ordered if a.id not in self.historic],
             all_actions=ordered,
             custom_status=custom_status,
             completion=self.completion,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from durable_storage._storage.messages import Received
+from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
 from durable_storage.errors import ConflictError, StorageError
@@ -78,6 +79,7 @@ class OrchestrationDispatcher:
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._buffered = 0
+        self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
 
     # --- partitions ---------------------------------------------------------------------------------------
 
@@ -129,12 +131,20 @@ class OrchestrationDispatcher:
             self._add(batch)
 
     def _add(self, batch: list[Received]) -> None:
+        now = datetime.now(timezone.utc)
         for received in batch:
             data = received.data
             if data is None or data.task_message is None:
                 # Undecodable: back off and retry later (quarantine is the reliability issue's job).
                 _log.error("control message %s cannot be decoded: %s", received.message.id, received.error)
-                asyncio.create_task(self._abandon([received]))  # noqa: RUF006 - fire and forget, logged inside
+                self._background(self._abandon([received]))
+                continue
+            wait = _seconds_early(data.task_message.event, now)
+            if wait > 0:
+                # A timer or scheduled start further away than the queue's 7-day delay arrives early: hide it again
+                # for the rest of the way (it fires once, never early).
+                delay = min(wait, MAX_VISIBILITY_SECONDS)
+                self._background(self._hub.account.queues.update_visibility(received.message, visible_in=delay))
                 continue
             instance_id = data.task_message.orchestration_instance.instance_id
             pending = self._pending.setdefault(instance_id, [])
@@ -145,6 +155,11 @@ class OrchestrationDispatcher:
             if instance_id not in self._sessions:
                 task = asyncio.create_task(self._session(instance_id), name=f"session {instance_id}")
                 self._sessions[instance_id] = task
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     async def _session(self, instance_id: str) -> None:
         try:
@@ -349,6 +364,19 @@ def _screen(
         else:
             keep.append(received)
     return keep, later
+
+
+def _seconds_early(event: HistoryEvent, now: datetime) -> float:
+    due: datetime | None = None
+    if isinstance(event, TimerFiredEvent):
+        due = event.fire_at
+    elif isinstance(event, ExecutionStartedEvent):
+        due = event.scheduled_start_time
+    if due is None:
+        return 0.0
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=timezone.utc)
+    return (due - now).total_seconds()
 
 
 def _result_id(event: HistoryEvent) -> int:

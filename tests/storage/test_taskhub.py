@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from durable_storage._storage.retry import FAST_RETRY
-from durable_storage.demo import render, show_hub
 from durable_storage.errors import InvalidNameError, TaskHubMismatchError
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
@@ -97,10 +96,3 @@ def test_repr_shows_the_account_but_never_the_key() -> None:
     hub = TaskHub.from_connection_string("UseDevelopmentStorage=true", task_hub="Shown")
     assert "devstoreaccount1" in repr(hub)
     assert "Eby8vdM02" not in repr(hub)
-
-
-async def test_the_demo_prints_the_hub_resources(connection_string: str) -> None:
-    info = await show_hub(connection_string)
-    text = render(info)
-    assert "Task hub DemoHub: 4 partitions" in text
-    assert "demohub-control-03" in text and "DemoHubHistory" in text and "demohub-largemessages" in text
