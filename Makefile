@@ -21,8 +21,8 @@ demo: setup
 	$(PY) -m durable_storage.demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check durable_storage tests
-	$(VENV)/bin/ruff format --check durable_storage tests
+	$(VENV)/bin/ruff check durable_storage tests benchmarks samples
+	$(VENV)/bin/ruff format --check durable_storage tests benchmarks samples
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
