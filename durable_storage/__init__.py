@@ -6,10 +6,14 @@ checkpointed on Azure Storage with the .NET ``DurableTask.AzureStorage`` layout.
 
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.app import App, Blueprint, DFApp, Entity, Orchestrator
+from durable_storage.client import DurableOrchestrationClient, InstancePage, InstancePager
 from durable_storage.errors import (
     ConfigurationError,
     ConflictError,
     DurableStorageError,
+    InstanceAlreadyExistsError,
+    InstanceNotFoundError,
+    InstanceStateError,
     InvalidNameError,
     MessageFormatError,
     NonDeterminismError,
@@ -20,7 +24,13 @@ from durable_storage.errors import (
     TaskHubMismatchError,
     TransientStorageError,
 )
-from durable_storage.models import EntityId, OrchestrationRuntimeStatus, RetryOptions
+from durable_storage.models import (
+    DurableOrchestrationStatus,
+    EntityId,
+    OrchestrationRuntimeStatus,
+    PurgeHistoryResult,
+    RetryOptions,
+)
 from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
 from durable_storage.taskhub import TaskHub, TaskHubInfo
 
@@ -30,15 +40,23 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DFApp",
+    "DurableOrchestrationClient",
     "DurableOrchestrationContext",
+    "DurableOrchestrationStatus",
     "DurableStorageError",
     "Entity",
     "EntityId",
+    "InstanceAlreadyExistsError",
+    "InstanceNotFoundError",
+    "InstancePage",
+    "InstancePager",
+    "InstanceStateError",
     "InvalidNameError",
     "MessageFormatError",
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
     "Orchestrator",
+    "PurgeHistoryResult",
     "ReplayOptions",
     "ResourceNotFoundError",
     "RetryOptions",

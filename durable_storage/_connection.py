@@ -26,10 +26,11 @@ __all__ = [
     "IdentityKind",
     "StorageConnection",
     "from_environment",
+    "from_service_url",
     "parse_connection_string",
 ]
 
-AuthKind = Literal["shared_key", "sas", "identity"]
+AuthKind = Literal["shared_key", "sas", "identity", "supplied"]
 IdentityKind = Literal["default", "managedidentity"]
 
 DEFAULT_CONNECTION_SETTING = "AzureWebJobsStorage"
@@ -71,7 +72,9 @@ class StorageConnection:
         queue_endpoint: the queue service URL, no trailing ``/`` (Azurite: ``http://127.0.0.1:10001/devstoreaccount1``).
         table_endpoint: the table service URL, no trailing ``/``.
         blob_endpoint: the blob service URL, no trailing ``/``.
-        auth: ``shared_key`` (account key), ``sas`` (SAS token) or ``identity`` (Microsoft Entra token).
+        auth: ``shared_key`` (account key), ``sas`` (SAS token), ``identity`` (Microsoft Entra token), or
+            ``supplied``: the caller hands the SDK credential object to the storage layer itself
+            (:func:`from_service_url`), so this object holds no secret at all.
         account_key: the base64 account key, for ``shared_key``.
         sas_token: the SAS token without a leading ``?``, for ``sas``.
         credential: for ``identity``: ``default`` (the DefaultAzureCredential chain) or ``managedidentity``.
@@ -108,6 +111,8 @@ class StorageConnection:
             return "a shared key"
         if self.auth == "sas":
             return "a SAS token"
+        if self.auth == "supplied":
+            return "a credential supplied by the caller"
         kind = "a managed identity" if self.credential == "managedidentity" else "the default Azure credential"
         return f"{kind} (client ID {self.client_id})" if self.client_id else kind
 
@@ -126,14 +131,24 @@ class StorageConnection:
 
 
 # The fields each auth kind needs, and the optional fields it allows besides those.
-_AUTH_FIELDS = {"shared_key": ("account_name", "account_key"), "sas": ("sas_token",), "identity": ("credential",)}
-_AUTH_OPTIONAL = {"shared_key": (), "sas": ("account_name",), "identity": ("account_name", "client_id")}
+_AUTH_FIELDS: dict[str, tuple[str, ...]] = {
+    "shared_key": ("account_name", "account_key"),
+    "sas": ("sas_token",),
+    "identity": ("credential",),
+    "supplied": (),
+}
+_AUTH_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "shared_key": (),
+    "sas": ("account_name",),
+    "identity": ("account_name", "client_id"),
+    "supplied": ("account_name",),
+}
 
 
 def _check_auth(conn: StorageConnection) -> None:
     """The invariants of each auth kind, for objects built directly rather than parsed."""
     if conn.auth not in _AUTH_FIELDS:
-        raise ConfigurationError(f"auth {conn.auth!r} is invalid: must be shared_key, sas or identity")
+        raise ConfigurationError(f"auth {conn.auth!r} is invalid: must be shared_key, sas, identity or supplied")
     needed, optional = _AUTH_FIELDS[conn.auth], _AUTH_OPTIONAL[conn.auth]
     if missing := [name for name in needed if not getattr(conn, name)]:
         raise ConfigurationError(f"auth {conn.auth!r} is incomplete: needs {' and '.join(missing)}")
@@ -419,4 +434,41 @@ def _identity_kind(name: str, env: Mapping[str, str]) -> IdentityKind:
         return "managedidentity"
     raise ConfigurationError(
         f"{name}__credential {value!r} is invalid: must be managedidentity, or unset for the default credential chain"
+    )
+
+
+def from_service_url(url: str) -> StorageConnection:
+    """The three endpoints of the account that ``url`` (any one of its service URLs) belongs to.
+
+    ``https://{account}.{queue|table|blob}.{suffix}`` gives the other two by swapping the service label, for
+    any cloud's suffix. A path-style emulator URL (``http://127.0.0.1:10001/devstoreaccount1``) gives the other
+    two by the emulator's fixed ports 10000-10002. The credential is not part of the result (``auth`` is
+    ``supplied``): the caller passes the SDK credential object alongside.
+
+    Args:
+        url: a queue, table or blob service URL of the account, without a query string (no SAS in it).
+
+    Raises:
+        ConfigurationError: the URL is malformed, carries a query string, or is neither form above (then pass
+            a connection string with explicit QueueEndpoint, TableEndpoint and BlobEndpoint instead).
+    """
+    endpoint = _endpoint("account URL", url)
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    labels = host.split(".")
+    port = f":{parts.port}" if parts.port is not None else ""
+    if len(labels) >= 3 and labels[1] in _SERVICES:
+        suffix = ".".join(labels[2:])
+        endpoints = {s: f"{parts.scheme}://{labels[0]}.{s}.{suffix}{port}" for s in _SERVICES}
+        return _build(labels[0], endpoints, auth="supplied")
+    dev_service = next((s for s, p in _DEV_PORTS.items() if p == parts.port), None)
+    account = parts.path.strip("/").split("/", 1)[0]
+    if dev_service is not None and account:
+        hostport = parts.netloc.rsplit(":", 1)[0]
+        endpoints = {s: f"{parts.scheme}://{hostport}:{p}/{account}" for s, p in _DEV_PORTS.items()}
+        return _build(account, endpoints, auth="supplied")
+    raise ConfigurationError(
+        f"account URL {endpoint!r} is invalid: must be https://ACCOUNT.queue|table|blob.SUFFIX, or an emulator URL "
+        "on port 10000-10002 with the account as its path; for other endpoints use a connection string with "
+        "QueueEndpoint, TableEndpoint and BlobEndpoint"
     )

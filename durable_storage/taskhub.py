@@ -16,6 +16,7 @@ from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
 from durable_storage._names import TaskHubNames, escape_key
 from durable_storage._storage.account import StorageAccount
+from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.history_table import HistoryTable
 from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
@@ -73,6 +74,8 @@ class TaskHub(AsyncClosing):
 
     Args:
         connection: where the account is and how to authenticate.
+        credential: the caller's SDK credential, for a connection with ``auth="supplied"``
+            (:func:`~durable_storage._connection.from_service_url`); the caller keeps owning it.
         task_hub: the hub name: 3-45 letters or digits, starting with a letter.
         partition_count: control queues to create (1-16); must match the count of an existing hub.
         retry: the retry policy of storage calls.
@@ -82,13 +85,14 @@ class TaskHub(AsyncClosing):
         self,
         connection: StorageConnection,
         *,
+        credential: StorageCredential | None = None,
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
         retry: StorageRetryPolicy | None = None,
     ) -> None:
         # Validate every name before anything touches storage.
         self.names = TaskHubNames(task_hub, partition_count)
-        self.account = StorageAccount(connection, retry=retry)
+        self.account = StorageAccount(connection, credential=credential, retry=retry)
         self.large = LargeProperties(self.account.blobs, self.names.large_messages_container)
         self.history = HistoryTable(self.account.tables, self.names.history_table, self.large)
         self.instances = InstancesTable(self.account.tables, self.names.instances_table, self.large)

@@ -38,6 +38,7 @@ def test_pure_modules_do_no_io() -> None:
         for name in ("history.py", "_messages.py", "_names.py", "models.py", "_dotnet_json.py", "_datetimes.py")
     ]
     pure.append(PACKAGE / "_storage" / "codec.py")
+    pure += [PACKAGE / "client" / f"_{name}.py" for name in ("queries", "validation", "messages", "pages")]
     pure += [*modules("replay"), PACKAGE / "_json.py"]
     found = {
         str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if n.split(".")[0] in impure)
@@ -69,3 +70,15 @@ def test_the_storage_layer_never_imports_the_replay_engine_or_the_worker() -> No
 
 def test_errors_module_imports_nothing_from_the_package() -> None:
     assert not any(n.startswith("durable_storage") for n in imports_of(PACKAGE / "errors.py"))
+
+
+def test_the_client_never_imports_the_worker_or_the_replay_engine() -> None:
+    client = modules("client")
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in imports_of(path) if n.startswith(("durable_storage.replay", "durable_storage.worker"))
+        )
+        for path in client
+    }
+    assert len(client) > 1
+    assert {k: v for k, v in found.items() if v} == {}

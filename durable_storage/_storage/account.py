@@ -17,7 +17,7 @@ from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection
 from durable_storage._redact import SecretMaskingFilter
 from durable_storage._storage.blobs import Blobs
-from durable_storage._storage.credentials import build_credential
+from durable_storage._storage.credentials import StorageCredential, build_credential
 from durable_storage._storage.queues import Queues
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.tables import Tables
@@ -45,13 +45,24 @@ def _guard_sdk_logs() -> None:
 
 
 class StorageAccount(AsyncClosing):
-    """The queues, tables and blobs of one storage account. An async context manager; ``close()`` is idempotent."""
+    """The queues, tables and blobs of one storage account. An async context manager; ``close()`` is idempotent.
 
-    def __init__(self, connection: StorageConnection, *, retry: StorageRetryPolicy | None = None) -> None:
+    ``credential`` is the caller's SDK credential for a connection with ``auth="supplied"``; it is used, never
+    closed, because the caller owns it.
+    """
+
+    def __init__(
+        self,
+        connection: StorageConnection,
+        *,
+        credential: StorageCredential | None = None,
+        retry: StorageRetryPolicy | None = None,
+    ) -> None:
         _guard_sdk_logs()
         self.connection = connection
         self.retry = retry or StorageRetryPolicy()
-        self._credential: Any = build_credential(connection)
+        self._credential: Any = build_credential(connection, credential)
+        self._owns_credential = credential is None
         options: dict[str, Any] = {
             "credential": self._credential,
             "retry_total": 0,
@@ -76,7 +87,7 @@ class StorageAccount(AsyncClosing):
         await self._queue_service.close()
         await self._table_service.close()
         await self._blob_service.close()
-        close = getattr(self._credential, "close", None)
+        close = getattr(self._credential, "close", None) if self._owns_credential else None
         if close is not None:
             await close()
 

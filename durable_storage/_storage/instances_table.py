@@ -8,14 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from durable_storage._messages import decode_message
+from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES
 from durable_storage._storage.large import BLOB_NAME_SUFFIX, URL_COLUMNS, LargeProperties
 from durable_storage._storage.tables import Page, Row, Tables, Write, WriteMode
 from durable_storage.errors import MessageFormatError
+from durable_storage.history import ExecutionStartedEvent
 from durable_storage.models import OrchestrationRuntimeStatus
 
 __all__ = ["InstanceRecord", "InstancesTable"]
 
 _ROW_KEY = ""
+# A .NET client whose start message went to a blob points the row's Input at that message (storage-layout.md §2.2).
+_START_MESSAGE_SUFFIX = "-ExecutionStarted.json.gz"
 # Python attribute -> column. Statuses are stored by name; Tags as a JSON object in a string.
 _COLUMNS = {
     "name": "Name",
@@ -85,6 +90,15 @@ def _record(instance_id: str, values: Mapping[str, Any], etag: str | None) -> In
     return InstanceRecord(instance_id=instance_id, etag=etag, **found)
 
 
+def _start_message_input(text: str, blob_name: str) -> str | None:
+    """The input inside a whole start message that a .NET client left in a blob (the reader unwraps it, as .NET)."""
+    message = decode_message(text, max_chars=MAX_PAYLOAD_BYTES)
+    event = message.task_message.event if message.task_message is not None else None
+    if not isinstance(event, ExecutionStartedEvent):
+        raise MessageFormatError(f"start message blob {blob_name!r} holds no ExecutionStarted event")
+    return event.input
+
+
 def _status(value: Any) -> OrchestrationRuntimeStatus | None:
     try:
         return OrchestrationRuntimeStatus(value)
@@ -125,7 +139,10 @@ class InstancesTable:
         if fetch_payloads:
             # Create-time offload writes {Column}BlobName (as History rows do); checkpoints write URLs.
             restored, _ = await self._large.restore_history(values)
+            input_blob = self._large.blob_name_of_url(restored.get("Input"))
             values = await self._large.restore_instance(restored, URL_COLUMNS)
+            if input_blob is not None and input_blob.endswith(_START_MESSAGE_SUFFIX):
+                values = {**values, "Input": _start_message_input(values["Input"], input_blob)}
         return _record(instance_id, values, row.etag)
 
     async def write(self, record: InstanceRecord, escaped_id: str, *, mode: WriteMode) -> str | None:
@@ -146,7 +163,7 @@ class InstancesTable:
 
     async def query_page(
         self,
-        query: str,
+        query: str | None,
         *,
         unescape: Callable[[str], str],
         parameters: Mapping[str, Any] | None = None,
@@ -154,7 +171,7 @@ class InstancesTable:
         continuation: Mapping[str, str] | None = None,
         fetch_payloads: bool = False,
     ) -> tuple[list[InstanceRecord], dict[str, str] | None]:
-        """One page of rows matching ``query``; ``unescape`` turns a PartitionKey back into an instance ID."""
+        """One page of rows matching ``query`` (None: all); ``unescape`` turns a PartitionKey into an instance ID."""
         page: Page = await self._tables.query_page(
             self.table, query, parameters=parameters, page_size=page_size, continuation=continuation
         )

@@ -151,28 +151,28 @@ class Tables:
     async def query_page(
         self,
         table: str,
-        query: str,
+        query: str | None,
         *,
         parameters: Mapping[str, Any] | None = None,
         select: Sequence[str] | None = None,
         page_size: int | None = None,
         continuation: Mapping[str, str] | None = None,
     ) -> Page:
-        """One page of rows matching the OData ``query`` (values bound through ``@name`` parameters)."""
+        """One page of rows matching the OData ``query`` (values bound through ``@name`` parameters; None: all)."""
 
         async def query_page() -> Page:
             with storage_errors(f"table {table}"):
-                pages = (
-                    self._client(table)
-                    .query_entities(
-                        query,
-                        parameters=dict(parameters or {}),
-                        select=list(select) if select else None,
-                        results_per_page=page_size,
+                client = self._client(table)
+                columns = list(select) if select else None
+                items = (
+                    client.list_entities(select=columns, results_per_page=page_size)
+                    if query is None
+                    else client.query_entities(
+                        query, parameters=dict(parameters or {}), select=columns, results_per_page=page_size
                     )
-                    # The SDK's continuation is a {PartitionKey, RowKey} dict despite its str annotation.
-                    .by_page(continuation_token=dict(continuation) if continuation else None)  # type: ignore[arg-type]
                 )
+                # The SDK's continuation is a {PartitionKey, RowKey} dict despite its str annotation.
+                pages = items.by_page(continuation_token=dict(continuation) if continuation else None)  # type: ignore[arg-type]
                 rows = [_row(entity) async for entity in await pages.__anext__()]
                 token = pages.continuation_token  # type: ignore[attr-defined]
             return Page(rows, dict(token) if token else None)
@@ -182,7 +182,7 @@ class Tables:
     async def query(
         self,
         table: str,
-        query: str,
+        query: str | None,
         *,
         parameters: Mapping[str, Any] | None = None,
         select: Sequence[str] | None = None,

@@ -183,7 +183,14 @@ class OrchestrationDispatcher:
         history, etag = loaded.events, loaded.etag
         state = runtime_state(history)
         discard: list[Received] = []
-        start = await self._accepted_start(instance_id, batch, state.started, state.is_terminal, discard)
+        defer: list[Received] = []
+        start = await self._accepted_start(
+            instance_id, batch=batch, started=state.started, terminal=state.is_terminal, discard=discard, defer=defer
+        )
+        if defer:
+            # The start waits for its row, and everything sent after it waits with it (nothing is dropped).
+            await self._abandon(batch)
+            return
         if start is not None:
             history = []  # a new execution (first start or re-create) writes from RowKey 0 over the old rows
             state = runtime_state(history)
@@ -226,12 +233,17 @@ class OrchestrationDispatcher:
     async def _accepted_start(
         self,
         instance_id: str,
+        *,
         batch: Sequence[Received],
         started: ExecutionStartedEvent | None,
         terminal: bool,
         discard: list[Received],
+        defer: list[Received],
     ) -> ExecutionStartedEvent | None:
-        """The ExecutionStarted that begins a new execution in this batch, if any; duplicates go to ``discard``."""
+        """The ExecutionStarted that begins a new execution in this batch, if any.
+
+        Duplicates go to ``discard``; a start whose Instances row the client has not replaced yet goes to ``defer``.
+        """
         accepted: ExecutionStartedEvent | None = None
         for received in batch:
             event = _event(received)
@@ -239,19 +251,29 @@ class OrchestrationDispatcher:
                 continue
             execution = event.orchestration_instance.execution_id
             is_new = started is None or (terminal and execution != started.orchestration_instance.execution_id)
-            if accepted is not None or not is_new or not await self._is_current_start(instance_id, event):
+            verdict = await self._is_current_start(instance_id, event) if accepted is None and is_new else False
+            if verdict is None:
+                defer.append(received)
+            elif not verdict:
                 discard.append(received)  # a re-delivered start, or one superseded by a later start_new (§5.2)
-                continue
-            accepted = event
+            else:
+                accepted = event
         return accepted
 
-    async def _is_current_start(self, instance_id: str, event: ExecutionStartedEvent) -> bool:
+    async def _is_current_start(self, instance_id: str, event: ExecutionStartedEvent) -> bool | None:
+        """True: run it. False: a newer start superseded it (discard). None: its row is not written yet (later)."""
         if event.parent_instance is not None:
             return True  # sub-orchestration starts are not deduplicated (§5.2)
         row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
         # No row yet: the client writes it right after sending; accepting at once saves the reference's
-        # deferral (and its two-second back-off). A row naming another execution means a newer start won.
-        return row is None or row.execution_id in (None, event.orchestration_instance.execution_id)
+        # deferral (and its two-second back-off).
+        if row is None or row.execution_id in (None, event.orchestration_instance.execution_id):
+            return True
+        # Another execution in the row: an older one the client is about to replace (our generation is newer:
+        # wait for the row), or a newer start that won (same or older generation: discard), as in §5.2.
+        if (event.generation or 0) > (row.generation or 0):
+            return None
+        return False
 
     async def _no_such_instance(self, instance_id: str, batch: Sequence[Received]) -> None:
         terminate = next((_event(r) for r in batch if isinstance(_event(r), ExecutionTerminatedEvent)), None)

@@ -244,7 +244,7 @@ Q, T, B = "https://a.queue.x.net", "https://a.table.x.net", "https://a.blob.x.ne
         ({"auth": "sas", "account_name": None, "sas_token": "sig=1", "account_key": KEY}, "account_key must be None"),
         ({"auth": "identity", "account_name": "a"}, "auth 'identity' is incomplete: needs credential"),
         ({"auth": "identity", "account_name": "a", "credential": "cli"}, "credential 'cli' is invalid: must be"),
-        ({"auth": "token", "account_name": "a"}, "auth 'token' is invalid: must be shared_key, sas or identity"),
+        ({"auth": "token", "account_name": "a"}, "auth 'token' is invalid: must be shared_key, sas, identity"),
     ],
 )
 def test_a_connection_built_directly_is_checked_too(fields: dict[str, Any], expected: str) -> None:

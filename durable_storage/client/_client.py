@@ -1,0 +1,522 @@
+"""DurableOrchestrationClient: start, query, signal and purge orchestration instances of a task hub.
+
+The azure-functions-durable client API (python-api.md §1.7), served straight from Azure Storage instead of the
+Functions host's HTTP endpoint, with the provider's semantics (storage-layout.md §9). Every operation checks its
+arguments first, so bad input never leaves half a write (reliability.md §4.4), then makes sure the task hub
+exists (once per client, as the provider's ``EnsureTaskHubAsync``), then builds messages and sends them or reads
+and writes rows. Messages go to the instance's control queue; the worker applies them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from durable_storage._closing import AsyncClosing
+from durable_storage._connection import DEFAULT_CONNECTION_SETTING, from_environment, from_service_url
+from durable_storage._datetimes import to_utc
+from durable_storage._names import unescape_key
+from durable_storage._storage.credentials import StorageCredential
+from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage._storage.retry import StorageRetryPolicy
+from durable_storage.client._messages import instance_message, new_id
+from durable_storage.client._pages import InstancePage, InstancePager, decode_token, encode_token
+from durable_storage.client._purge import purge_instance, purge_matching
+from durable_storage.client._queries import InstanceQuery
+from durable_storage.client._repair import repaired
+from durable_storage.client._rewind import rewind_history
+from durable_storage.client._start import control_queue, start_instance
+from durable_storage.client._status import (
+    event_to_json,
+    history_for_status,
+    is_terminal,
+    not_found,
+    status_from_record,
+    status_name,
+)
+from durable_storage.client._validation import (
+    check_aware,
+    check_flag,
+    check_instance_id,
+    check_name,
+    check_seconds,
+    check_text,
+    encode_payload,
+    runtime_statuses,
+)
+from durable_storage.errors import ConfigurationError, InstanceNotFoundError, InstanceStateError
+from durable_storage.history import (
+    EventRaisedEvent,
+    ExecutionResumedEvent,
+    ExecutionSuspendedEvent,
+    ExecutionTerminatedEvent,
+    GenericEvent,
+    HistoryEvent,
+)
+from durable_storage.models import DurableOrchestrationStatus, OrchestrationRuntimeStatus, PurgeHistoryResult
+from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
+
+__all__ = ["DurableOrchestrationClient"]
+
+_log = logging.getLogger(__name__)
+_Status = OrchestrationRuntimeStatus
+_TERMINAL = tuple(s for s in _Status if s.is_terminal)
+_DEFAULT_PAGE_SIZE = 100
+
+
+class DurableOrchestrationClient(AsyncClosing):
+    """The client of one task hub: the azure-functions-durable ``DurableOrchestrationClient`` API, async.
+
+    An async context manager; :meth:`close` is idempotent. ``repr`` shows the account and hub, never a secret.
+
+    Args:
+        account_url: any service URL of the storage account (``https://ACCOUNT.queue.core.windows.net``); the
+            other two services' URLs are derived from it.
+        credential: an Azure credential for that account: an ``azure.identity.aio`` credential (for example
+            ``DefaultAzureCredential()``), an ``AzureNamedKeyCredential`` or an ``AzureSasCredential``. It stays
+            the caller's: closing the client does not close it.
+        task_hub: the task hub name, 3-45 letters or digits (default ``TestHubName``, as Durable Functions).
+        partition_count: the hub's control queues, 1-16, fixed when the hub is created.
+        retry: the retry policy of storage calls.
+
+    Raises:
+        ConfigurationError: an invalid URL, credential, hub name or partition count; nothing was contacted.
+    """
+
+    def __init__(
+        self,
+        account_url: str,
+        credential: StorageCredential,
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: StorageRetryPolicy | None = None,
+    ) -> None:
+        hub = TaskHub(
+            from_service_url(account_url),
+            credential=credential,
+            task_hub=task_hub,
+            partition_count=partition_count,
+            retry=retry,
+        )
+        self._init(hub)
+
+    def _init(self, hub: TaskHub) -> None:
+        self._hub = hub
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    def _over(cls, hub: TaskHub) -> DurableOrchestrationClient:
+        client = cls.__new__(cls)
+        client._init(hub)
+        return client
+
+    @classmethod
+    def from_connection_string(
+        cls,
+        conn_str: str,
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: StorageRetryPolicy | None = None,
+    ) -> DurableOrchestrationClient:
+        """A client of the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
+        hub = TaskHub.from_connection_string(conn_str, task_hub=task_hub, partition_count=partition_count, retry=retry)
+        return cls._over(hub)
+
+    @classmethod
+    def from_env(
+        cls,
+        name: str = DEFAULT_CONNECTION_SETTING,
+        *,
+        task_hub: str = DEFAULT_TASK_HUB,
+        partition_count: int = DEFAULT_PARTITION_COUNT,
+        retry: StorageRetryPolicy | None = None,
+    ) -> DurableOrchestrationClient:
+        """A client of the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``.
+
+        ``name`` holds a connection string, or the identity-based settings ``{name}__accountName`` (or the three
+        ``{name}__*ServiceUri``) with ``{name}__credential`` and ``{name}__clientId``.
+        """
+        hub = TaskHub(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)
+        return cls._over(hub)
+
+    @property
+    def task_hub(self) -> TaskHub:
+        """The storage resources of the hub; a ``Worker`` built on this client uses them."""
+        return self._hub
+
+    async def _ensure_hub(self) -> TaskHub:
+        if not self._ready:
+            async with self._ready_lock:
+                if not self._ready:
+                    await self._hub.create_if_not_exists()
+                    self._ready = True
+        return self._hub
+
+    async def _record(self, instance_id: str, *, payloads: bool = False) -> InstanceRecord:
+        hub = await self._ensure_hub()
+        record = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=payloads)
+        if record is None:
+            raise InstanceNotFoundError(
+                f"instance {instance_id!r} was not found in task hub {hub.name!r}", instance_id=instance_id
+            )
+        return record
+
+    # --- start ------------------------------------------------------------------------------------------------
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any = None,
+        *,
+        version: str | None = None,
+        start_at: datetime | None = None,
+    ) -> str:
+        """Start an orchestration instance; returns its instance ID.
+
+        Re-using an ID: an instance that is **Pending, Running, Suspended or ContinuedAsNew** (or whose stored
+        status is unknown) is left alone and :class:`~durable_storage.errors.InstanceAlreadyExistsError` is
+        raised. An instance that ended (**Completed, Failed, Terminated, Canceled**) is re-created: a new
+        execution replaces it, with the generation counted up. (Durable Functions' default; the .NET provider
+        alone would overwrite a running instance too.)
+
+        Args:
+            orchestration_function_name: the orchestrator's registered name.
+            instance_id: the ID to use; a new 32-hex-digit ID when None.
+            client_input: the orchestrator's input: a JSON value, or an object whose class has ``to_json``.
+            version: the orchestration version, stored with the instance.
+            start_at: run no earlier than this (timezone-aware) time; the instance is Pending until then.
+
+        Raises:
+            ConfigurationError: an empty name, an invalid ID (empty, or a table key over 1 KiB once escaped), an
+                input that is not JSON-serializable, or a naive ``start_at``; nothing was written.
+            InstanceAlreadyExistsError: the ID belongs to an instance that has not ended.
+        """
+        name = check_name(orchestration_function_name, "orchestration_function_name")
+        instance_id = new_id() if instance_id is None else check_instance_id(instance_id)
+        input_text = encode_payload(client_input, "client_input")
+        version = check_text(version, "version")
+        scheduled = check_aware(start_at, "start_at")
+        hub = await self._ensure_hub()
+        return await start_instance(
+            hub, name, instance_id, input_text, version=version, scheduled=to_utc(scheduled) if scheduled else None
+        )
+
+    async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
+        """Start the orchestration of ``instance_id`` again, with its (latest) input; returns the new instance's ID.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceAlreadyExistsError: ``restart_with_new_instance_id=False`` and the instance has not ended.
+        """
+        check_instance_id(instance_id)
+        check_flag(restart_with_new_instance_id, "restart_with_new_instance_id")
+        record = await self._record(instance_id, payloads=True)
+        if not record.name:
+            raise InstanceStateError(
+                f"instance {instance_id!r} has no orchestrator name to restart", instance_id=instance_id
+            )
+        target = new_id() if restart_with_new_instance_id else instance_id
+        return await start_instance(self._hub, record.name, target, record.input, version=record.version)
+
+    # --- status ---------------------------------------------------------------------------------------------
+
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> DurableOrchestrationStatus:
+        """The status of ``instance_id``; a **falsy** status (with a ``message``) when there is no such instance.
+
+        A row that still says Pending, Running or Suspended while the execution's history already ended (a
+        worker crashed between its History and Instances writes) is repaired from the history first
+        (reliability.md §1.3).
+
+        Args:
+            instance_id: the instance.
+            show_history: include the history events (Durable Functions' ``showHistory`` form).
+            show_history_output: include the payloads of those events too.
+            show_input: include the instance's input.
+        """
+        check_instance_id(instance_id)
+        check_flag(show_history, "show_history")
+        check_flag(show_history_output, "show_history_output")
+        check_flag(show_input, "show_input")
+        hub = await self._ensure_hub()
+        escaped = hub.escape(instance_id)
+        record = await hub.instances.read(instance_id, escaped)
+        if record is None:
+            return not_found(instance_id)
+        record = await repaired(hub, record)
+        history = None
+        if show_history:
+            loaded = await hub.history.load(escaped)
+            history = history_for_status(loaded.events, show_output=show_history_output)
+        return status_from_record(record, show_input=show_input, history=history)
+
+    async def get_status_all(self) -> list[DurableOrchestrationStatus]:
+        """The status of every orchestration instance of the hub (entities left out)."""
+        return [status async for status in self.list_instances()]
+
+    async def get_status_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        """The statuses of the instances that match every given condition (see :meth:`list_instances`)."""
+        pager = self.list_instances(created_time_from, created_time_to, runtime_status, instance_id_prefix)
+        return [status async for status in pager]
+
+    def list_instances(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
+        *,
+        page_size: int = _DEFAULT_PAGE_SIZE,
+        include_entities: bool = False,
+    ) -> InstancePager:
+        """The instances that match every given condition, page by page.
+
+        ``async for status in client.list_instances(...)`` yields them all; ``async for page in
+        client.list_instances(...).by_page(token)`` yields pages, each with the ``continuation_token`` to resume
+        from. Inputs are not included (as ``get_status`` without ``show_input``).
+
+        Args:
+            created_time_from: created at or after this (timezone-aware) time.
+            created_time_to: created at or before this (timezone-aware) time.
+            runtime_status: in one of these statuses (statuses or their names).
+            instance_id_prefix: IDs that start with this.
+            page_size: instances per request, 1-1000.
+            include_entities: include durable entities' instances (IDs ``@name@key``); a prefix always applies
+                as given.
+
+        Raises:
+            ConfigurationError: a naive datetime, an unknown status, an invalid page size or prefix.
+        """
+        query = InstanceQuery(
+            created_time_from=check_aware(created_time_from, "created_time_from"),
+            created_time_to=check_aware(created_time_to, "created_time_to"),
+            runtime_status=runtime_statuses(runtime_status),
+            instance_id_prefix=check_text(instance_id_prefix, "instance_id_prefix") or None,
+            exclude_entities=not check_flag(include_entities, "include_entities"),
+        )
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+            raise ConfigurationError(f"page_size {page_size!r} is invalid: must be an integer from 1 to 1000")
+
+        async def fetch(token: str | None) -> InstancePage:
+            hub = await self._ensure_hub()
+            records, continuation = await hub.instances.query_page(
+                query.to_filter(),
+                unescape=unescape_key,
+                page_size=page_size,
+                continuation=decode_token(token),
+                fetch_payloads=True,
+            )
+            statuses = [status_from_record(r, show_input=False) for r in records]
+            return InstancePage(statuses, encode_token(continuation))
+
+        return InstancePager(fetch)
+
+    async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The current execution's history events, each a JSON-serializable dict (empty for an unknown instance).
+
+        Members carry their .NET names (``EventType``, ``EventId``, ``Timestamp``, ``Name``, ``Input``, ...);
+        ``EventType`` and statuses are names, times are ISO text, and payloads stay JSON text as stored.
+        """
+        check_instance_id(instance_id)
+        hub = await self._ensure_hub()
+        return [event_to_json(e) for e in (await hub.history.load(hub.escape(instance_id))).events]
+
+    async def wait_for_completion(
+        self, instance_id: str, *, timeout: float | None = None, poll_interval: float = 1.0
+    ) -> DurableOrchestrationStatus:
+        """Poll until the instance is Completed, Failed, Terminated or Canceled; returns that status.
+
+        Args:
+            instance_id: the instance.
+            timeout: give up after this many seconds (None: wait for ever; 0: check once).
+            poll_interval: seconds between status reads (> 0).
+
+        Raises:
+            TimeoutError: ``timeout`` passed first; the message names the instance and its last status.
+        """
+        check_instance_id(instance_id)
+        limit = check_seconds(timeout, "timeout")
+        interval = check_seconds(poll_interval, "poll_interval", positive=True)
+        assert interval is not None
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:
+            status = await self.get_status(instance_id)
+            if is_terminal(status.runtime_status):
+                return status
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                last = status_name(status.runtime_status) if status else "not found"
+                raise TimeoutError(f"instance {instance_id!r} did not finish within {limit:g} s: it is {last}")
+            await asyncio.sleep(interval if remaining is None else min(interval, remaining))
+
+    # --- messages to an instance ----------------------------------------------------------------------------
+
+    async def _send(self, instance_id: str, event: HistoryEvent) -> None:
+        await self._hub.messages.send(control_queue(self._hub, instance_id), instance_message(instance_id, event))
+
+    async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
+        """Send the external event ``event_name`` with ``event_data`` to a Pending, Running or Suspended instance.
+
+        Raises:
+            ConfigurationError: an empty event name or data that is not JSON-serializable.
+            InstanceNotFoundError: no such instance.
+            InstanceStateError: the instance has ended (Durable Functions' "410 Gone").
+        """
+        check_instance_id(instance_id)
+        name = check_name(event_name, "event_name")
+        data = encode_payload(event_data, "event_data")
+        record = await self._record(instance_id)
+        if is_terminal(record.runtime_status):
+            raise InstanceStateError(
+                f"instance {instance_id!r} is {status_name(record.runtime_status)}: events can only be raised to "
+                "an instance that has not ended",
+                instance_id=instance_id,
+                runtime_status=record.runtime_status,
+            )
+        await self._send(instance_id, EventRaisedEvent(timestamp=datetime.now(timezone.utc), name=name, input=data))
+
+    async def _signal(
+        self, instance_id: str, reason: str, what: str, event: Callable[[datetime, str | None], HistoryEvent]
+    ) -> None:
+        check_instance_id(instance_id)
+        text = check_text(reason, "reason")
+        record = await self._record(instance_id)
+        if is_terminal(record.runtime_status):
+            # Durable Functions answers 410 Gone here, which its client treats as success: nothing to do.
+            _log.info("%s of %s skipped: it is already %s", what, instance_id, status_name(record.runtime_status))
+            return
+        await self._send(instance_id, event(datetime.now(timezone.utc), text))
+
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate the instance (also a Pending one, before it starts); nothing happens when it already ended.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+        """
+        await self._signal(
+            instance_id, reason, "terminate", lambda now, text: ExecutionTerminatedEvent(timestamp=now, input=text)
+        )
+
+    async def suspend(self, instance_id: str, reason: str) -> None:
+        """Suspend the instance: new events are kept but not processed until :meth:`resume`.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+        """
+        await self._signal(
+            instance_id, reason, "suspend", lambda now, text: ExecutionSuspendedEvent(timestamp=now, reason=text)
+        )
+
+    async def resume(self, instance_id: str, reason: str) -> None:
+        """Resume a suspended instance.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+        """
+        await self._signal(
+            instance_id, reason, "resume", lambda now, text: ExecutionResumedEvent(timestamp=now, reason=text)
+        )
+
+    async def rewind(self, instance_id: str, reason: str) -> None:
+        """Run a Failed instance again from its failures: failed activities and sub-orchestrations are retried.
+
+        The provider's history-rewriting rewind (storage-layout.md §9.6): the failure rows become GenericEvents,
+        the instance (and every failed sub-orchestration below it) goes back to Pending, and the deepest failed
+        instances are woken with a message.
+
+        Raises:
+            InstanceNotFoundError: no such instance.
+            InstanceStateError: the instance is not Failed, or has no history to rewind.
+        """
+        check_instance_id(instance_id)
+        check_text(reason, "reason")
+        record = await self._record(instance_id)
+        if record.runtime_status is not _Status.Failed:
+            raise InstanceStateError(
+                f"instance {instance_id!r} is {status_name(record.runtime_status)}: only a Failed instance can be "
+                "rewound",
+                instance_id=instance_id,
+                runtime_status=record.runtime_status,
+            )
+        now = datetime.now(timezone.utc)
+        leaves = await rewind_history(self._hub, instance_id, now)
+        if not leaves:
+            raise InstanceStateError(
+                f"instance {instance_id!r} has no history to rewind",
+                instance_id=instance_id,
+                runtime_status=_Status.Failed,
+            )
+        for leaf in leaves:
+            await self._send(leaf, GenericEvent(timestamp=now, data=reason))
+
+    # --- purge ----------------------------------------------------------------------------------------------
+
+    async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
+        """Delete everything of the instance: History rows, Instances row, and every blob of its payloads.
+
+        The status is not checked (a running instance is purged too), as in Durable Functions. Idempotent:
+        an unknown instance gives ``instances_deleted == 0``.
+        """
+        check_instance_id(instance_id)
+        await self._ensure_hub()
+        return PurgeHistoryResult(int(await purge_instance(self._hub, instance_id)))
+
+    async def purge_instance_history_by(
+        self,
+        created_time_from: datetime,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+    ) -> PurgeHistoryResult:
+        """Purge every instance created in the time range whose status is one of the given **terminal** ones.
+
+        Only Completed, Failed, Terminated and Canceled are purged; other statuses in ``runtime_status`` are
+        ignored. When none is left (``runtime_status`` None or empty, or only non-terminal ones), **nothing** is
+        purged: the .NET provider would then purge every instance of the range, running ones included
+        (storage-layout.md §9.5). An instance that fails to purge is logged and skipped.
+
+        Raises:
+            ConfigurationError: ``created_time_from`` missing or naive, or an unknown status.
+        """
+        if created_time_from is None:
+            raise ConfigurationError("created_time_from None is invalid: must be a timezone-aware datetime")
+        query = InstanceQuery(
+            created_time_from=check_aware(created_time_from, "created_time_from"),
+            created_time_to=check_aware(created_time_to, "created_time_to"),
+            runtime_status=[s for s in runtime_statuses(runtime_status) if s.is_terminal],
+        )
+        if not query.runtime_status:
+            _log.info("purge by filter purged nothing: it needs at least one of %s", [s.name for s in _TERMINAL])
+            return PurgeHistoryResult(0)
+        return PurgeHistoryResult(await purge_matching(await self._ensure_hub(), query))
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the storage clients. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._hub.close()
+
+    def __repr__(self) -> str:
+        return f"DurableOrchestrationClient({self._hub!r})"

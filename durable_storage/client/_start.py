@@ -1,0 +1,92 @@
+"""Creating an execution: the start message, then the Instances row (storage-layout.md §9.1).
+
+Only an instance that ended (Completed, Failed, Terminated, Canceled) may be re-created under its ID; anything
+else raises ``InstanceAlreadyExistsError``, the .NET provider's dedupe with Durable Functions' status list.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from durable_storage._messages import partition_of
+from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage._storage.tables import WriteMode
+from durable_storage.client._messages import new_id, start_delay, start_message
+from durable_storage.client._status import is_terminal, status_name
+from durable_storage.errors import ConflictError, InstanceAlreadyExistsError
+from durable_storage.models import OrchestrationRuntimeStatus
+from durable_storage.taskhub import TaskHub
+
+__all__ = ["control_queue", "start_instance"]
+
+_log = logging.getLogger(__name__)
+
+
+def control_queue(hub: TaskHub, instance_id: str) -> str:
+    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, §3.3)."""
+    return hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
+
+
+async def start_instance(
+    hub: TaskHub,
+    name: str,
+    instance_id: str,
+    input_text: str | None,
+    *,
+    version: str | None,
+    scheduled: datetime | None = None,
+) -> str:
+    """Start a new execution of ``instance_id``; the arguments are already checked. Returns ``instance_id``.
+
+    Raises:
+        InstanceAlreadyExistsError: the instance exists and has not ended.
+    """
+    escaped = hub.escape(instance_id)
+    existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+    if existing is not None and not is_terminal(existing.runtime_status):
+        raise InstanceAlreadyExistsError(
+            f"instance {instance_id!r} already exists and is {status_name(existing.runtime_status)}: only an "
+            "instance that ended (Completed, Failed, Terminated, Canceled) can be started again",
+            instance_id=instance_id,
+            runtime_status=existing.runtime_status,
+        )
+    now = datetime.now(timezone.utc)
+    execution_id = new_id()
+    generation = (existing.generation or 0) + 1 if existing is not None else 0
+    message = start_message(
+        instance_id=instance_id,
+        execution_id=execution_id,
+        name=name,
+        version=version,
+        input=input_text,
+        now=now,
+        scheduled_start_time=scheduled,
+        generation=generation,
+    )
+    # Message first, row second (§9.1): a crash in between leaves a start message that the worker discards when
+    # no row ever names it (§5.2), never a Pending row that nothing will run. A start more than MAX_START_DELAY
+    # (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future and re-sends it delayed.
+    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
+    record = InstanceRecord(
+        instance_id=instance_id,
+        name=name,
+        version=version,
+        input=input_text,
+        created_time=now,
+        last_updated_time=now,
+        runtime_status=OrchestrationRuntimeStatus.Pending,
+        execution_id=execution_id,
+        scheduled_start_time=scheduled,
+        generation=generation,
+        task_hub_name=hub.name,
+        etag=existing.etag if existing is not None else None,
+    )
+    try:
+        await hub.instances.write(record, escaped, mode=WriteMode.INSERT if existing is None else WriteMode.REPLACE)
+    except ConflictError:
+        # As SetNewExecutionAsync: a concurrent start won the row. The worker's ExecutionStarted dedupe keeps
+        # exactly one execution (§5.2), so every caller ends up seeing the same instance.
+        _log.info("start of %s lost the Instances row to a concurrent start", instance_id)
+    _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
+    return instance_id

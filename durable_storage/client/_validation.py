@@ -1,0 +1,130 @@
+"""Argument checks of the client, run before anything is sent or written (reliability.md §4.4); pure.
+
+Every error is a :class:`~durable_storage.errors.ConfigurationError` (a ``ValueError``; instance IDs raise its
+subclass ``InvalidNameError``) naming the argument, its value and the rule.
+
+Naive datetimes are refused rather than assumed to be UTC: ``datetime.now()`` is local time, and reading it as UTC
+would shift a scheduled start or a query window by the machine's UTC offset without any sign of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from durable_storage import _json
+from durable_storage._names import validate_instance_id
+from durable_storage.errors import ConfigurationError
+from durable_storage.models import OrchestrationRuntimeStatus
+
+__all__ = [
+    "check_aware",
+    "check_flag",
+    "check_instance_id",
+    "check_name",
+    "check_seconds",
+    "check_text",
+    "encode_payload",
+    "runtime_statuses",
+]
+
+_SHOWN = 60
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def check_instance_id(instance_id: object) -> str:
+    """``instance_id`` if it can be stored: a non-empty str whose escaped table key fits in 1 KiB."""
+    validate_instance_id(instance_id)
+    assert isinstance(instance_id, str)
+    return instance_id
+
+
+def check_name(value: object, what: str) -> str:
+    """``value`` if it is a non-empty str (an orchestrator or event name)."""
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a non-empty str")
+    return value
+
+
+def check_text(value: object, what: str) -> str | None:
+    """``value`` if it is a str or None (a reason, a version)."""
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a str or None")
+    return value
+
+
+def check_flag(value: object, what: str) -> bool:
+    """``value`` if it is a bool."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be True or False")
+    return value
+
+
+def encode_payload(value: Any, what: str) -> str:
+    """``value`` as JSON text, custom classes through ``to_json`` (as azure-functions-durable encodes payloads)."""
+    try:
+        return _json.dumps(value)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ConfigurationError(
+            f"{what} {_show(value)} is invalid: must be JSON-serializable (plain JSON values, or objects whose "
+            f"class defines to_json and from_json): {error}"
+        ) from None
+
+
+def check_aware(value: object, what: str) -> datetime | None:
+    """``value`` if it is None or a timezone-aware datetime; naive ones are refused (see the module docstring)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a datetime or None")
+    if value.utcoffset() is None:
+        raise ConfigurationError(
+            f"{what} {value.isoformat()} is invalid: must be timezone-aware, e.g. datetime.now(timezone.utc) "
+            "(a naive datetime could be local time or UTC)"
+        )
+    return value
+
+
+def check_seconds(value: object, what: str, *, positive: bool = False) -> float | None:
+    """``value`` if it is None or a finite number of seconds, >= 0 (> 0 when ``positive``)."""
+    if value is None:
+        return None
+    rule = "greater than 0" if positive else "0 or more"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a finite number of seconds, {rule}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigurationError(f"{what} {value!r} is invalid: must be {rule} seconds")
+    return float(value)
+
+
+def _status(value: object, what: str) -> OrchestrationRuntimeStatus:
+    if isinstance(value, OrchestrationRuntimeStatus):
+        return value
+    if isinstance(value, str) and value in OrchestrationRuntimeStatus.__members__:
+        return OrchestrationRuntimeStatus[value]
+    names = ", ".join(OrchestrationRuntimeStatus.__members__)
+    raise ConfigurationError(
+        f"{what} {_show(value)} is invalid: must be an OrchestrationRuntimeStatus or one of {names}"
+    )
+
+
+def runtime_statuses(value: object, what: str = "runtime_status") -> tuple[OrchestrationRuntimeStatus, ...]:
+    """The statuses of ``value``: None, one status (or its name), or an iterable of them; duplicates dropped."""
+    if value is None:
+        return ()
+    items: Iterable[object] = (
+        [value] if isinstance(value, (str, OrchestrationRuntimeStatus)) else _iterable(value, what)
+    )
+    return tuple(dict.fromkeys(_status(item, what) for item in items))
+
+
+def _iterable(value: object, what: str) -> Iterable[object]:
+    if not isinstance(value, Iterable):
+        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a status, a list of statuses or None")
+    return value
