@@ -33,6 +33,7 @@ from durable_storage.models import (
 )
 from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
 from durable_storage.taskhub import TaskHub, TaskHubInfo
+from durable_storage.worker import Worker, WorkerOptions
 
 __all__ = [
     "App",
@@ -68,4 +69,6 @@ __all__ = [
     "TaskHubInfo",
     "TaskHubMismatchError",
     "TransientStorageError",
+    "Worker",
+    "WorkerOptions",
 ]
