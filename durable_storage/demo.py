@@ -18,6 +18,7 @@ from typing import Any
 
 import durable_storage as df
 from durable_storage.client import DurableOrchestrationClient
+from durable_storage.taskhub import TaskHubInfo
 from durable_storage.testing import Azurite, azurite_listening
 from durable_storage.worker import Worker
 
@@ -145,7 +146,19 @@ async def run(connection_string: str) -> None:
     """Start a worker and the workload on ``connection_string``."""
     client = DurableOrchestrationClient.from_connection_string(connection_string, task_hub=DEMO_HUB)
     async with client, Worker(client, app):
+        print(describe(await client.task_hub.info()))
         await workload(client)
+
+
+def describe(info: TaskHubInfo) -> str:
+    """One paragraph on what the task hub is made of in storage."""
+    queues = ", ".join(info.queues)
+    tables = ", ".join(name for name, present in info.tables.items() if present)
+    containers = ", ".join(name for name, present in info.containers.items() if present)
+    return (
+        f"task hub {info.name}: {info.partition_count} partitions\n  queues: {queues}\n  tables: {tables}\n"
+        f"  containers: {containers}"
+    )
 
 
 def main() -> int:
