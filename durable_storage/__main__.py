@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -14,6 +15,15 @@ from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, T
 from durable_storage.worker import WorkerOptions
 
 __all__ = ["main"]
+
+# WorkerOptions timings a worker process can override (each defaults to WorkerOptions'). Shorter leases and
+# visibilities let another worker take over sooner after a crash, at the cost of more storage requests.
+_WORKER_SECONDS = {
+    "lease_interval": "how long a partition lease lasts without renewal",
+    "lease_renew_interval": "how often leases are renewed and free ones claimed; shorter than --lease-interval",
+    "control_queue_visibility": "how long a received orchestration message stays hidden",
+    "work_item_visibility": "how long a received activity message stays hidden; renewed while it runs",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     worker = commands.add_parser("worker", help="run a worker for an App until SIGINT/SIGTERM")
     worker.add_argument("app", metavar="MODULE:APP", help="the App to serve, e.g. function_app:app")
+    defaults = {field.name: field.default for field in dataclasses.fields(WorkerOptions)}
+    for option, help_text in _WORKER_SECONDS.items():
+        flag = "--" + option.replace("_", "-")
+        text = f"{help_text} (default {defaults[option]:g})"
+        worker.add_argument(flag, dest=option, type=float, metavar="SECONDS", help=text)
     return parser
+
+
+def _worker_options(arguments: argparse.Namespace) -> WorkerOptions:
+    given = {option: getattr(arguments, option) for option in _WORKER_SECONDS}
+    return WorkerOptions(**{option: value for option, value in given.items() if value is not None})
 
 
 def _hub(arguments: argparse.Namespace) -> TaskHub:
@@ -44,10 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad usage or configuration, 1 runtime failure)."""
     arguments = _parser().parse_args(argv)
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if arguments.log_level != "DEBUG":
+        # The Azure SDK logs every request and response at INFO: a dozen lines per idle poll would drown ours.
+        logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         if arguments.command == "worker":
             app = load_app(arguments.app)
-            asyncio.run(run_worker(_hub(arguments), app, WorkerOptions()))
+            asyncio.run(run_worker(_hub(arguments), app, _worker_options(arguments)))
     except DurableStorageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from durable_storage import DurableOrchestrationClient
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import Azurite, unique_hub_name
@@ -51,3 +52,12 @@ async def hub(connection_string: str) -> AsyncIterator[TaskHub]:
             yield task_hub
         finally:
             await task_hub.delete()
+
+
+@pytest.fixture
+async def client(connection_string: str, hub: TaskHub) -> AsyncIterator[DurableOrchestrationClient]:
+    """A client of the same account and hub as ``hub`` (client tests also use ``hub`` to stand in for a worker)."""
+    async with DurableOrchestrationClient.from_connection_string(
+        connection_string, task_hub=hub.name, partition_count=hub.partition_count, retry=FAST_RETRY
+    ) as client:
+        yield client

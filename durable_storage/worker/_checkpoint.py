@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
+from durable_storage.errors import ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
 
 __all__ = ["checkpoint", "instance_record", "send"]
 
+# Instances columns that only a checkpoint with ExecutionStarted writes (storage-layout.md §2.2), set to None (absent).
+_STARTED_ONLY: dict[str, Any] = dict.fromkeys(
+    ("name", "version", "input", "created_time", "scheduled_start_time", "generation", "tags")
+)
 _COMPLETED_STATUSES = frozenset(
     {OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated}
 )
@@ -64,6 +71,19 @@ def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datet
     )
 
 
+async def _write_instance(hub: TaskHub, escaped: str, record: InstanceRecord, *, new_execution: bool) -> None:
+    if not new_execution:
+        # Within an execution only the progress columns change: merge them, as ATS UpdateStateAsync does, and
+        # leave Input alone (writing it again would upload a large input's blob again at every episode).
+        progress = replace(record, **_STARTED_ONLY)
+        try:
+            await hub.instances.write(progress, escaped, mode=WriteMode.MERGE)
+            return
+        except ResourceNotFoundError:
+            pass  # the row is gone (purged while running): write it whole again
+    await hub.instances.write(record, escaped, mode=WriteMode.UPSERT_REPLACE)
+
+
 async def checkpoint(
     hub: TaskHub,
     *,
@@ -85,7 +105,9 @@ async def checkpoint(
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
-    await hub.instances.write(instance_record(hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE)
+    await _write_instance(
+        hub, escaped, instance_record(hub, instance_id, episode, now), new_execution=episode.first_index == 0
+    )
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
     return new_etag

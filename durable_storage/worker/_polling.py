@@ -22,6 +22,11 @@ class Backoff:
         self._current = 0.0
         self._woken = asyncio.Event()
 
+    @property
+    def interval(self) -> float:
+        """The wait after the next empty poll (seconds); ``maximum`` once the queue has been idle a while."""
+        return self._current
+
     def reset(self) -> None:
         """A poll found work: poll again at once."""
         self._current = 0.0

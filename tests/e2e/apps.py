@@ -1,0 +1,179 @@
+"""The orchestrators and activities of the end-to-end tests, in one App.
+
+In-process workers and worker processes (``python -m durable_storage worker tests.e2e.apps:app``) serve the same
+``app``. Activities that must fail a given number of times count their attempts per key in this module, which
+only an in-process worker shares with the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import durable_storage as df
+
+app = df.App()
+
+attempts: Counter[str] = Counter()
+"""Calls of ``flaky`` per key, in this process."""
+
+
+# --- activities -------------------------------------------------------------------------------------------------
+
+
+@app.activity_trigger(input_name="n")
+def square(n: int) -> int:
+    return n * n
+
+
+@app.activity_trigger(input_name="value")
+def echo(value: Any) -> Any:
+    return value
+
+
+@app.activity_trigger(input_name="request")
+def flaky(request: dict[str, Any]) -> str:
+    """Fails the first ``failures`` calls for ``key``, then succeeds."""
+    key = request["key"]
+    attempts[key] += 1
+    if attempts[key] <= request["failures"]:
+        raise RuntimeError(f"flaky failure {attempts[key]} of {key}")
+    return f"{key} succeeded on attempt {attempts[key]}"
+
+
+@app.activity_trigger(input_name="seconds")
+async def slow_double(seconds: float) -> float:
+    """Sleeps ``seconds`` (async, on the worker's loop), then doubles them."""
+    await asyncio.sleep(seconds)
+    return seconds * 2
+
+
+@app.activity_trigger(input_name="item")
+def slow_label(item: int) -> str:
+    """A blocking activity (it runs in the worker's thread pool) that takes a moment."""
+    time.sleep(0.5)
+    return f"item {item}"
+
+
+# --- orchestrators ----------------------------------------------------------------------------------------------
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_fan_in(context: df.DurableOrchestrationContext) -> Any:
+    squares = yield context.task_all([context.call_activity("square", n) for n in range(context.get_input())])
+    return sum(squares)
+
+
+@app.orchestration_trigger(context_name="context")
+def approval(context: df.DurableOrchestrationContext) -> Any:
+    """Human interaction: an "Approval" event, or a durable timer of ``input`` seconds, whichever comes first."""
+    decision = context.wait_for_external_event("Approval")
+    deadline: Any = context.create_timer(timedelta(seconds=context.get_input()))
+    winner = yield context.task_any([decision, deadline])
+    if winner is decision:
+        deadline.cancel()
+        return f"approved by {decision.result}"
+    return "escalated: nobody approved in time"
+
+
+@app.orchestration_trigger(context_name="context")
+def monitor(context: df.DurableOrchestrationContext) -> Any:
+    """Checks every ``interval`` seconds; each check is a new generation (continue-as-new) until ``last``."""
+    state = context.get_input()
+    yield context.create_timer(timedelta(seconds=state["interval"]))
+    checked = yield context.call_activity("echo", state["generation"])
+    context.set_custom_status(f"checked generation {checked}")
+    if checked < state["last"]:
+        context.continue_as_new({**state, "generation": checked + 1})
+        return None
+    return f"monitored {checked + 1} generations"
+
+
+@app.orchestration_trigger(context_name="context")
+def child(context: df.DurableOrchestrationContext) -> Any:
+    doubled = yield context.call_activity("square", context.get_input())
+    return {"instance_id": context.instance_id, "parent": context.parent_instance_id, "square": doubled}
+
+
+@app.orchestration_trigger(context_name="context")
+def failing_child(context: df.DurableOrchestrationContext) -> Any:
+    yield context.call_activity("echo", "before the failure")
+    raise ValueError(f"child {context.instance_id} gave up")
+
+
+@app.orchestration_trigger(context_name="context")
+def parent(context: df.DurableOrchestrationContext) -> Any:
+    """Two children, one with an explicit instance ID; then a failing child whose failure it catches."""
+    named = context.call_sub_orchestrator("child", 3, instance_id=f"{context.instance_id}-named-child")
+    unnamed = context.call_sub_orchestrator("child", 4)
+    results = yield context.task_all([named, unnamed])
+    try:
+        yield context.call_sub_orchestrator("failing_child")
+    except df.TaskFailedError as error:
+        return {"children": results, "caught": str(error)}
+    return {"children": results, "caught": None}
+
+
+@app.orchestration_trigger(context_name="context")
+def retrying(context: df.DurableOrchestrationContext) -> Any:
+    """``flaky`` with up to ``max_attempts`` attempts, 100 ms apart."""
+    request = context.get_input()
+    options = df.RetryOptions(100, request["max_attempts"])
+    return (yield context.call_activity_with_retry("flaky", options, request))
+
+
+@app.orchestration_trigger(context_name="context")
+def unhandled(context: df.DurableOrchestrationContext) -> Any:
+    yield context.call_activity("echo", "step one")
+    raise KeyError("the order has no customer")
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_then_done(context: df.DurableOrchestrationContext) -> Any:
+    """Calls ``flaky`` without retries: a failure fails the instance (rewind runs it again)."""
+    first = yield context.call_activity("echo", "first step")
+    second = yield context.call_activity("flaky", context.get_input())
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def collect(context: df.DurableOrchestrationContext) -> Any:
+    """Waits for ``input`` "Item" events, one after the other; returns their data in order."""
+    items = []
+    for _ in range(context.get_input()):
+        items.append((yield context.wait_for_external_event("Item")))
+    return items
+
+
+@app.orchestration_trigger(context_name="context")
+def echo_orchestrator(context: df.DurableOrchestrationContext) -> Any:
+    """Passes its input through an activity: input, output and both messages carry the whole payload."""
+    return (yield context.call_activity("echo", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def relay(context: df.DurableOrchestrationContext) -> Any:
+    """Passes its input through three activities in turn: four episodes carry the payload."""
+    value = context.get_input()
+    for _ in range(3):
+        value = yield context.call_activity("echo", value)
+    return value
+
+
+@app.orchestration_trigger(context_name="context")
+def started_at(context: df.DurableOrchestrationContext) -> Any:
+    """Its input and the time its first episode ran."""
+    return {"input": context.get_input(), "ran_at": context.current_utc_datetime.isoformat()}
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_chain(context: df.DurableOrchestrationContext) -> Any:
+    """Two slow activities in sequence, then a fan-out of three blocking ones."""
+    seconds = context.get_input()
+    first = yield context.call_activity("slow_double", seconds)
+    second = yield context.call_activity("slow_double", first)
+    labels = yield context.task_all([context.call_activity("slow_label", n) for n in range(3)])
+    return [first, second, labels]

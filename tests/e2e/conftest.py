@@ -1,0 +1,56 @@
+"""End-to-end fixtures: a running in-process worker on the test's fresh hub (``client``'s), and worker processes.
+
+The in-process worker polls at most every 0.2 s and renews its leases every second, so that each step of an
+orchestration starts promptly. Worker processes run ``python -m durable_storage ... worker tests.e2e.apps:app``
+from the repository root with short leases and visibilities (so that a crash is recovered in seconds, not
+minutes); they die with the test run (PR_SET_PDEATHSIG) and are killed in teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from durable_storage import DurableOrchestrationClient, Worker
+from durable_storage.taskhub import TaskHub
+from tests.e2e import apps
+from tests.e2e.support import PROCESS_TIMINGS, REPO_ROOT, WorkerProcess, die_with_parent, fast_options
+
+
+@pytest.fixture
+async def worker(client: DurableOrchestrationClient) -> AsyncIterator[Worker]:
+    """An in-process worker running ``tests.e2e.apps.app`` on the client's hub; it drains on teardown."""
+    async with Worker(client, apps.app, options=fast_options()) as running:
+        yield running
+
+
+@pytest.fixture
+def worker_process(connection_string: str, hub: TaskHub, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
+    """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after."""
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started)}.log"
+        command = [
+            sys.executable,
+            *("-m", "durable_storage", "--connection", connection_string, "--task-hub", hub.name),
+            *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
+            *(item for pair in PROCESS_TIMINGS.items() for item in pair),
+        ]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            )
+        started.append(WorkerProcess(process, log))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
+        worker.process.wait(10)

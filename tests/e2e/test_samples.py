@@ -1,0 +1,47 @@
+"""The samples a user meets first, end to end: the quickstart (function chaining) and the demo's workload.
+
+Each runs under its own in-process worker for its own App, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import durable_storage.demo as demo
+from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
+from samples import quickstart
+from tests.e2e.support import events, fast_options
+
+
+async def test_the_quickstart_runs_unchanged_and_chains_three_activities(client: DurableOrchestrationClient) -> None:
+    async with Worker(client, quickstart.app, options=fast_options()):
+        instance_id = await client.start_new("hello_orchestrator")
+        status = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
+
+    assert status.runtime_status is OrchestrationRuntimeStatus.Completed
+    assert status.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    history = await client.get_history(instance_id)
+    scheduled = [(e["Name"], e["Input"]) for e in events(history, "TaskScheduled")]
+    assert scheduled == [("say_hello", '"Tokyo"'), ("say_hello", '"Seattle"'), ("say_hello", '"London"')]
+    # Chained: each activity is scheduled by its own episode, after the previous result arrived.
+    assert len(events(history, "OrchestratorStarted")) == 4
+
+
+async def test_the_demo_workload_runs_and_prints_every_result(
+    client: DurableOrchestrationClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Worker(client, demo.app, options=fast_options()):
+        await demo.workload(client, orchestrations=5, fan_out_size=10)
+
+    lines = capsys.readouterr().out.split("\n")
+    greetings = [f"Hello {city}!" for city in demo.CITIES]
+    assert lines[0] == "quickstart hello_orchestrator: Completed ['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']"
+    assert lines[1] == "running 5 HelloCities5, a fan-out of 10, an approval and a durable timer:"
+    # The progress line rewrites itself with "\r" until every instance ended.
+    assert lines[2].split("\r")[-1].startswith("  8/8 orchestrations finished (")
+    assert lines[3] == f"HelloCities5 (first of 5): {greetings}"
+    assert lines[4] == f"fan-out of 10 (sum of squares): Completed {sum(n * n for n in range(10))}"
+    assert lines[5] == "approval: Completed approved by the demo"
+    assert lines[6].startswith("timer: Completed woke up at ")
+    assert lines[7].startswith("throughput: 8 orchestrations and 35 activities in ")
+    assert lines[8:] == [""]
