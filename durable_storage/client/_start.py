@@ -64,8 +64,8 @@ async def start_instance(
         scheduled_start_time=scheduled,
         generation=generation,
     )
-    # Message first, row second (§9.1): a crash in between leaves a start message that the worker discards when
-    # no row ever names it (§5.2), never a Pending row that nothing will run. A start more than MAX_START_DELAY
+    # Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
+    # does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more than MAX_START_DELAY
     # (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future and re-sends it delayed.
     await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
     record = InstanceRecord(
