@@ -96,13 +96,10 @@ class AtomicTask(TaskBase):
             replayer.schedule_atomic(self)
 
 
-class TimerTask(AtomicTask):
-    """A durable timer; ``cancel()`` makes the orchestration stop waiting for it (its message still fires)."""
+class _Cancellable(TaskBase):
+    """A timer the orchestration can stop waiting for."""
 
-    def __init__(self, fire_at: datetime) -> None:
-        super().__init__(lambda id_: CreateTimerAction(id=id_, fire_at=fire_at), f"timer at {fire_at.isoformat()}")
-        self.fire_at = fire_at
-        self.is_cancelled = False
+    is_cancelled = False
 
     def cancel(self) -> None:
         """Stop waiting for the timer.
@@ -113,6 +110,14 @@ class TimerTask(AtomicTask):
         if self.is_completed:
             raise ValueError("Cannot cancel a completed task.")
         self.is_cancelled = True
+
+
+class TimerTask(AtomicTask, _Cancellable):
+    """A durable timer; ``cancel()`` makes the orchestration stop waiting for it (its message still fires)."""
+
+    def __init__(self, fire_at: datetime) -> None:
+        super().__init__(lambda id_: CreateTimerAction(id=id_, fire_at=fire_at), f"timer at {fire_at.isoformat()}")
+        self.fire_at = fire_at
 
 
 class ExternalEventTask(AtomicTask):
@@ -236,7 +241,7 @@ class RetryableTask(CompoundTask):
         task.schedule(self.replayer)
 
 
-class LongTimerTask(CompoundTask):
+class LongTimerTask(CompoundTask, _Cancellable):
     """A timer further away than the queue's maximum delay: a chain of sub-timers, each at most one interval long.
 
     Mirrors azure-functions-durable 1.7's LongTimerTask: every sub-timer takes a sequence id, and the last one
@@ -246,7 +251,6 @@ class LongTimerTask(CompoundTask):
     def __init__(self, fire_at: datetime, replayer: Replayer) -> None:
         self.fire_at = fire_at
         self.replayer = replayer
-        self.is_cancelled = False
         super().__init__([self._next_timer()])
 
     def _next_timer(self) -> TimerTask:
@@ -254,16 +258,6 @@ class LongTimerTask(CompoundTask):
         if self.fire_at - now > self.replayer.options.max_timer_duration:
             return TimerTask(now + self.replayer.options.long_timer_interval)
         return TimerTask(self.fire_at)
-
-    def cancel(self) -> None:
-        """Stop waiting for the timer.
-
-        Raises:
-            ValueError: the timer already fired.
-        """
-        if self.is_completed:
-            raise ValueError("Cannot cancel a completed task.")
-        self.is_cancelled = True
 
     def child_completed(self, child: TaskBase) -> None:
         if self.is_cancelled:
