@@ -65,8 +65,9 @@ async def start_instance(
         generation=generation,
     )
     # Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
-    # does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more than MAX_START_DELAY
-    # (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future and re-sends it delayed.
+    # does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
+    # than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
+    # and re-sends it delayed.
     await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
     record = InstanceRecord(
         instance_id=instance_id,
