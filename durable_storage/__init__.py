@@ -32,7 +32,7 @@ from durable_storage.models import (
     RetryOptions,
 )
 from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
-from durable_storage.taskhub import TaskHub, TaskHubInfo
+from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 from durable_storage.worker import Worker, WorkerOptions
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
     "Orchestrator",
+    "PartitionInfo",
     "PurgeHistoryResult",
     "ReplayOptions",
     "ResourceNotFoundError",

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 
+from durable_storage.cli.hub import hub_info
 from durable_storage.cli.worker import load_app, run_worker
 from durable_storage.errors import DurableStorageError
 from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         flag = "--" + option.replace("_", "-")
         text = f"{help_text} (default {defaults[option]:g})"
         worker.add_argument(flag, dest=option, type=float, metavar="SECONDS", help=text)
+    hub = commands.add_parser("hub", help="inspect the task hub")
+    hub_commands = hub.add_subparsers(dest="hub_command", required=True)
+    info = hub_commands.add_parser(
+        "info", help="the hub's queues, tables and containers, and each partition's owner, lease and queue"
+    )
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
@@ -71,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "worker":
             app = load_app(arguments.app)
             asyncio.run(run_worker(_hub(arguments), app, _worker_options(arguments)))
+        elif arguments.command == "hub":
+            print(asyncio.run(hub_info(_hub(arguments), as_json=arguments.json)))
     except DurableStorageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1

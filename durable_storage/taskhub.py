@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
@@ -25,13 +26,54 @@ from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
 
-__all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "TaskHub", "TaskHubInfo"]
+__all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "PartitionInfo", "TaskHub", "TaskHubInfo"]
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_TASK_HUB = "TestHubName"
 """The task hub Durable Functions uses when none is configured."""
 DEFAULT_PARTITION_COUNT = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartitionInfo:
+    """One partition as an operator sees it: who owns it and whether its queue is being worked.
+
+    Attributes:
+        partition: the control queue name.
+        owner: the worker ID holding the lease, or None when it is free.
+        next_owner: the worker that asked for it (a handover under way), or None.
+        expires_at: when the owner's lease runs out unless renewed.
+        is_draining: True while the owner finishes its running episodes before a handover or shutdown.
+        depth: approximate messages in the queue (visible and in flight), or None when the queue is missing.
+        oldest_message_at: when the oldest message waiting to be received was enqueued, or None when none waits.
+        last_dequeue: when the owner last asked the queue for messages (recorded at each renewal), or None.
+    """
+
+    partition: str
+    owner: str | None
+    next_owner: str | None
+    expires_at: datetime | None
+    is_draining: bool
+    depth: int | None
+    oldest_message_at: datetime | None
+    last_dequeue: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-serializable view (times in ISO 8601)."""
+        times = {
+            "expires_at": self.expires_at,
+            "oldest_message_at": self.oldest_message_at,
+            "last_dequeue": self.last_dequeue,
+        }
+        return {
+            "partition": self.partition,
+            "owner": self.owner,
+            "next_owner": self.next_owner,
+            "is_draining": self.is_draining,
+            "depth": self.depth,
+            **{key: value.isoformat() if value else None for key, value in times.items()},
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +87,7 @@ class TaskHubInfo:
         queues: every queue of the hub mapped to its approximate message count, or None when it is missing.
         tables: every table of the hub mapped to whether it exists.
         containers: every blob container of the hub mapped to whether it exists.
+        partitions: each partition's lease and queue, in partition order (empty when the hub does not exist).
     """
 
     name: str
@@ -53,6 +96,7 @@ class TaskHubInfo:
     queues: Mapping[str, int | None]
     tables: Mapping[str, bool]
     containers: Mapping[str, bool]
+    partitions: tuple[PartitionInfo, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serializable view."""
@@ -63,6 +107,7 @@ class TaskHubInfo:
             "queues": dict(self.queues),
             "tables": dict(self.tables),
             "containers": dict(self.containers),
+            "partitions": [partition.to_dict() for partition in self.partitions],
         }
 
 
@@ -186,22 +231,50 @@ class TaskHub(AsyncClosing):
         _log.info("task hub %s deleted", names.hub)
 
     async def info(self) -> TaskHubInfo:
-        """What exists of the hub, with queue depths and the recorded partition count."""
+        """What exists of the hub: queue depths, tables, containers, and each partition's owner and queue."""
         names = self.names
         stored = await self.stored_partition_count()
         partition_count = stored or names.partition_count
         queue_names = [names.control_queue(i) for i in range(partition_count)] + [names.work_item_queue]
-        depths = await asyncio.gather(*(self._depth(q) for q in queue_names))
-        tables = await asyncio.gather(*(self.account.tables.exists(t) for t in names.tables))
-        containers = await asyncio.gather(*(self.account.blobs.container_exists(c) for c in names.containers))
+        depths, oldest, tables, containers = await asyncio.gather(
+            asyncio.gather(*(self._depth(q) for q in queue_names)),
+            asyncio.gather(*(self._oldest(q) for q in queue_names[:-1])),
+            asyncio.gather(*(self.account.tables.exists(t) for t in names.tables)),
+            asyncio.gather(*(self.account.blobs.container_exists(c) for c in names.containers)),
+        )
+        queues = dict(zip(queue_names, depths, strict=True))
+        waiting = dict(zip(queue_names, oldest, strict=False))
+        leases = await self.partitions.read_all() if stored is not None else []
+        partitions = tuple(
+            PartitionInfo(
+                partition=lease.partition,
+                owner=lease.current_owner,
+                next_owner=lease.next_owner,
+                expires_at=lease.expires_at,
+                is_draining=lease.is_draining,
+                depth=queues.get(lease.partition),
+                oldest_message_at=waiting.get(lease.partition),
+                last_dequeue=lease.last_dequeue,
+            )
+            for lease in leases
+        )
         return TaskHubInfo(
             name=names.hub,
             exists=stored is not None,
             partition_count=stored,
-            queues=dict(zip(queue_names, depths, strict=True)),
+            queues=queues,
             tables=dict(zip(names.tables, tables, strict=True)),
             containers=dict(zip(names.containers, containers, strict=True)),
+            partitions=partitions,
         )
+
+    async def _oldest(self, queue: str) -> datetime | None:
+        # Peek shows the next visible message, the one a healthy owner would receive next.
+        try:
+            peeked = await self.account.queues.peek(queue, max_messages=1)
+        except ResourceNotFoundError:
+            return None
+        return peeked[0].inserted_on if peeked else None
 
     async def _depth(self, queue: str) -> int | None:
         try:

@@ -2,6 +2,10 @@
 
 One row per control queue, ``PartitionKey = ""`` and ``RowKey`` = the queue name. Every change is a Replace
 conditioned on the row's ETag, so two workers can never both believe they won the same lease.
+
+``LastDequeueTime`` is ours, not the reference's: the owner's latest Get Messages call on the queue, written with
+each renewal so that ``hub info`` can show a partition that is owned but not polled. .NET ignores the column (and
+drops it at its next Replace).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class PartitionLease:
     last_renewal: datetime | None = None
     expires_at: datetime | None = None
     is_draining: bool = False
+    last_dequeue: datetime | None = None
     etag: str | None = None
 
     def with_changes(self, **changes: Any) -> PartitionLease:
@@ -46,6 +51,7 @@ def _values(lease: PartitionLease) -> dict[str, Any]:
         "LastRenewal": lease.last_renewal,
         "ExpiresAt": lease.expires_at,
         "IsDraining": lease.is_draining,
+        "LastDequeueTime": lease.last_dequeue,
     }
     return {name: value for name, value in columns.items() if value is not None}
 
@@ -60,6 +66,7 @@ def _lease(row: Row) -> PartitionLease:
         last_renewal=values.get("LastRenewal"),
         expires_at=values.get("ExpiresAt"),
         is_draining=bool(values.get("IsDraining", False)),
+        last_dequeue=values.get("LastDequeueTime"),
         etag=row.etag,
     )
 

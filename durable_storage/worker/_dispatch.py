@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,6 +40,7 @@ from durable_storage.worker._checkpoint import checkpoint, instance_record
 from durable_storage.worker._episode import Episode, run_episode
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._trace import trace
 
 __all__ = ["OrchestrationDispatcher"]
 
@@ -53,6 +55,24 @@ _RESULTS = (
     TimerFiredEvent,
 )
 _SCHEDULING = frozenset({EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated})
+
+
+@dataclass(eq=False)
+class _Listener:
+    """The dequeue loop of one owned control queue."""
+
+    queue: str
+    valid_until: float  # time.monotonic() past which our lease may have expired (someone else may own the queue)
+    backoff: Backoff
+    task: asyncio.Task[None] | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    last_poll: float = field(default_factory=time.monotonic)
+    last_dequeue: datetime | None = None
+
+    @property
+    def idle(self) -> float:
+        """Seconds since the loop last went round."""
+        return time.monotonic() - self.last_poll
 
 
 def _abandon_delay(dequeue_count: int) -> float:
@@ -73,62 +93,125 @@ class OrchestrationDispatcher:
         self._app = app
         self._options = options
         self._on_sent = on_sent
-        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._listeners: dict[str, _Listener] = {}
         self.backoffs: dict[str, Backoff] = {}
         self._pending: dict[str, list[Received]] = {}
         self._sessions: dict[str, asyncio.Task[None]] = {}
+        self._session_queue: dict[str, str] = {}  # instance ID -> the control queue its messages came from
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._buffered = 0
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
 
-    # --- partitions ---------------------------------------------------------------------------------------
+    # --- partitions (called by the partition manager) ------------------------------------------------------
 
-    async def start_queue(self, queue: str) -> None:
-        """Start (or restart) the dequeue loop of ``queue``."""
-        if self.is_listening(queue):
-            return
+    async def start_queue(self, queue: str, *, valid_until: float) -> None:
+        """Listen to ``queue`` (or keep listening) under a lease that holds until ``valid_until`` (monotonic).
+
+        Idempotent; restarts a loop that has died, hung, or stopped because its lease ran out.
+        """
+        listener = self._listeners.get(queue)
+        if listener is not None and not listener.stop.is_set():
+            listener.valid_until = valid_until
+            if self.is_listening(queue):
+                return
+            if listener.task is not None and not listener.task.done():
+                _log.warning("the dequeue loop of %s made no poll for %.0f s: restarting it", queue, listener.idle)
+                listener.task.cancel()
         await self._hub.account.queues.create(queue)  # a partition acquired before its queue exists (§6.4)
-        self.backoffs.setdefault(queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval))
-        self._loops[queue] = asyncio.create_task(self._listen(queue), name=f"dequeue {queue}")
+        backoff = self.backoffs.setdefault(
+            queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
+        )
+        listener = _Listener(queue, valid_until, backoff)
+        self._listeners[queue] = listener
+        listener.task = asyncio.create_task(self._listen(listener), name=f"dequeue {queue}")
 
-    async def stop_queue(self, queue: str) -> None:
-        """Stop dequeuing ``queue``; sessions already running finish their episode."""
-        task = self._loops.pop(queue, None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def release_queue(self, queue: str) -> None:
+        """Drain ``queue`` before handing it over: stop dequeuing, put buffered messages back, let running
+        episodes finish (at most ``drain_timeout``)."""
+        await self._stop_listening(queue)
+        deadline = time.monotonic() + self._options.drain_timeout
+        while running := [t for i, t in self._sessions.items() if self._session_queue.get(i) == queue]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _log.warning("%d episodes on %s still running after the drain timeout", len(running), queue)
+                return
+            await asyncio.wait(running, timeout=left)
+
+    async def drop_queue(self, queue: str) -> None:
+        """The lease on ``queue`` is lost: stop dequeuing and put buffered messages back, without waiting.
+
+        An episode already running may still finish; its checkpoint is fenced by the History sentinel ETag.
+        """
+        await self._stop_listening(queue)
 
     def is_listening(self, queue: str) -> bool:
-        """True when ``queue``'s dequeue loop is alive."""
-        task = self._loops.get(queue)
-        return task is not None and not task.done()
+        """True when ``queue``'s dequeue loop is alive and has polled recently (the renewal's health check)."""
+        listener = self._listeners.get(queue)
+        if listener is None or listener.task is None or listener.task.done() or listener.stop.is_set():
+            return False
+        return listener.idle < max(self._options.lease_interval, 2 * self._options.max_polling_interval)
+
+    def last_dequeue(self, queue: str) -> datetime | None:
+        """When this worker last asked ``queue`` for messages (shown by ``hub info`` to spot a stuck partition)."""
+        listener = self._listeners.get(queue)
+        return listener.last_dequeue if listener is not None else None
 
     async def drain(self) -> None:
         """Stop every loop and wait for the running sessions."""
-        for queue in list(self._loops):
-            await self.stop_queue(queue)
+        for queue in list(self._listeners):
+            await self._stop_listening(queue)
         if self._sessions:
             await asyncio.gather(*self._sessions.values(), return_exceptions=True)
 
+    async def _stop_listening(self, queue: str) -> None:
+        listener = self._listeners.pop(queue, None)
+        if listener is None:
+            return
+        listener.stop.set()
+        listener.backoff.wake()
+        if listener.task is not None:
+            # The loop ends after its current receive, never inside it: a receive cut off after the service ran
+            # it would hide its messages for a whole visibility timeout.
+            await asyncio.gather(listener.task, return_exceptions=True)
+
+    def _may_run(self, queue: str) -> bool:
+        # Buffered messages run only while their queue is ours: listened to and within the last lease we wrote.
+        listener = self._listeners.get(queue)
+        return listener is not None and not listener.stop.is_set() and time.monotonic() < listener.valid_until
+
     # --- receiving ----------------------------------------------------------------------------------------
 
-    async def _listen(self, queue: str) -> None:
-        backoff = self.backoffs[queue]
-        while True:
-            if self._buffered >= _BUFFER_THRESHOLD:
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
-            except StorageError as error:
-                _log.warning("receiving from %s failed: %s", queue, error)
-                await backoff.wait()
-                continue
-            if not batch:
-                await backoff.wait()
-                continue
-            backoff.reset()
-            self._add(batch)
+    async def _listen(self, listener: _Listener) -> None:
+        queue = listener.queue
+        trace(self._options.worker_id, queue, "listen")
+        try:
+            while not listener.stop.is_set():
+                listener.last_poll = time.monotonic()
+                if listener.last_poll >= listener.valid_until:
+                    # Paused or cut off from storage past our own lease: another worker may own the queue now.
+                    _log.warning("the lease on %s ran out before it was renewed: stopped dequeuing it", queue)
+                    return
+                if self._buffered >= _BUFFER_THRESHOLD:
+                    await asyncio.sleep(0.05)
+                    continue
+                trace(self._options.worker_id, queue, "receive")
+                listener.last_dequeue = datetime.now(timezone.utc)
+                try:
+                    batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
+                except StorageError as error:
+                    _log.warning("receiving from %s failed: %s", queue, error)
+                    await listener.backoff.wait()
+                    continue
+                if not batch:
+                    await listener.backoff.wait()
+                    continue
+                listener.backoff.reset()
+                if listener.stop.is_set() or time.monotonic() >= listener.valid_until:
+                    self._background(self._abandon(batch, at_once=True))  # received as the lease ended
+                    continue
+                self._add(batch)
+        finally:
+            trace(self._options.worker_id, queue, "stop")
 
     def _add(self, batch: list[Received]) -> None:
         now = datetime.now(timezone.utc)
@@ -153,6 +236,7 @@ class OrchestrationDispatcher:
             pending.append(received)
             self._buffered += 1
             if instance_id not in self._sessions:
+                self._session_queue[instance_id] = received.message.queue
                 task = asyncio.create_task(self._session(instance_id), name=f"session {instance_id}")
                 self._sessions[instance_id] = task
 
@@ -162,11 +246,18 @@ class OrchestrationDispatcher:
         task.add_done_callback(self._chores.discard)
 
     async def _session(self, instance_id: str) -> None:
+        queue = self._session_queue[instance_id]
         try:
             while self._pending.get(instance_id):
                 batch = self._pending.pop(instance_id)
                 self._buffered -= len(batch)
+                if not self._may_run(queue):
+                    await self._abandon(batch, at_once=True)  # its partition is being handed over, or was lost
+                    continue
                 async with self._slots:
+                    if not self._may_run(queue):
+                        await self._abandon(batch, at_once=True)
+                        continue
                     try:
                         await self._process(instance_id, _ordered(batch))
                     except Exception:
@@ -174,6 +265,7 @@ class OrchestrationDispatcher:
                         await self._abandon(batch)
         finally:
             self._sessions.pop(instance_id, None)
+            self._session_queue.pop(instance_id, None)
 
     # --- one episode --------------------------------------------------------------------------------------
 
@@ -222,6 +314,10 @@ class OrchestrationDispatcher:
             options=self._options.replay,
             resolve=self._orchestrator,
         )
+        if not self._may_run(self._session_queue.get(instance_id, "")):
+            # The lease ran out or moved while the episode replayed: commit nothing, the next owner redoes it.
+            await self._abandon(keep, at_once=True)
+            return
         try:
             await checkpoint(self._hub, instance_id=instance_id, episode=episode, etag=etag, inbound=keep, now=now)
         except ConflictError as error:
@@ -338,10 +434,16 @@ class OrchestrationDispatcher:
     async def _delete(self, batch: Sequence[Received]) -> None:
         await asyncio.gather(*(self._hub.messages.delete(r.message) for r in batch), return_exceptions=True)
 
-    async def _abandon(self, batch: Sequence[Received]) -> None:
+    async def _abandon(self, batch: Sequence[Received], *, at_once: bool = False) -> None:
+        # ``at_once``: a handover, not a failure; the next owner should see the messages immediately.
         queues = self._hub.account.queues
         await asyncio.gather(
-            *(queues.update_visibility(r.message, visible_in=_abandon_delay(r.message.dequeue_count)) for r in batch),
+            *(
+                queues.update_visibility(
+                    r.message, visible_in=0 if at_once else _abandon_delay(r.message.dequeue_count)
+                )
+                for r in batch
+            ),
             return_exceptions=True,
         )
 

@@ -31,7 +31,10 @@ class WorkerOptions:
         max_polling_interval: the longest an idle queue waits between polls (seconds).
         min_polling_interval: the first wait after a queue turns empty (seconds).
         lease_interval: how long a partition lease lasts without renewal (seconds).
-        lease_renew_interval: how often leases are renewed and free partitions claimed (seconds).
+        lease_renew_interval: how often leases are renewed, free partitions claimed and the load balanced
+            (seconds); a steal request or a release is followed up every second instead.
+        drain_timeout: the longest a partition handed to another worker (or released at shutdown) waits for its
+            running episodes before it is released anyway (seconds).
         replay: limits of the replay engine (timer lengths).
     """
 
@@ -44,6 +47,7 @@ class WorkerOptions:
     min_polling_interval: float = 0.01
     lease_interval: float = 30.0
     lease_renew_interval: float = 10.0
+    drain_timeout: float = 60.0
     replay: ReplayOptions = field(default_factory=ReplayOptions)
 
     def __post_init__(self) -> None:
@@ -62,6 +66,8 @@ class WorkerOptions:
                 f"polling intervals min={self.min_polling_interval!r}, max={self.max_polling_interval!r} are invalid: "
                 "must satisfy 0 < min <= max"
             )
+        if not 0 < self.drain_timeout <= 600:
+            raise ConfigurationError(f"drain_timeout {self.drain_timeout!r} is invalid: must be > 0 and <= 600 s")
         if not 0 < self.lease_renew_interval < self.lease_interval:
             raise ConfigurationError(
                 f"lease_renew_interval {self.lease_renew_interval!r} is invalid: must be > 0 and shorter than "

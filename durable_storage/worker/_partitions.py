@@ -1,9 +1,18 @@
-"""Partition leases in the Partitions table (storage-layout.md §6.3, the V3 table partition manager).
+"""Partition leases in the Partitions table: the V3 table partition manager of storage-layout.md §6.3.
 
-A worker claims rows that are free or expired, renews the ones it owns, and releases them on shutdown; each change
-is an ETag-conditioned Replace, so two workers never both win a row. Every round also checks that each owned
-partition really has a running dequeue loop (the reference's "owned but not listening" bug). Moving partitions
-between several workers (steal, drain, balance) builds on this loop in the scale-out issue.
+One loop per worker reads every lease row and, row by row, drops queues it no longer owns, claims free or expired
+rows, renews its own, and hands over rows another worker asked for: the stealer writes ``NextOwner``, the owner
+drains (stops dequeuing, puts buffered messages back, lets running episodes finish, bounded by ``drain_timeout``)
+while renewing with ``IsDraining``, then releases (``CurrentOwner`` cleared, ``NextOwner`` kept) and the stealer
+claims it. After the rows, the loop balances: a worker below its share asks the busiest owners for rows, so W
+workers on P partitions settle on ⌊P/W⌋ or ⌈P/W⌉ each. Every write is a Replace conditioned on the row's ETag.
+
+Where we differ from the reference: a claim lasts ``lease_interval`` like a renewal (the reference hard-codes a
+minute), so a worker that dies right after claiming is replaced within one lease plus one round; and each renewal
+also checks that the queue's dequeue loop is alive and polling, restarting it if not (the reference's "owned but not
+listening" bug). Leases are an optimisation, not the safety net: each dequeue loop stops by itself when its last
+written lease runs out (a paused worker wakes up and stops), and every checkpoint is fenced by the History
+sentinel ETag.
 """
 
 from __future__ import annotations
@@ -11,119 +20,253 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 from durable_storage._storage.partitions_table import PartitionLease
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._options import WorkerOptions
 
-__all__ = ["PartitionManager"]
+__all__ = ["ControlQueues", "PartitionManager"]
 
 _log = logging.getLogger(__name__)
-_CLAIM_SECONDS = 60.0  # a fresh claim lasts a minute, as in the reference (hard-coded there too)
+_FOLLOW_UP_SECONDS = 1.0  # the round interval while a handover is under way (the reference's too)
+_MAX_FAST_RETRIES = 10  # failed rounds retried at once before falling back to the normal interval
+
+
+class ControlQueues(Protocol):
+    """What the partition manager drives: the orchestration dispatcher's dequeue loops."""
+
+    async def start_queue(self, queue: str, *, valid_until: float) -> None: ...
+
+    async def release_queue(self, queue: str) -> None: ...
+
+    async def drop_queue(self, queue: str) -> None: ...
+
+    def is_listening(self, queue: str) -> bool: ...
+
+    def last_dequeue(self, queue: str) -> datetime | None: ...
+
+
+@dataclass
+class _Tally:
+    """What one round saw: rows that are (or are becoming) ours, and rows per other worker."""
+
+    busy: bool = False
+    mine: int = 0
+    others: Counter[str] = field(default_factory=Counter)  # rows being stolen count for the stealer
+    stealable: defaultdict[str, list[PartitionLease]] = field(default_factory=lambda: defaultdict(list))
+
+
+class _RowChanged(Exception):
+    """A lease write lost to another worker's write: the round ends and the table is read again at once."""
 
 
 class PartitionManager:
-    """Owns partitions for one worker; calls back when one is acquired or lost."""
+    """Owns partitions for one worker and moves them to and from other workers."""
 
-    def __init__(
-        self,
-        hub: TaskHub,
-        options: WorkerOptions,
-        *,
-        on_acquired: Callable[[str], Awaitable[None]],
-        on_lost: Callable[[str], Awaitable[None]],
-        is_listening: Callable[[str], bool],
-    ) -> None:
+    def __init__(self, hub: TaskHub, options: WorkerOptions, queues: ControlQueues) -> None:
         self._hub = hub
         self._options = options
-        self._on_acquired = on_acquired
-        self._on_lost = on_lost
-        self._is_listening = is_listening
+        self._queues = queues
+        self._me = options.worker_id
         self.owned: set[str] = set()
+        self._drains: dict[str, asyncio.Task[None]] = {}
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Claim and renew until ``stopping`` is set, then release everything owned."""
+        """Claim, renew and balance until ``stopping`` is set; then drain and release everything owned."""
         failures = 0
         while not stopping.is_set():
-            try:
-                await self.round()
-                failures = 0
-            except (StorageError, asyncio.TimeoutError) as error:
-                failures += 1
-                _log.warning("partition lease round failed (%d in a row): %s", failures, error)
-            # Retry at once after a failure (a lost race re-reads), up to 10 times, as the reference does.
-            delay = 0.0 if 0 < failures < 10 else self._options.lease_renew_interval
+            busy, failures = await self._attempt(shutting_down=False, failures=failures)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stopping.wait(), delay)
-        await self.release_all()
+                await asyncio.wait_for(stopping.wait(), self._delay(busy, failures))
+        await self._shut_down()
 
-    async def round(self) -> None:
-        """One pass over the Partitions table: drop lost rows, renew ours, claim free or expired ones."""
-        now = datetime.now(timezone.utc)
-        for lease in await self._hub.partitions.read_all():
-            if lease.partition in self.owned and lease.current_owner != self._options.worker_id:
-                await self._lose(lease.partition, "another worker owns it now")
-            elif lease.current_owner == self._options.worker_id:
-                await self._renew(lease, now)
-            elif _is_free(lease, now):
-                await self._claim(lease, now)
+    async def _shut_down(self) -> None:
+        # Keep renewing while the drains run, so that nobody claims a partition whose episodes are still running.
+        deadline = time.monotonic() + self._options.drain_timeout + self._options.lease_interval
+        failures = 0
+        while self.owned and time.monotonic() < deadline:
+            _, failures = await self._attempt(shutting_down=True, failures=failures)
+            if self.owned:
+                await asyncio.sleep(self._delay(True, failures))
+        if self.owned:
+            _log.warning(
+                "partitions %s not released before the shutdown deadline; their leases will expire", sorted(self.owned)
+            )
+            for partition in sorted(self.owned):
+                await self._lose(partition, "shutdown deadline")
 
-    async def _renew(self, lease: PartitionLease, now: datetime) -> None:
-        renewed = lease.with_changes(last_renewal=now, expires_at=now + timedelta(seconds=self._options.lease_interval))
+    async def _attempt(self, *, shutting_down: bool, failures: int) -> tuple[bool, int]:
+        """One round under a timeout; returns (a handover is under way, consecutive failures)."""
         try:
-            await self._hub.partitions.replace(renewed)
-        except ConflictError:
-            await self._lose(lease.partition, "its row changed under us")
-            return
-        if lease.partition not in self.owned or not self._is_listening(lease.partition):
-            # Owned but not listening (a restart before expiry, or a dead loop): start listening again.
-            self.owned.add(lease.partition)
-            await self._on_acquired(lease.partition)
+            # A round must end well inside a lease: one stuck request cannot hold every renewal back.
+            busy = await asyncio.wait_for(self.round(shutting_down=shutting_down), self._options.lease_interval / 2)
+            return busy, 0
+        except _RowChanged:
+            return True, failures + 1
+        except (StorageError, asyncio.TimeoutError) as error:
+            _log.warning("partition lease round failed (%d in a row): %s", failures + 1, error or "timed out")
+            return False, failures + 1
 
-    async def _claim(self, lease: PartitionLease, now: datetime) -> None:
+    def _delay(self, busy: bool, failures: int) -> float:
+        if 0 < failures < _MAX_FAST_RETRIES:
+            return 0.0  # a lost race or a blip: read the table again at once, as the reference does
+        if busy:
+            return min(_FOLLOW_UP_SECONDS, self._options.lease_renew_interval)
+        return self._options.lease_renew_interval
+
+    async def round(self, *, shutting_down: bool = False) -> bool:
+        """One pass over the Partitions table; True while a handover involving this worker is under way."""
+        now = datetime.now(timezone.utc)
+        started = time.monotonic()  # the monotonic instant of ``now``: our leases hold until started + interval
+        leases = await self._hub.partitions.read_all()
+        tally = _Tally()
+        for lease in leases:
+            if lease.partition in self.owned and lease.current_owner != self._me:
+                await self._lose(lease.partition, f"the table names {lease.current_owner or 'no one'} as its owner")
+            if lease.current_owner == self._me:
+                await self._visit_own(lease, now, started, tally, shutting_down=shutting_down)
+            elif not shutting_down:
+                await self._visit_other(lease, now, started, tally)
+        if not shutting_down and await self._balance(len(leases), tally):
+            tally.busy = True
+        return tally.busy
+
+    async def _visit_own(
+        self, lease: PartitionLease, now: datetime, started: float, tally: _Tally, *, shutting_down: bool
+    ) -> None:
+        if shutting_down or lease.next_owner is not None:
+            tally.busy = True
+            await self._hand_over(lease, now, started)
+            if lease.next_owner is not None:
+                tally.others[lease.next_owner] += 1
+        else:
+            await self._renew(lease, now, started)
+            tally.mine += 1
+
+    async def _visit_other(self, lease: PartitionLease, now: datetime, started: float, tally: _Tally) -> None:
+        if _is_claimable(lease, now, self._me):
+            await self._claim(lease, now, started)
+            tally.mine += 1
+        elif lease.next_owner == self._me:
+            tally.busy = True  # waiting for the owner to drain and release it
+            tally.mine += 1
+        elif lease.next_owner is not None:
+            tally.others[lease.next_owner] += 1
+        elif lease.is_draining:
+            # Its owner is shutting down and nobody asked for it yet: ask, so it comes to us when released.
+            await self._steal(lease)
+            tally.busy = True
+            tally.mine += 1
+        elif lease.current_owner is not None:
+            tally.others[lease.current_owner] += 1
+            tally.stealable[lease.current_owner].append(lease)
+
+    # --- row transitions ---------------------------------------------------------------------------------
+
+    async def _claim(self, lease: PartitionLease, now: datetime, started: float) -> None:
         claimed = lease.with_changes(
-            current_owner=self._options.worker_id,
+            current_owner=self._me,
             next_owner=None,
             owned_since=now,
             last_renewal=now,
-            expires_at=now + timedelta(seconds=_CLAIM_SECONDS),
+            expires_at=now + timedelta(seconds=self._options.lease_interval),
             is_draining=False,
+            last_dequeue=None,
         )
-        try:
-            await self._hub.partitions.replace(claimed)
-        except ConflictError:
-            return  # someone else claimed it first
-        _log.info("partition %s acquired by %s", lease.partition, self._options.worker_id)
+        await self._write(claimed)
+        previous = f" from {lease.current_owner}, whose lease expired" if lease.current_owner else ""
+        _log.info("partition %s acquired by %s%s", lease.partition, self._me, previous)
         self.owned.add(lease.partition)
-        await self._on_acquired(lease.partition)
+        await self._queues.start_queue(lease.partition, valid_until=started + self._options.lease_interval)
+
+    async def _renew(self, lease: PartitionLease, now: datetime, started: float) -> None:
+        partition = lease.partition
+        renewed = lease.with_changes(
+            last_renewal=now,
+            expires_at=now + timedelta(seconds=self._options.lease_interval),
+            is_draining=False,
+            last_dequeue=self._queues.last_dequeue(partition) or lease.last_dequeue,
+        )
+        await self._write(renewed)
+        self.owned.add(partition)
+        self._drains.pop(partition, None)
+        # Idempotent: extends the running loop's lease, or starts a loop that is missing, dead or hung (a restart
+        # before expiry, a crashed loop: the reference's "owned but not listening").
+        await self._queues.start_queue(partition, valid_until=started + self._options.lease_interval)
+
+    async def _hand_over(self, lease: PartitionLease, now: datetime, started: float) -> None:
+        """Drain a row someone asked for (or every row, at shutdown), renewing until the drain ends; then release."""
+        partition = lease.partition
+        drain = self._drains.get(partition)
+        if drain is None or not drain.done():
+            if drain is None:
+                whom = f"for {lease.next_owner}" if lease.next_owner else "for shutdown"
+                _log.info("partition %s draining %s", partition, whom)
+                self._drains[partition] = asyncio.create_task(
+                    self._queues.release_queue(partition), name=f"drain {partition}"
+                )
+            draining = lease.with_changes(
+                last_renewal=now, expires_at=now + timedelta(seconds=self._options.lease_interval), is_draining=True
+            )
+            await self._write(draining)
+            self.owned.add(partition)
+            return
+        # Drained: release. NextOwner stays, so the stealer claims the row in its next round (§6.3).
+        await self._write(lease.with_changes(current_owner=None, is_draining=False))
+        self._drains.pop(partition, None)
+        self.owned.discard(partition)
+        _log.info("partition %s released by %s to %s", partition, self._me, lease.next_owner or "any worker")
+
+    async def _steal(self, lease: PartitionLease) -> None:
+        await self._write(lease.with_changes(next_owner=self._me))
+        _log.info("partition %s requested from %s by %s", lease.partition, lease.current_owner, self._me)
 
     async def _lose(self, partition: str, why: str) -> None:
-        _log.info("partition %s lost: %s", partition, why)
+        _log.warning("partition %s lost by %s: %s", partition, self._me, why)
         self.owned.discard(partition)
-        await self._on_lost(partition)
+        drain = self._drains.pop(partition, None)
+        if drain is not None:
+            drain.cancel()
+        await self._queues.drop_queue(partition)
 
-    async def release_all(self) -> None:
-        """Stop listening and give every owned partition back, so another worker can take it at once."""
-        owned, self.owned = set(self.owned), set()
-        for partition in owned:
-            await self._on_lost(partition)
+    async def _write(self, lease: PartitionLease) -> None:
         try:
-            leases = await self._hub.partitions.read_all()
-        except StorageError as error:
-            _log.warning("could not release partitions %s: %s", sorted(owned), error)
-            return
-        for lease in leases:
-            if lease.partition in owned and lease.current_owner == self._options.worker_id:
-                released = lease.with_changes(current_owner=None, is_draining=False, expires_at=None)
-                with contextlib.suppress(StorageError):
-                    await self._hub.partitions.replace(released)
-                    _log.info("partition %s released by %s", lease.partition, self._options.worker_id)
+            await self._hub.partitions.replace(lease)
+        except ConflictError:
+            raise _RowChanged(lease.partition) from None
+
+    # --- balance -----------------------------------------------------------------------------------------
+
+    async def _balance(self, total: int, tally: _Tally) -> bool:
+        """Ask the busiest workers for rows until this worker holds its share (the reference's BalanceLeasesAsync)."""
+        share = total // (len(tally.others) + 1)
+        mine = tally.mine
+        if mine > share:
+            return False
+        asked = False
+        for owner, count in tally.others.most_common():
+            wanted = share - mine
+            if wanted < 0:
+                break
+            excess = count - share
+            if excess <= 0:
+                continue
+            if wanted == 0 and excess > 1:
+                wanted = 1  # even shares, but that owner holds two more than we do: take one
+            for lease in tally.stealable[owner][: min(wanted, excess)]:
+                await self._steal(lease)
+                mine += 1
+                asked = True
+        return asked
 
 
-def _is_free(lease: PartitionLease, now: datetime) -> bool:
-    if lease.current_owner is None and lease.next_owner is None:
-        return True
+def _is_claimable(lease: PartitionLease, now: datetime, me: str) -> bool:
+    if lease.current_owner is None and lease.next_owner in (None, me):
+        return True  # free, or released to us
     return lease.expires_at is not None and now >= lease.expires_at

@@ -47,13 +47,7 @@ class Worker(AsyncClosing):
         self._stopping = asyncio.Event()
         self.activities = ActivityDispatcher(self.hub, app, self.options, on_sent=self._sent)
         self.orchestrations = OrchestrationDispatcher(self.hub, app, self.options, on_sent=self._sent)
-        self.partitions = PartitionManager(
-            self.hub,
-            self.options,
-            on_acquired=self.orchestrations.start_queue,
-            on_lost=self.orchestrations.stop_queue,
-            is_listening=self.orchestrations.is_listening,
-        )
+        self.partitions = PartitionManager(self.hub, self.options, self.orchestrations)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -92,10 +86,11 @@ class Worker(AsyncClosing):
         if self._stopping.is_set():
             return
         self._stopping.set()
-        await self.orchestrations.drain()
+        # The partition manager drains each owned queue while it keeps the leases renewed, then releases them.
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.orchestrations.drain()  # anything left after a drain timeout
         self.activities.close()
         _log.info("worker %s stopped", self.worker_id)
 
