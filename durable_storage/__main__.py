@@ -24,6 +24,7 @@ _WORKER_SECONDS = {
     "lease_renew_interval": "how often leases are renewed and free ones claimed; shorter than --lease-interval",
     "control_queue_visibility": "how long a received orchestration message stays hidden",
     "work_item_visibility": "how long a received activity message stays hidden; renewed while it runs",
+    "drain_timeout": "the longest a partition being handed over waits for its running episodes",
 }
 
 

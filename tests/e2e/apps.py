@@ -8,6 +8,7 @@ only an in-process worker shares with the test.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from datetime import timedelta
@@ -17,6 +18,7 @@ import durable_storage as df
 
 app = df.App()
 
+LEDGER_VARIABLE = "DURABLE_STORAGE_TEST_LEDGER"
 attempts: Counter[str] = Counter()
 """Calls of ``flaky`` per key, in this process."""
 
@@ -56,6 +58,17 @@ def slow_label(item: int) -> str:
     """A blocking activity (it runs in the worker's thread pool) that takes a moment."""
     time.sleep(0.5)
     return f"item {item}"
+
+
+@app.activity_trigger(input_name="step")
+def ledgered(step: str) -> str:
+    """Records each execution of ``step`` in the ledger file named by DURABLE_STORAGE_TEST_LEDGER (if set)."""
+    time.sleep(0.05)
+    path = os.environ.get(LEDGER_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as ledger:
+            ledger.write(step + "\n")  # one short append: whole even with several worker processes
+    return step.upper()
 
 
 # --- orchestrators ----------------------------------------------------------------------------------------------
@@ -177,3 +190,12 @@ def slow_chain(context: df.DurableOrchestrationContext) -> Any:
     second = yield context.call_activity("slow_double", first)
     labels = yield context.task_all([context.call_activity("slow_label", n) for n in range(3)])
     return [first, second, labels]
+
+
+@app.orchestration_trigger(context_name="context")
+def ledger_chain(context: df.DurableOrchestrationContext) -> Any:
+    """``ledgered`` for each of its input's steps, one after another: the ledger shows every execution."""
+    results = []
+    for step in range(context.get_input()):
+        results.append((yield context.call_activity("ledgered", f"{context.instance_id}/{step}")))
+    return results

@@ -9,6 +9,7 @@ minutes); they die with the test run (PR_SET_PDEATHSIG) and are killed in teardo
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from durable_storage import DurableOrchestrationClient, Worker
 from durable_storage.taskhub import TaskHub
+from durable_storage.worker._trace import TRACE_VARIABLE
 from tests.e2e import apps
 from tests.e2e.support import PROCESS_TIMINGS, REPO_ROOT, WorkerProcess, die_with_parent, fast_options
 
@@ -30,9 +32,27 @@ async def worker(client: DurableOrchestrationClient) -> AsyncIterator[Worker]:
 
 
 @pytest.fixture
-def worker_process(connection_string: str, hub: TaskHub, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
-    """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after."""
+def dequeue_trace(tmp_path: Path) -> Path:
+    """The file where this test's worker processes record every dequeue (durable_storage.worker._trace)."""
+    return tmp_path / "dequeues.jsonl"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    """The file where this test's worker processes record every ``ledgered`` activity execution."""
+    return tmp_path / "ledger.txt"
+
+
+@pytest.fixture
+def worker_process(
+    connection_string: str, hub: TaskHub, tmp_path: Path, dequeue_trace: Path, ledger: Path
+) -> Iterator[Callable[[], WorkerProcess]]:
+    """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after.
+
+    They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``.
+    """
     started: list[WorkerProcess] = []
+    environment = {**os.environ, TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
 
     def start() -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
@@ -44,7 +64,12 @@ def worker_process(connection_string: str, hub: TaskHub, tmp_path: Path) -> Iter
         ]
         with log.open("wb") as output:
             process = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+                command,
+                cwd=REPO_ROOT,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
         started.append(WorkerProcess(process, log))
         return started[-1]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ctypes
+import json
+import math
 import signal
 import subprocess
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, WorkerOptions
+from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub, WorkerOptions
 from durable_storage.testing import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,3 +89,67 @@ class WorkerProcess:
 
         await wait_until(has_exited, timeout=timeout, what="the worker process to exit")
         return self.process.returncode
+
+
+# --- scale-out: who owns and who dequeues each partition ----------------------------------------------------------
+
+
+async def settles(hub: TaskHub, workers: set[str], *, timeout: float = 30) -> None:
+    """Wait until exactly ``workers`` own the hub's partitions, ⌊P/W⌋ or ⌈P/W⌉ each, with no handover under way."""
+    share = len(await hub.partitions.read_all()) / len(workers)
+    allowed = {math.floor(share), math.ceil(share)}
+
+    async def balanced() -> bool:
+        leases = await hub.partitions.read_all()
+        if any(lease.next_owner or lease.is_draining or lease.current_owner not in workers for lease in leases):
+            return False
+        counts = Counter(lease.current_owner for lease in leases)
+        return set(counts) == workers and set(counts.values()) <= allowed
+
+    await wait_until(balanced, timeout=timeout, interval=0.1, what=f"the partitions to settle on {sorted(workers)}")
+
+
+@dataclass(frozen=True)
+class Listening:
+    """One worker's dequeue loop on one control queue, from the trace: from its start to its end (or death)."""
+
+    worker: str
+    queue: str
+    start: float
+    end: float
+
+
+def read_trace(path: Path) -> list[dict[str, Any]]:
+    """The dequeue events that worker processes recorded (durable_storage.worker._trace), in time order."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return sorted((json.loads(line) for line in lines), key=lambda event: float(event["t"]))
+
+
+def listening(trace: list[dict[str, Any]], *, died: dict[str, float] | None = None) -> list[Listening]:
+    """The dequeue loops in ``trace``; a loop still open ends when its worker ``died`` (or never)."""
+    spans: list[Listening] = []
+    open_loops: dict[tuple[str, str], float] = {}
+    for event in trace:
+        key = (event["worker"], event["queue"])
+        if event["event"] == "listen":
+            open_loops[key] = event["t"]
+        elif event["event"] == "stop" and key in open_loops:
+            spans.append(Listening(*key, open_loops.pop(key), event["t"]))
+    for (worker, queue), start in open_loops.items():
+        spans.append(Listening(worker, queue, start, (died or {}).get(worker, math.inf)))
+    return spans
+
+
+def overlaps(spans: list[Listening]) -> list[tuple[Listening, Listening]]:
+    """Pairs of loops of different workers on the same queue that ran at the same time (there must be none)."""
+    return [
+        (one, other)
+        for one in spans
+        for other in spans
+        if one.queue == other.queue and one.worker < other.worker and one.start < other.end and other.start < one.end
+    ]
+
+
+def ledger_counts(path: Path) -> Counter[str]:
+    """How often each ``ledgered`` step ran, from the ledger file the worker processes append to."""
+    return Counter(path.read_text().splitlines() if path.exists() else [])
