@@ -110,7 +110,9 @@ class PartitionManager:
         except _RowChanged:
             return True, failures + 1
         except (StorageError, asyncio.TimeoutError) as error:
-            _log.warning("partition lease round failed (%d in a row): %s", failures + 1, error or "timed out")
+            _log.warning(
+                "partition lease round failed (%d in a row): %s", failures + 1, str(error) or type(error).__name__
+            )
             return False, failures + 1
 
     def _delay(self, busy: bool, failures: int) -> float:
