@@ -6,7 +6,8 @@ checkpointed on Azure Storage with the .NET ``DurableTask.AzureStorage`` layout.
 
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.app import App, Blueprint, DFApp, Entity, Orchestrator
-from durable_storage.client import DurableOrchestrationClient, InstancePage, InstancePager
+from durable_storage.client import DurableOrchestrationClient, EntityPage, EntityPager, InstancePage, InstancePager
+from durable_storage.entities import DurableEntity, DurableEntityContext
 from durable_storage.errors import (
     ConfigurationError,
     ConflictError,
@@ -25,8 +26,11 @@ from durable_storage.errors import (
     TransientStorageError,
 )
 from durable_storage.models import (
+    CleanEntityStorageResult,
     DurableOrchestrationStatus,
     EntityId,
+    EntityMetadata,
+    EntityStateResponse,
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
     RetryOptions,
@@ -38,15 +42,22 @@ from durable_storage.worker import Worker, WorkerOptions
 __all__ = [
     "App",
     "Blueprint",
+    "CleanEntityStorageResult",
     "ConfigurationError",
     "ConflictError",
     "DFApp",
+    "DurableEntity",
+    "DurableEntityContext",
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
     "DurableStorageError",
     "Entity",
     "EntityId",
+    "EntityMetadata",
+    "EntityPage",
+    "EntityPager",
+    "EntityStateResponse",
     "InstanceAlreadyExistsError",
     "InstanceNotFoundError",
     "InstancePage",

@@ -8,8 +8,11 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "CleanEntityStorageResult",
     "DurableOrchestrationStatus",
     "EntityId",
+    "EntityMetadata",
+    "EntityStateResponse",
     "OrchestrationRuntimeStatus",
     "PurgeHistoryResult",
     "RetryOptions",
@@ -286,3 +289,75 @@ class PurgeHistoryResult:
     def to_dict(self) -> dict[str, int]:
         """A JSON-serializable view."""
         return {"instances_deleted": self.instances_deleted}
+
+
+@dataclass(frozen=True)
+class EntityStateResponse:
+    """An entity's state as a client reads it, as azure-functions-durable's ``EntityStateResponse``.
+
+    Attributes:
+        entity_exists: False for an entity that never ran an operation, or whose state was deleted.
+        entity_state: the state (decoded JSON, custom classes through ``from_json``), None when it does not exist.
+    """
+
+    entity_exists: bool
+    entity_state: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable view (the state as it is)."""
+        return {"entity_exists": self.entity_exists, "entity_state": self.entity_state}
+
+
+@dataclass(frozen=True)
+class EntityMetadata:
+    """One entity in ``list_entities``.
+
+    Attributes:
+        entity_id: the entity.
+        exists: whether it has state.
+        state: its state (decoded), when listed with ``include_state`` and it exists.
+        last_modified_time: when its last batch of operations ran.
+        locked_by: the orchestration holding its lock, or None.
+        backlog_queue_size: requests waiting for the lock to be released.
+    """
+
+    entity_id: EntityId
+    exists: bool
+    state: Any
+    last_modified_time: datetime | None
+    locked_by: str | None
+    backlog_queue_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable view."""
+        modified = self.last_modified_time.isoformat() if self.last_modified_time else None
+        return {
+            "entity_id": str(self.entity_id),
+            "name": self.entity_id.name,
+            "key": self.entity_id.key,
+            "exists": self.exists,
+            "state": self.state,
+            "last_modified_time": modified,
+            "locked_by": self.locked_by,
+            "backlog_queue_size": self.backlog_queue_size,
+        }
+
+
+@dataclass(frozen=True)
+class CleanEntityStorageResult:
+    """What ``clean_entity_storage`` did (the .NET ``CleanEntityStorageResult``).
+
+    Attributes:
+        num_removed_empty_entities: entities without state, lock or waiting requests whose storage was removed.
+        num_orphaned_locks_released: locks held by orchestrations that no longer run, released.
+    """
+
+    num_removed_empty_entities: int
+    num_orphaned_locks_released: int
+
+    def to_dict(self) -> dict[str, int]:
+        """A JSON-serializable view."""
+        return {
+            "num_removed_empty_entities": self.num_removed_empty_entities,
+            "num_orphaned_locks_released": self.num_orphaned_locks_released,
+        }

@@ -23,8 +23,25 @@ from durable_storage._names import unescape_key
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.retry import StorageRetryPolicy
+from durable_storage.client._entities import (
+    all_entity_records,
+    check_entity_id,
+    entity_query,
+    entity_records,
+    metadata_of,
+    send_release,
+    send_signal,
+    state_of,
+)
 from durable_storage.client._messages import instance_message, new_id
-from durable_storage.client._pages import InstancePage, InstancePager, decode_token, encode_token
+from durable_storage.client._pages import (
+    EntityPage,
+    EntityPager,
+    InstancePage,
+    InstancePager,
+    decode_token,
+    encode_token,
+)
 from durable_storage.client._purge import purge_instance, purge_matching
 from durable_storage.client._queries import InstanceQuery
 from durable_storage.client._repair import repaired
@@ -57,7 +74,14 @@ from durable_storage.history import (
     GenericEvent,
     HistoryEvent,
 )
-from durable_storage.models import DurableOrchestrationStatus, OrchestrationRuntimeStatus, PurgeHistoryResult
+from durable_storage.models import (
+    CleanEntityStorageResult,
+    DurableOrchestrationStatus,
+    EntityId,
+    EntityStateResponse,
+    OrchestrationRuntimeStatus,
+    PurgeHistoryResult,
+)
 from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
 
 __all__ = ["DurableOrchestrationClient"]
@@ -508,6 +532,97 @@ class DurableOrchestrationClient(AsyncClosing):
             _log.info("purge by filter purged nothing: it needs at least one of %s", [s.name for s in _TERMINAL])
             return PurgeHistoryResult(0)
         return PurgeHistoryResult(await purge_matching(await self._ensure_hub(), query))
+
+    # --- entities -------------------------------------------------------------------------------------------
+
+    async def signal_entity(
+        self,
+        entityId: EntityId,
+        operation_name: str,
+        operation_input: Any = None,
+        *,
+        scheduled_time: datetime | None = None,
+    ) -> None:
+        """Send ``operation_name`` to the entity without waiting for it; the entity is created by its first one.
+
+        ``scheduled_time`` (ours, as .NET's ``SignalEntityAsync(entity, time, ...)``): deliver it then.
+
+        Raises:
+            ConfigurationError: not an EntityId, a key Durable Functions refuses, an empty operation name, an
+                input that is not JSON-serializable, or a naive ``scheduled_time``; nothing was sent.
+        """
+        entity_id = check_entity_id(entityId)
+        operation = check_name(operation_name, "operation_name")
+        payload = encode_payload(operation_input, "operation_input")
+        due = check_aware(scheduled_time, "scheduled_time")
+        hub = await self._ensure_hub()
+        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=datetime.now(timezone.utc))
+
+    async def read_entity_state(self, entityId: EntityId) -> EntityStateResponse:
+        """The entity's state after its latest batch of operations (``entity_exists`` False when it has none)."""
+        entity_id = check_entity_id(entityId)
+        hub = await self._ensure_hub()
+        instance_id = str(entity_id)
+        return state_of(await hub.instances.read(instance_id, hub.escape(instance_id)))
+
+    def list_entities(
+        self,
+        *,
+        entity_name: str | None = None,
+        include_state: bool = True,
+        include_deleted: bool = False,
+        page_size: int = _DEFAULT_PAGE_SIZE,
+    ) -> EntityPager:
+        """The entities of the hub (or those named ``entity_name``), page by page, in instance ID order.
+
+        ``async for entity in client.list_entities()`` yields :class:`EntityMetadata`; ``.by_page(token)`` yields
+        pages with continuation tokens. Entities without state are left out unless ``include_deleted``.
+
+        Raises:
+            ConfigurationError: an invalid name or page size.
+        """
+        name = check_text(entity_name, "entity_name") or None
+        if name is not None and "@" in name:
+            raise ConfigurationError(f"entity_name {name!r} is invalid: must not contain '@'")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+            raise ConfigurationError(f"page_size {page_size!r} is invalid: must be an integer from 1 to 1000")
+        with_state, deleted = check_flag(include_state, "include_state"), check_flag(include_deleted, "include_deleted")
+        query = entity_query(name)
+
+        async def fetch(token: str | None) -> EntityPage:
+            hub = await self._ensure_hub()
+            records, continuation = await entity_records(
+                hub, query, page_size=page_size, continuation=decode_token(token)
+            )
+            entities = [metadata_of(r, include_state=with_state) for r in records]
+            return EntityPage([e for e in entities if e.exists or deleted], encode_token(continuation))
+
+        return EntityPager(fetch)
+
+    async def clean_entity_storage(
+        self, remove_empty_entities: bool = True, release_orphaned_locks: bool = True
+    ) -> CleanEntityStorageResult:
+        """Remove entities that have no state, lock or waiting request, and release locks whose holder ended.
+
+        A lock is orphaned when the orchestration holding it has ended (terminated orchestrations never release
+        their locks) or no longer exists; the release is sent to the entity, which applies it in its next batch.
+        """
+        remove, release = (
+            check_flag(remove_empty_entities, "remove_empty_entities"),
+            check_flag(release_orphaned_locks, "release_orphaned_locks"),
+        )
+        hub = await self._ensure_hub()
+        removed = released = 0
+        async for record in all_entity_records(hub, entity_query(None)):
+            entity = metadata_of(record, include_state=False)
+            if entity.locked_by is not None and release:
+                holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
+                if holder is None or is_terminal(holder.runtime_status):
+                    await send_release(hub, entity.entity_id, entity.locked_by, datetime.now(timezone.utc))
+                    released += 1
+            elif remove and not entity.exists and not entity.backlog_queue_size and entity.locked_by is None:
+                removed += int(await purge_instance(hub, record.instance_id))
+        return CleanEntityStorageResult(removed, released)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 

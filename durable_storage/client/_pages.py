@@ -11,13 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from durable_storage.errors import ConfigurationError
-from durable_storage.models import DurableOrchestrationStatus
+from durable_storage.models import DurableOrchestrationStatus, EntityMetadata
 
-__all__ = ["InstancePage", "InstancePager", "decode_token", "encode_token"]
+__all__ = ["EntityPage", "EntityPager", "InstancePage", "InstancePager", "decode_token", "encode_token"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 _TOKEN_KEYS = frozenset({"PartitionKey", "RowKey"})
 
@@ -61,25 +65,59 @@ class InstancePage:
     statuses: list[DurableOrchestrationStatus]
     continuation_token: str | None
 
+    @property
+    def items(self) -> list[DurableOrchestrationStatus]:
+        """The page's statuses."""
+        return self.statuses
 
-class InstancePager:
-    """The result of ``list_instances``: ``async for status in pager`` or ``async for page in pager.by_page()``.
 
-    Nothing is requested until iteration starts; each page is one request to the Instances table.
+@dataclass(frozen=True)
+class EntityPage:
+    """One page of ``list_entities``.
+
+    Attributes:
+        entities: the entities of this page (possibly none, even before the last page).
+        continuation_token: where the next page starts, or None after the last page.
     """
 
-    def __init__(self, fetch: Callable[[str | None], Awaitable[InstancePage]]) -> None:
+    entities: list[EntityMetadata]
+    continuation_token: str | None
+
+    @property
+    def items(self) -> list[EntityMetadata]:
+        """The page's entities."""
+        return self.entities
+
+
+class _HasItems(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+    @property
+    def continuation_token(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=_HasItems[Any])
+
+
+class _Pager(Generic[T, P]):
+    """``async for item in pager`` or ``async for page in pager.by_page()``; nothing is requested before that.
+
+    Each page is one request to the Instances table.
+    """
+
+    def __init__(self, fetch: Callable[[str | None], Awaitable[P]]) -> None:
         self._fetch = fetch
 
-    def __aiter__(self) -> AsyncIterator[DurableOrchestrationStatus]:
-        return self._statuses()
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
 
-    async def _statuses(self) -> AsyncIterator[DurableOrchestrationStatus]:
+    async def _items(self) -> AsyncIterator[T]:
         async for page in self.by_page():
-            for status in page.statuses:
-                yield status
+            for item in page.items:
+                yield item
 
-    async def by_page(self, continuation_token: str | None = None) -> AsyncIterator[InstancePage]:
+    async def by_page(self, continuation_token: str | None = None) -> AsyncIterator[P]:
         """The pages from ``continuation_token`` (a previous page's) or from the start, until the last.
 
         Raises:
@@ -93,3 +131,11 @@ class InstancePager:
             if page.continuation_token is None:
                 return
             token = page.continuation_token
+
+
+class InstancePager(_Pager[DurableOrchestrationStatus, InstancePage]):
+    """The result of ``list_instances``: ``async for status in pager`` or ``async for page in pager.by_page()``."""
+
+
+class EntityPager(_Pager[EntityMetadata, EntityPage]):
+    """The result of ``list_entities``: ``async for entity in pager`` or ``async for page in pager.by_page()``."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
+from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
 from durable_storage.replay._tasks import (
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from durable_storage.history import HistoryEvent
     from durable_storage.replay._engine import Replayer
 
-__all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityCallTask"]
+__all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityCallTask", "EntityLock", "LockTask"]
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 """The activity name Durable Functions gives ``call_http`` requests; the worker runs it itself."""
@@ -70,6 +71,7 @@ class DurableOrchestrationContext:
         self._uuid_counter = 0
         self._is_replaying = False
         self.will_continue_as_new = False
+        self._held_lock: EntityLock | None = None
 
     # --- identity and time ----------------------------------------------------------------------------------
 
@@ -265,25 +267,143 @@ class DurableOrchestrationContext:
         task.expected_type = expected_type
         return task
 
-    def signal_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None) -> None:
-        """Send ``operationName`` to the entity without waiting (recorded at once; do not yield)."""
+    def signal_entity(
+        self,
+        entityId: EntityId,
+        operationName: str,
+        operationInput: Any = None,
+        *,
+        scheduled_time: datetime | None = None,
+    ) -> None:
+        """Send ``operationName`` to the entity without waiting (recorded at once; do not yield).
+
+        ``scheduled_time`` (ours, as .NET's ``SignalEntity(entity, time, ...)``): deliver it then, not now.
+        """
         target, payload = str(_entity(entityId)), _json.dumps(operationInput)
+        due = _fire_time(scheduled_time, self.current_utc_datetime) if scheduled_time is not None else None
 
         def action(id_: int) -> SendEventAction:
-            request = self._request(operationName, payload, self._replayer.request_id(id_), signal=True)
-            return SendEventAction(id=id_, instance_id=target, name="op", input=request)
+            request = self._request(
+                operationName, payload, self._replayer.request_id(id_), signal=True, scheduled_time=due
+            )
+            name = scheduled_name(due) if due is not None else OPERATION
+            return SendEventAction(id=id_, instance_id=target, name=name, input=request, scheduled_time=due)
 
         AtomicTask(action, f"entity signal {operationName!r} to {target}", awaits_result=False).schedule(self._replayer)
 
-    def _request(self, operation: str, payload: str, request_id: str, *, signal: bool = False) -> str:
+    def lock_entities(self, *entities: EntityId | Iterable[EntityId]) -> TaskBase:
+        """Lock entities for a critical section; yields a lock to use in ``with`` (released when the block ends).
+
+        ``with (yield context.lock_entities(a, b)):`` — while it is held, every other caller's operations on
+        those entities wait. Locks are taken in one global order, so two critical sections never deadlock, and
+        they are released when the orchestration ends, also by failing.
+
+        Raises:
+            RuntimeError: this orchestration already holds locks (critical sections do not nest).
+            ValueError: no entities, or something that is not an EntityId.
+        """
+        if self._held_lock is not None:
+            raise RuntimeError(
+                f"orchestration {self.instance_id!r} already holds locks on {self._held_lock.describe()}: leave "
+                "that critical section before locking again"
+            )
+        flat: list[Any] = []
+        for item in entities:
+            flat.extend([item] if isinstance(item, EntityId) else list(item))
+        lockset = tuple(sorted({str(_entity(e)): e for e in flat}.values(), key=str))
+        if not lockset:
+            raise ValueError("lock_entities() needs at least one EntityId")
+
+        def action(id_: int) -> SendEventAction:
+            task.request_id = self._replayer.request_id(id_)
+            request = RequestMessage(
+                operation=None,
+                id=task.request_id,
+                parent_instance_id=self.instance_id,
+                parent_execution_id=self._replayer.execution_id or None,
+                lockset=lockset,
+            )
+            return SendEventAction(id=id_, instance_id=str(lockset[0]), name=OPERATION, input=request.to_json())
+
+        task = LockTask(action, self, lockset)
+        return task
+
+    def _release_locks(self) -> None:
+        """Send a release to every entity of the held lock (the end of a critical section, or of the execution)."""
+        lock, self._held_lock = self._held_lock, None
+        if lock is None:
+            return
+        message = ReleaseMessage(parent_instance_id=self.instance_id, id=lock.request_id).to_json()
+        for entity in lock.entities:
+            target = str(entity)
+
+            def action(id_: int, target: str = target) -> SendEventAction:
+                return SendEventAction(id=id_, instance_id=target, name=RELEASE, input=message)
+
+            AtomicTask(action, f"entity release of {target}", awaits_result=False).schedule(self._replayer)
+
+    def _request(
+        self,
+        operation: str,
+        payload: str,
+        request_id: str,
+        *,
+        signal: bool = False,
+        scheduled_time: datetime | None = None,
+    ) -> str:
         # The Durable Functions RequestMessage (entity-messages.md §2), as JSON text inside the event's Input.
-        message: dict[str, Any] = {"op": operation}
-        if signal:
-            message["signal"] = True
-        message |= {"input": payload, "id": request_id, "parent": self.instance_id}
-        if self._replayer.execution_id:
-            message["parentExecution"] = self._replayer.execution_id
-        return _json.dumps(message)
+        return RequestMessage(
+            operation=operation,
+            id=request_id,
+            is_signal=signal,
+            input=payload,
+            parent_instance_id=self.instance_id,
+            parent_execution_id=self._replayer.execution_id or None,
+            scheduled_time=scheduled_time,
+        ).to_json()
+
+
+class EntityLock:
+    """The locks of a critical section; leaving the ``with`` block (or :meth:`release`) releases them."""
+
+    def __init__(self, context: DurableOrchestrationContext, entities: tuple[EntityId, ...], request_id: str) -> None:
+        self._context = context
+        self.entities = entities
+        self.request_id = request_id
+
+    def describe(self) -> str:
+        return ", ".join(str(e) for e in self.entities)
+
+    def release(self) -> None:
+        """Release every lock now (idempotent)."""
+        if self._context._held_lock is self:
+            self._context._release_locks()
+
+    def __enter__(self) -> EntityLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class LockTask(EntityCallTask):
+    """A ``lock_entities``: done when the last entity of the lock set grants it; its result is the EntityLock."""
+
+    def __init__(
+        self,
+        make_action: Callable[[int], SendEventAction],
+        context: DurableOrchestrationContext,
+        entities: tuple[EntityId, ...],
+    ) -> None:
+        super().__init__(make_action, "lock on " + ", ".join(str(e) for e in entities))
+        self._context = context
+        self._entities = entities
+
+    def complete(self, value: Any, *, failed: bool, is_played: bool) -> None:
+        if not failed and not self.is_completed:
+            value = EntityLock(self._context, self._entities, self.request_id or "")
+            self._context._held_lock = value
+        super().complete(value, failed=failed, is_played=is_played)
 
 
 def _entity(entity_id: Any) -> EntityId:

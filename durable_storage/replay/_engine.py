@@ -352,6 +352,7 @@ class Replayer:
     def continue_as_new(self, new_input: str) -> None:
         """Record the continue-as-new; it completes the execution when the code returns or yields next."""
         if self.continued_with is None:
+            self.context._release_locks()  # before the continue-as-new: nothing is scheduled after it
             self.continued_with = (self._next_id(), new_input)
 
     def _next_id(self) -> int:
@@ -410,6 +411,7 @@ class Replayer:
             self.current = yielded
 
     def _finish(self, value: Any) -> None:
+        self.context._release_locks()  # a critical section ends with its execution
         if self.continued_with is not None:
             action_id, new_input = self.continued_with
             self.completion = Completion(
@@ -427,6 +429,8 @@ class Replayer:
         self.completion = Completion(id=self._next_id(), status=OrchestrationRuntimeStatus.Completed, output=output)
 
     def _fail(self, error: BaseException) -> None:
+        if not self.diverged:
+            self.context._release_locks()
         details = failure_details(error)
         self.completion = Completion(
             id=self._next_id(), status=OrchestrationRuntimeStatus.Failed, output=None, failure_details=details

@@ -8,6 +8,7 @@ succeed. A ConflictError from the History write means another worker owns this i
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -23,7 +24,9 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
 
-__all__ = ["checkpoint", "instance_record", "send"]
+__all__ = ["checkpoint", "instance_record", "send", "send_in_order"]
+
+_SEQUENCE = itertools.count(1)  # this process's send counter (DTFx numbers every message it sends)
 
 # Instances columns that only a checkpoint with ExecutionStarted writes (storage-layout.md §2.2), set to None (absent).
 _STARTED_ONLY: dict[str, Any] = dict.fromkeys(
@@ -44,6 +47,29 @@ async def send(hub: TaskHub, outbound: Outbound, now: datetime) -> None:
     if outbound.visible_at is not None:
         delay = min(max((outbound.visible_at - now).total_seconds(), 0.0), float(MAX_VISIBILITY_SECONDS))
     await hub.messages.send(queue, outbound.message, visible_in=delay)
+
+
+async def send_in_order(hub: TaskHub, outbound: Sequence[Outbound], now: datetime) -> None:
+    """Send an episode's messages: one target's in the order they were made, different targets at once.
+
+    Each message gets the next number of this process's send counter (MessageData.SequenceNumber, as DTFx), and
+    the receiver orders a batch by insertion time (whole seconds), then that number: so a call an orchestration
+    makes after its signals to the same entity is run after them, as Durable Functions promises.
+    """
+    groups: dict[tuple[bool, str], list[Outbound]] = {}
+    for item in outbound:
+        numbered = replace(item, message=replace(item.message, sequence_number=next(_SEQUENCE)))
+        key = (item.to_work_items, "" if item.to_work_items else item.instance_id)
+        groups.setdefault(key, []).append(numbered)
+
+    async def send_group(items: list[Outbound]) -> None:
+        if items[0].to_work_items:
+            await asyncio.gather(*(send(hub, item, now) for item in items))  # activities: order does not matter
+            return
+        for item in items:
+            await send(hub, item, now)
+
+    await asyncio.gather(*(send_group(items) for items in groups.values()))
 
 
 def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datetime) -> InstanceRecord:
@@ -100,7 +126,7 @@ async def checkpoint(
             history was written and the inbound messages are kept.
     """
     # DTFx sends before it writes History: a crash here re-sends, never loses (storage-layout.md §5.6 step 2).
-    await asyncio.gather(*(send(hub, outbound, now) for outbound in episode.outbound))
+    await send_in_order(hub, episode.outbound, now)
     escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag

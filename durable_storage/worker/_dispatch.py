@@ -21,8 +21,10 @@ from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
+from durable_storage.entities import scheduled_time_of
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.history import (
+    EventRaisedEvent,
     EventType,
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
@@ -37,6 +39,7 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._checkpoint import checkpoint, instance_record
+from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, run_episode
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._polling import Backoff
@@ -46,6 +49,7 @@ __all__ = ["OrchestrationDispatcher"]
 
 _log = logging.getLogger(__name__)
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
+_CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
 _OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
 _RESULTS = (
     TaskCompletedEvent,
@@ -98,6 +102,7 @@ class OrchestrationDispatcher:
         self._pending: dict[str, list[Received]] = {}
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._session_queue: dict[str, str] = {}  # instance ID -> the control queue its messages came from
+        self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._buffered = 0
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
@@ -270,6 +275,9 @@ class OrchestrationDispatcher:
     # --- one episode --------------------------------------------------------------------------------------
 
     async def _process(self, instance_id: str, batch: list[Received]) -> None:
+        if is_entity(instance_id):
+            await self._process_entity(instance_id, batch)
+            return
         escaped = self._hub.escape(instance_id)
         loaded = await self._hub.history.load(escaped)
         history, etag = loaded.events, loaded.etag
@@ -325,6 +333,52 @@ class OrchestrationDispatcher:
             await self._abandon(keep)
             return
         self._wake_for(episode)
+
+    async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
+        loaded = await self._hub.history.load(self._hub.escape(instance_id))
+        now = datetime.now(timezone.utc)
+        episode, outcome = await asyncio.to_thread(
+            run_entity_episode,
+            self._entity(instance_id),
+            instance_id=instance_id,
+            history=loaded.events,
+            messages=[_event(r) for r in batch],
+            now=now,
+            confirmed=self._confirmed.pop(instance_id, ()),
+        )
+        for reason in outcome.rejected:
+            _log.error("entity %s: a message was not understood and is dropped: %s", instance_id, reason)
+        if not self._may_run(self._session_queue.get(instance_id, "")):
+            await self._abandon(batch, at_once=True)
+            return
+        try:
+            await checkpoint(
+                self._hub, instance_id=instance_id, episode=episode, etag=loaded.etag, inbound=batch, now=now
+            )
+        except ConflictError as error:
+            _log.warning(
+                "checkpoint of entity %s lost to another worker (%s); its messages go back", instance_id, error
+            )
+            await self._abandon(batch)
+            return
+        # Every inbound message is deleted now: the next batch can forget their redelivery keys.
+        self._confirmed[instance_id] = outcome.processed
+        while len(self._confirmed) > _CONFIRMED_ENTITIES:
+            self._confirmed.pop(next(iter(self._confirmed)))
+        self._wake_for(episode)
+
+    def _entity(self, instance_id: str) -> Callable[..., Any]:
+        name = entity_id_of(instance_id).name
+        try:
+            entity: Callable[..., Any] = self._app.get(FunctionKind.ENTITY, name).function
+        except LookupError as error:
+            message = str(error)
+
+            def missing(context: Any) -> None:
+                raise LookupError(message)
+
+            return missing
+        return entity
 
     async def _accepted_start(
         self,
@@ -496,6 +550,8 @@ def _seconds_early(event: HistoryEvent, now: datetime) -> float:
         due = event.fire_at
     elif isinstance(event, ExecutionStartedEvent):
         due = event.scheduled_start_time
+    elif isinstance(event, EventRaisedEvent):
+        due = scheduled_time_of(event.name)  # an entity signal for later: ``op@<due>``
     if due is None:
         return 0.0
     if due.tzinfo is None:

@@ -199,3 +199,97 @@ def ledger_chain(context: df.DurableOrchestrationContext) -> Any:
     for step in range(context.get_input()):
         results.append((yield context.call_activity("ledgered", f"{context.instance_id}/{step}")))
     return results
+
+
+# --- entities ---------------------------------------------------------------------------------------------------
+
+
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext) -> None:
+    """A counter: ``add`` (returns the new value), ``get``, ``add_then_fail`` (adds, then raises), ``delete``."""
+    value = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        value += context.get_input()
+    elif operation == "add_then_fail":
+        context.set_state(value + context.get_input())
+        raise ValueError(f"refused to add {context.get_input()}")
+    elif operation == "delete":
+        context.destruct_on_exit()
+        return
+    elif operation != "get":
+        raise ValueError(f"counter has no operation {operation!r}")
+    context.set_state(value)
+    context.set_result(value)
+
+
+@app.entity_trigger(context_name="context")
+class Account(df.DurableEntity):
+    """A bank account, class-based: one method per operation."""
+
+    def deposit(self, amount: int) -> int:
+        balance = self.get_state(int) + amount
+        self.set_state(balance)
+        return balance
+
+    def withdraw(self, amount: int) -> int:
+        balance = self.get_state(int)
+        if amount > balance:
+            raise ValueError(f"insufficient funds: {balance} < {amount}")
+        self.set_state(balance - amount)
+        return balance - amount
+
+    def balance(self) -> int:
+        return int(self.get_state(int))
+
+
+@app.orchestration_trigger(context_name="context")
+def count_up(context: df.DurableOrchestrationContext) -> Any:
+    """Signals ``counter`` ``times`` times, then reads it back with a call."""
+    target = df.EntityId("counter", context.get_input()["key"])
+    for _ in range(context.get_input()["times"]):
+        context.signal_entity(target, "add", 1)
+    return (yield context.call_entity(target, "get"))
+
+
+@app.orchestration_trigger(context_name="context")
+def call_counter(context: df.DurableOrchestrationContext) -> Any:
+    """Calls ``operation`` on a counter and returns what it answered, or the failure's message."""
+    request = context.get_input()
+    target = df.EntityId("counter", request["key"])
+    try:
+        return {"result": (yield context.call_entity(target, request["operation"], request.get("input")))}
+    except df.TaskFailedError as failure:
+        return {"error": str(failure)}
+
+
+@app.orchestration_trigger(context_name="context")
+def transfer(context: df.DurableOrchestrationContext) -> Any:
+    """Moves ``amount`` between two accounts inside a critical section on both."""
+    request = context.get_input()
+    source, target = df.EntityId("Account", request["from"]), df.EntityId("Account", request["to"])
+    with (yield context.lock_entities(source, target)):
+        available = yield context.call_entity(source, "balance")
+        if available < request["amount"]:
+            return False
+        yield context.call_entity(source, "withdraw", request["amount"])
+        yield context.call_entity(target, "deposit", request["amount"])
+    return True
+
+
+@app.orchestration_trigger(context_name="context")
+def audit(context: df.DurableOrchestrationContext) -> Any:
+    """Reads both balances inside a critical section: no transfer can be half done while it looks."""
+    accounts = [df.EntityId("Account", key) for key in context.get_input()]
+    with (yield context.lock_entities(*accounts)):
+        balances = []
+        for account in accounts:
+            balances.append((yield context.call_entity(account, "balance")))
+    return sum(balances)
+
+
+@app.orchestration_trigger(context_name="context")
+def hold_lock(context: df.DurableOrchestrationContext) -> Any:
+    """Locks one account and waits for an event that never comes (tests terminate it, orphaning the lock)."""
+    with (yield context.lock_entities(df.EntityId("Account", context.get_input()))):
+        yield context.wait_for_external_event("never")

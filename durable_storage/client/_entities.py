@@ -1,0 +1,154 @@
+"""Entity operations of the client: signal, read, list and clean (Durable Functions semantics, our storage).
+
+A signal is an EventRaised ``op`` message (``op@<due>`` when scheduled) to the entity's instance, with the request
+as JSON text in its input; the worker starts the entity at its first message. The state is read from the Instances
+row, whose ``Input`` is the scheduler state the entity's last batch continued with (entity-messages.md §1).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from durable_storage import _json
+from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._names import unescape_key
+from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage.client._messages import CLIENT_SENDER, MAX_START_DELAY
+from durable_storage.client._queries import InstanceQuery
+from durable_storage.client._start import control_queue
+from durable_storage.entities import (
+    OPERATION,
+    RELEASE,
+    ReleaseMessage,
+    RequestMessage,
+    SchedulerState,
+    scheduled_name,
+)
+from durable_storage.errors import ConfigurationError, MessageFormatError
+from durable_storage.history import EventRaisedEvent, OrchestrationInstance
+from durable_storage.models import EntityId, EntityMetadata, EntityStateResponse
+from durable_storage.taskhub import TaskHub
+
+__all__ = ["check_entity_id", "entity_records", "metadata_of", "send_release", "send_signal", "state_of"]
+
+_log = logging.getLogger(__name__)
+_FORBIDDEN_IN_KEYS = frozenset("/\\#?")
+
+
+def check_entity_id(entity_id: object) -> EntityId:
+    """``entity_id`` if it is an EntityId whose key Durable Functions accepts (no ``/ \\ # ?``, no controls)."""
+    if not isinstance(entity_id, EntityId):
+        raise ConfigurationError(f"entity_id {entity_id!r} is invalid: must be an EntityId(name, key)")
+    for what, text in (("name", entity_id.name), ("key", entity_id.key)):
+        bad = sorted({c for c in text if c in _FORBIDDEN_IN_KEYS or ord(c) < 32 or 127 <= ord(c) < 160})
+        if bad or (what == "name" and "@" in text):
+            shown = bad or ["@"]
+            raise ConfigurationError(
+                f"entity {what} {text!r} is invalid: must not contain {shown} (Durable Functions refuses / \\ # ?, "
+                "control characters, and @ in names)"
+            )
+    return entity_id
+
+
+async def send_signal(
+    hub: TaskHub,
+    entity_id: EntityId,
+    operation: str,
+    payload: str,
+    *,
+    scheduled_time: datetime | None,
+    now: datetime,
+) -> None:
+    """Send a one-way operation request to the entity, delivered at ``scheduled_time`` (or now)."""
+    instance_id = str(entity_id)
+    request = RequestMessage(
+        operation=operation, id=str(uuid.uuid4()), is_signal=True, input=payload, scheduled_time=scheduled_time
+    )
+    name = scheduled_name(scheduled_time) if scheduled_time is not None else OPERATION
+    delay = 0.0
+    if scheduled_time is not None:
+        # A signal further away than the queue's 7 days surfaces early and the worker hides it again (§8).
+        delay = min(max(scheduled_time - now, timedelta(0)), MAX_START_DELAY).total_seconds()
+    await _send_event(hub, instance_id, name, request.to_json(), now=now, delay=delay)
+
+
+async def send_release(hub: TaskHub, entity_id: EntityId, holder: str, now: datetime) -> None:
+    """Release the lock ``holder`` has on the entity (the repair .NET sends for an orphaned lock)."""
+    release = ReleaseMessage(parent_instance_id=holder, id="fix-orphaned-lock")
+    await _send_event(hub, str(entity_id), RELEASE, release.to_json(), now=now)
+
+
+async def _send_event(
+    hub: TaskHub, instance_id: str, name: str, payload: str, *, now: datetime, delay: float = 0.0
+) -> None:
+    message = MessageData(
+        activity_id=uuid.uuid4(),
+        task_message=TaskMessage(
+            event=EventRaisedEvent(timestamp=now, name=name, input=payload),
+            orchestration_instance=OrchestrationInstance(instance_id, None),
+        ),
+        sender=CLIENT_SENDER,
+    )
+    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=delay)
+
+
+def scheduler_state(record: InstanceRecord | None) -> SchedulerState:
+    """The scheduler state in an entity's Instances row (a new entity when there is no row)."""
+    if record is None:
+        return SchedulerState()
+    try:
+        return SchedulerState.from_json(record.input)
+    except MessageFormatError as error:
+        _log.warning("entity %s has an unreadable state: %s", record.instance_id, error)
+        return SchedulerState()
+
+
+def state_of(record: InstanceRecord | None) -> EntityStateResponse:
+    """What ``read_entity_state`` returns for the entity's row."""
+    scheduler = scheduler_state(record)
+    if not scheduler.exists:
+        return EntityStateResponse(entity_exists=False)
+    return EntityStateResponse(entity_exists=True, entity_state=_json.loads(scheduler.state))
+
+
+def metadata_of(record: InstanceRecord, *, include_state: bool) -> EntityMetadata:
+    """One ``list_entities`` entry."""
+    scheduler = scheduler_state(record)
+    name, _, key = record.instance_id[1:].partition("@")
+    return EntityMetadata(
+        entity_id=EntityId(name, key),
+        exists=scheduler.exists,
+        state=_json.loads(scheduler.state) if include_state and scheduler.exists else None,
+        last_modified_time=record.last_updated_time,
+        locked_by=scheduler.locked_by,
+        backlog_queue_size=len(scheduler.queue),
+    )
+
+
+def entity_query(entity_name: str | None) -> InstanceQuery:
+    """The Instances query of every entity, or of the entities named ``entity_name``."""
+    prefix = f"@{entity_name.lower()}@" if entity_name else "@"
+    return InstanceQuery(instance_id_prefix=prefix)
+
+
+async def entity_records(
+    hub: TaskHub, query: InstanceQuery, *, page_size: int, continuation: dict[str, str] | None
+) -> tuple[list[InstanceRecord], dict[str, str] | None]:
+    """One page of entity rows, with their inputs (the scheduler states)."""
+    return await hub.instances.query_page(
+        query.to_filter(), unescape=unescape_key, page_size=page_size, continuation=continuation, fetch_payloads=True
+    )
+
+
+async def all_entity_records(hub: TaskHub, query: InstanceQuery) -> AsyncIterator[InstanceRecord]:
+    """Every entity row matching ``query``."""
+    continuation: dict[str, str] | None = None
+    while True:
+        records, continuation = await entity_records(hub, query, page_size=500, continuation=continuation)
+        for record in records:
+            yield record
+        if not continuation:
+            return
