@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._datetimes import format_datetime, parse_datetime, to_utc
+from durable_storage._datetimes import extra_ticks, format_datetime, parse_datetime, to_utc
 from durable_storage.errors import MessageFormatError
 from durable_storage.models import EntityId
 
@@ -41,8 +41,10 @@ _NO_TIME = "0001-01-01T00:00:00"
 
 
 def scheduled_name(due: datetime) -> str:
-    """The event name of a request delivered at ``due``: ``op@`` + the .NET round-trip time."""
-    return f"{OPERATION}@{format_datetime(to_utc(due))}"
+    """The event name of a request delivered at ``due``: ``op@`` + .NET's round-trip ``o`` format (7 digits)."""
+    utc = to_utc(due)
+    ticks = utc.microsecond * 10 + extra_ticks(utc)
+    return f"{OPERATION}@{utc:%Y-%m-%dT%H:%M:%S}.{ticks:07d}Z"
 
 
 def scheduled_time_of(name: str | None) -> datetime | None:

@@ -448,7 +448,6 @@ class Replayer:
         return self.diverged or terminated
 
     def _result(self) -> ReplayResult:
-        ordered = [self.produced[i] for i in sorted(self.produced)]
         # Durable Functions publishes a custom status only when it is truthy (python-api.md §1.2).
         status = self.context.custom_status
         try:
@@ -456,11 +455,14 @@ class Replayer:
         except (TypeError, ValueError) as error:
             custom_status = None
             if self.completion is None or self.completion.status is not OrchestrationRuntimeStatus.Terminated:
+                if self.completion is None and not self.diverged:
+                    self.context._release_locks()  # this failure ends the execution too
                 failed_id = self.completion.id if self.completion is not None else self._next_id()
                 details = failure_details(error)
                 self.completion = Completion(
                     id=failed_id, status=OrchestrationRuntimeStatus.Failed, failure_details=details
                 )
+        ordered = [self.produced[i] for i in sorted(self.produced)]
         return ReplayResult(
             actions=[] if self._stopped() else [a for a in ordered if a.id not in self.historic],
             all_actions=ordered,
