@@ -155,6 +155,11 @@ class TaskHubNames:
         return f"{self.hub}Partitions"
 
     @property
+    def quarantine_table(self) -> str:
+        """Our quarantine of unprocessable messages, ``{Hub}Quarantine`` (created at the first one; not .NET's)."""
+        return f"{self.hub}Quarantine"
+
+    @property
     def large_messages_container(self) -> str:
         """The blob container of large messages and large table properties, ``{hub}-largemessages``."""
         return f"{self._prefix}-largemessages"

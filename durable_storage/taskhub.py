@@ -23,6 +23,7 @@ from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
 from durable_storage._storage.messages import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
+from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
 
@@ -143,6 +144,13 @@ class TaskHub(AsyncClosing):
         self.instances = InstancesTable(self.account.tables, self.names.instances_table, self.large)
         self.partitions = PartitionsTable(self.account.tables, self.names.partitions_table)
         self.messages = MessageChannel(self.account.queues, self.account.blobs, self.names.large_messages_container)
+        self.quarantine = QuarantineTable(
+            self.account.tables,
+            self.account.queues,
+            self.account.blobs,
+            table=self.names.quarantine_table,
+            container=self.names.large_messages_container,
+        )
 
     @classmethod
     def from_connection_string(
@@ -225,7 +233,7 @@ class TaskHub(AsyncClosing):
         queues = TaskHubNames(names.hub, max(stored, names.partition_count)).control_queues
         await asyncio.gather(
             *(self.account.queues.delete(q) for q in (*queues, names.work_item_queue)),
-            *(self.account.tables.delete(t) for t in names.tables),
+            *(self.account.tables.delete(t) for t in (*names.tables, names.quarantine_table)),
             *(self.account.blobs.delete_container(c) for c in names.containers),
         )
         _log.info("task hub %s deleted", names.hub)

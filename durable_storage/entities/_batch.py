@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from durable_storage import _json
@@ -34,6 +35,8 @@ __all__ = ["Batch", "EntitySend", "run_batch"]
 
 _log = logging.getLogger(__name__)
 _MAX_UNCONFIRMED = 1000  # redelivery keys kept at most (each batch adds its own; a delete confirms and drops them)
+RECENT_SECONDS = 60.0  # how long a processed request's key is remembered regardless of its deletion
+_MAX_RECENT = 300  # ... and how many at most: the state is rewritten by every batch, so it must stay small
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +80,22 @@ def run_batch(
     events: Sequence[EventRaisedEvent],
     *,
     confirmed: Collection[str] = (),
+    now: datetime | None = None,
 ) -> Batch:
     """Run ``events`` against ``entity`` (a function taking the context, or a ``DurableEntity`` class).
 
-    ``confirmed``: redelivery keys whose queue messages are known to be deleted (no copy can come back).
+    ``confirmed``: redelivery keys whose queue messages are known to be deleted (that copy cannot come back).
+    ``now``: the batch's time, for the window of recently processed keys (which also catches second copies).
     """
+    clock = now.timestamp() if now is not None else 0.0
     runner = _Runner(entity, entity_id, state)
     unconfirmed = [key for key in state.unconfirmed if key not in confirmed]
-    seen = set(unconfirmed)
+    recent = [(key, at) for key, at in state.recent if at >= clock - RECENT_SECONDS]
+    seen = set(unconfirmed) | {key for key, _ in recent}
     for event in events:
         key = redelivery_key(event)
         if key is not None and key in seen:
-            _log.info("entity %s: %s was already processed (a redelivered message); skipped", entity_id, key)
+            _log.info("entity %s: %s was already processed (a second copy of its message); skipped", entity_id, key)
             continue
         try:
             runner.deliver(event)
@@ -98,9 +105,11 @@ def run_batch(
         if key is not None:
             seen.add(key)
             unconfirmed.append(key)
+            recent.append((key, clock))
             runner.batch.processed.append(key)
     runner.finish()
     runner.batch.state.unconfirmed = unconfirmed[-_MAX_UNCONFIRMED:]
+    runner.batch.state.recent = recent[-_MAX_RECENT:]
     return runner.batch
 
 

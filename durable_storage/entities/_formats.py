@@ -5,9 +5,11 @@ Entity messages are EventRaised events whose ``Input`` is the JSON text of one o
 between batches is a ``SchedulerState``, the input of its next execution; its custom status is an ``EntityStatus``.
 Field names, order and omit rules are the .NET ones. Unknown fields are ignored on read, as Newtonsoft does.
 
-One addition of ours, ``unconfirmed`` in the scheduler state: the ids of requests processed in the latest batches
-whose queue messages were not yet known to be deleted. A message redelivered after a crash between the checkpoint
-and its delete is recognised by it and not run twice. .NET ignores the field.
+Two additions of ours to the scheduler state, both ignored by .NET: ``unconfirmed``, the keys of requests
+processed in the latest batches whose queue messages were not yet known to be deleted (a message redelivered after
+a crash between the checkpoint and its delete is recognised and not run twice); and ``recent``, the keys and times
+(Unix seconds) of the requests processed in the last minute, at most a few hundred, which catches a second copy
+of a request that a sender's retried send (its first attempt landed after all) or re-run episode put in the queue.
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ class SchedulerState:
     queue: list[RequestMessage] = field(default_factory=list)
     locked_by: str | None = None
     unconfirmed: list[str] = field(default_factory=list)
+    recent: list[tuple[str, float]] = field(default_factory=list)
 
     def to_json(self) -> str:
         value: dict[str, Any] = {}
@@ -207,6 +210,8 @@ class SchedulerState:
         value["sorter"] = {}
         if self.unconfirmed:
             value["unconfirmed"] = list(self.unconfirmed)
+        if self.recent:
+            value["recent"] = [[key, round(at, 3)] for key, at in self.recent]
         return json.dumps(value, separators=(",", ":"))
 
     @classmethod
@@ -223,6 +228,7 @@ class SchedulerState:
                 queue=[RequestMessage.from_dict(item) for item in value.get("queue") or []],
                 locked_by=value.get("lockedBy"),
                 unconfirmed=[str(item) for item in value.get("unconfirmed") or []],
+                recent=[(str(key), float(at)) for key, at in value.get("recent") or []],
             )
         except (KeyError, TypeError, ValueError) as error:
             raise MessageFormatError(f"entity scheduler state {text!r} is malformed: {error}") from None

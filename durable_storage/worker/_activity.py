@@ -32,6 +32,7 @@ from durable_storage.history import (
 )
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
 
 __all__ = ["ActivityDispatcher"]
@@ -52,6 +53,7 @@ class ActivityDispatcher:
         self._running: set[asyncio.Task[None]] = set()
         self._latest: dict[str, QueueMessage] = {}  # message id -> the copy holding the newest pop receipt
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
+        self._poison = Quarantine(hub)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Receive and run activities until ``stopping`` is set; then wait for the running ones."""
@@ -101,8 +103,19 @@ class ActivityDispatcher:
         data = received.data
         scheduled = data.task_message.event if data is not None and data.task_message is not None else None
         if data is None or data.task_message is None or not isinstance(scheduled, TaskScheduledEvent):
-            # Quarantine is the reliability issue's; until then an undecodable work item waits and is logged.
-            _log.error("work item %s cannot be run: %s", received.message.id, received.error or "not a TaskScheduled")
+            reason = f"cannot be run: {received.error or 'not a TaskScheduled message'}"
+            await self._poison.put(received, reason=reason)
+            return
+        target = data.task_message.orchestration_instance
+        limit = self._options.max_dequeue_count
+        if received.message.dequeue_count > limit:
+            # Its worker died or timed out every time it ran: stop, and let the orchestration decide what next.
+            reason = (
+                f"Activity function '{scheduled.name}' did not complete in {received.message.dequeue_count} "
+                f"attempts (limit {limit}); its message {received.message.id} was quarantined"
+            )
+            await self._reply(data, _failed(scheduled, RuntimeError(reason), datetime.now(timezone.utc), reason))
+            await self._poison.put(received, reason=reason, instance_id=target.instance_id)
             return
         renewing = asyncio.create_task(self._keep_invisible(received.message))
         try:
@@ -111,6 +124,11 @@ class ActivityDispatcher:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
+        await self._reply(data, reply)
+        await self._hub.messages.delete(self._latest.pop(received.message.id, received.message))
+
+    async def _reply(self, data: MessageData, reply: HistoryEvent) -> None:
+        assert data.task_message is not None
         target = data.task_message.orchestration_instance
         message = MessageData(
             activity_id=uuid.uuid4(),
@@ -122,7 +140,6 @@ class ActivityDispatcher:
         queue = self._hub.names.control_queue(partition)
         await self._hub.messages.send(queue, message)
         self._on_sent(queue)
-        await self._hub.messages.delete(self._latest.pop(received.message.id, received.message))
 
     async def _keep_invisible(self, message: QueueMessage) -> None:
         interval = self._options.work_item_visibility / 2
@@ -149,12 +166,14 @@ class ActivityDispatcher:
             return _failed(scheduled, error, now)
 
 
-def _failed(scheduled: TaskScheduledEvent, error: Exception, now: datetime) -> TaskFailedEvent:
+def _failed(
+    scheduled: TaskScheduledEvent, error: Exception, now: datetime, reason: str | None = None
+) -> TaskFailedEvent:
     message = str(error) or type(error).__name__
     stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     details = FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)
     # The Durable Functions host's reason format, which users' except clauses match on.
-    reason = f"Activity function '{scheduled.name}' failed: {message}"
+    reason = reason or f"Activity function '{scheduled.name}' failed: {message}"
     return TaskFailedEvent(
         timestamp=now, task_scheduled_id=scheduled.event_id, reason=reason, details=stack, failure_details=details
     )

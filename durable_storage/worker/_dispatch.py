@@ -22,7 +22,7 @@ from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
 from durable_storage.entities import scheduled_time_of
-from durable_storage.errors import ConflictError, StorageError
+from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.history import (
     EventRaisedEvent,
     EventType,
@@ -42,6 +42,7 @@ from durable_storage.worker._checkpoint import checkpoint, instance_record
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, run_episode
 from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
 from durable_storage.worker._trace import trace
 
@@ -105,6 +106,7 @@ class OrchestrationDispatcher:
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._buffered = 0
+        self._poison = Quarantine(hub)
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
 
     # --- partitions (called by the partition manager) ------------------------------------------------------
@@ -223,9 +225,9 @@ class OrchestrationDispatcher:
         for received in batch:
             data = received.data
             if data is None or data.task_message is None:
-                # Undecodable: back off and retry later (quarantine is the reliability issue's job).
-                _log.error("control message %s cannot be decoded: %s", received.message.id, received.error)
-                self._background(self._abandon([received]))
+                # Undecodable now means undecodable for ever: out of the queue, so the rest of it goes on.
+                reason = f"cannot be decoded: {received.error or 'no task message'}"
+                self._background(self._poison.put(received, reason=reason))
                 continue
             wait = _seconds_early(data.task_message.event, now)
             if wait > 0:
@@ -263,14 +265,34 @@ class OrchestrationDispatcher:
                     if not self._may_run(queue):
                         await self._abandon(batch, at_once=True)
                         continue
+                    batch = await self._without_poison(instance_id, batch)
+                    if not batch:
+                        continue
                     try:
                         await self._process(instance_id, _ordered(batch))
+                    except MessageFormatError as error:
+                        # Its history (or a payload blob) cannot be read: retrying would fail the same way.
+                        await self._poisoned(instance_id, batch, f"its instance cannot be processed: {error}")
                     except Exception:
                         _log.exception("episode of %s failed; its messages will be retried", instance_id)
                         await self._abandon(batch)
         finally:
             self._sessions.pop(instance_id, None)
             self._session_queue.pop(instance_id, None)
+
+    async def _without_poison(self, instance_id: str, batch: list[Received]) -> list[Received]:
+        limit = self._options.max_dequeue_count
+        poison = [r for r in batch if r.message.dequeue_count > limit]
+        if poison:
+            reason = f"received {max(r.message.dequeue_count for r in poison)} times without completing (limit {limit})"
+            await self._poisoned(instance_id, poison, reason)
+        return [r for r in batch if r.message.dequeue_count <= limit]
+
+    async def _poisoned(self, instance_id: str, batch: Sequence[Received], reason: str) -> None:
+        for received in batch:
+            await self._poison.put(received, reason=reason, instance_id=instance_id)
+        if not is_entity(instance_id):
+            await self._poison.fail_instance(instance_id, f"a message was quarantined: {reason}")
 
     # --- one episode --------------------------------------------------------------------------------------
 

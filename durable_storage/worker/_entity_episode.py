@@ -55,7 +55,7 @@ def run_entity_episode(
     started = runtime_state(history).started
     scheduler = SchedulerState.from_json(started.input if started is not None else None)
     requests = [event for event in messages if isinstance(event, EventRaisedEvent)]
-    batch = run_batch(entity, entity_id_of(instance_id), scheduler, requests, confirmed=confirmed)
+    batch = run_batch(entity, entity_id_of(instance_id), scheduler, requests, confirmed=confirmed, now=now)
     me = OrchestrationInstance(instance_id, uuid.uuid4().hex)
     next_started = ExecutionStartedEvent(
         timestamp=now,

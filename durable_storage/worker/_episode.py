@@ -21,6 +21,7 @@ from durable_storage.history import (
     EventSentEvent,
     ExecutionCompletedEvent,
     ExecutionStartedEvent,
+    FailureDetails,
     HistoryEvent,
     OrchestrationInstance,
     OrchestratorCompletedEvent,
@@ -45,7 +46,7 @@ from durable_storage.replay import (
 )
 from durable_storage.runtime_state import RuntimeState, runtime_state
 
-__all__ = ["Episode", "Outbound", "run_episode"]
+__all__ = ["Episode", "Outbound", "failed_episode", "run_episode"]
 
 _Status = OrchestrationRuntimeStatus
 _MAX_CONTINUATIONS = 100  # continue-as-new loops within one episode before we checkpoint and go on later
@@ -289,4 +290,29 @@ def _next_execution(
         input=completion.output,
         tags=started.tags,
         generation=(started.generation or 0) + 1,
+    )
+
+
+def failed_episode(history: Sequence[HistoryEvent], reason: str, now: datetime, *, error_type: str) -> Episode:
+    """An episode that fails the running execution in ``history`` with ``reason`` (and tells a parent).
+
+    For an instance whose messages can never be processed: it ends Failed instead of being retried forever.
+    """
+    started = runtime_state(history).started
+    details = FailureDetails(error_type=error_type, error_message=reason)
+    completion = Completion(id=-1, status=_Status.Failed, failure_details=details)
+    appended: list[HistoryEvent] = [
+        OrchestratorStartedEvent(timestamp=now),
+        _completed_event(completion, now),
+        OrchestratorCompletedEvent(timestamp=now),
+    ]
+    execution_id = (started.orchestration_instance.execution_id or "") if started is not None else ""
+    whole = [*history, *appended]
+    return Episode(
+        execution_id,
+        len(history),
+        appended,
+        whole,
+        _notify_parent(started, completion, now),
+        state=runtime_state(whole),
     )

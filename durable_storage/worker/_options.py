@@ -33,6 +33,8 @@ class WorkerOptions:
         lease_interval: how long a partition lease lasts without renewal (seconds).
         lease_renew_interval: how often leases are renewed, free partitions claimed and the load balanced
             (seconds); a steal request or a release is followed up every second instead.
+        max_dequeue_count: a message received more often than this without being completed goes to the
+            quarantine, and the instance it was for fails (an activity's orchestration gets a TaskFailed).
         drain_timeout: the longest a partition handed to another worker (or released at shutdown) waits for its
             running episodes before it is released anyway (seconds).
         replay: limits of the replay engine (timer lengths).
@@ -48,12 +50,13 @@ class WorkerOptions:
     lease_interval: float = 30.0
     lease_renew_interval: float = 10.0
     drain_timeout: float = 60.0
+    max_dequeue_count: int = 10
     replay: ReplayOptions = field(default_factory=ReplayOptions)
 
     def __post_init__(self) -> None:
         if not self.worker_id or not isinstance(self.worker_id, str):
             raise ConfigurationError(f"worker_id {self.worker_id!r} is invalid: must be a non-empty string")
-        for name in ("max_concurrent_activities", "max_concurrent_orchestrations"):
+        for name in ("max_concurrent_activities", "max_concurrent_orchestrations", "max_dequeue_count"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} {value!r} is invalid: must be an integer >= 1")

@@ -100,7 +100,9 @@ def test_the_new_execution_is_named_after_the_instance_and_its_input_is_the_new_
     started = started_of(episode.appended)
     assert (started.name, started.version) == (ENTITY, "")
     assert started.input == batch.state.to_json()
-    assert SchedulerState.from_json(started.input) == SchedulerState(exists=True, state="7", unconfirmed=["op:r1"])
+    assert SchedulerState.from_json(started.input) == SchedulerState(
+        exists=True, state="7", unconfirmed=["op:r1"], recent=[("op:r1", NOW.timestamp())]
+    )
     assert started.orchestration_instance.instance_id == ENTITY
     assert started.orchestration_instance.execution_id == episode.execution_id
     assert episode.execution_id not in ("", OLD_EXECUTION)

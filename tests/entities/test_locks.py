@@ -231,5 +231,6 @@ def test_a_release_from_someone_else_changes_nothing() -> None:
 def test_a_release_of_an_unlocked_entity_changes_nothing() -> None:
     batch = run_batch(counter, A, SchedulerState(exists=True, state="3"), [release("orch-1", "L1")])
 
-    assert batch.state == SchedulerState(exists=True, state="3", unconfirmed=["release:L1"])
+    assert (batch.state.exists, batch.state.state, batch.state.locked_by, batch.state.queue) == (True, "3", None, [])
+    assert batch.state.unconfirmed == ["release:L1"]
     assert batch.sends == []

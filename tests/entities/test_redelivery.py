@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -74,13 +74,33 @@ def test_confirmed_keys_are_forgotten() -> None:
     assert batch.state.unconfirmed == ["op:r2", "op:r3"]
 
 
-def test_a_request_with_a_confirmed_key_is_no_longer_recognised_as_a_copy() -> None:
-    state = SchedulerState(exists=True, state="0", unconfirmed=["op:r1"])
+def test_a_confirmed_request_sent_again_within_a_minute_is_still_recognised_as_a_copy() -> None:
+    # A sender's retried send (its first attempt landed after all) queues a second message with the same request.
+    first = run_batch(counter, COUNTER, SchedulerState(), [op("add", "r1", 1)], now=T0)
+    again = run_batch(
+        counter, COUNTER, first.state, [op("add", "r1", 1)], confirmed=["op:r1"], now=T0 + timedelta(seconds=59)
+    )
 
-    batch = run_batch(counter, COUNTER, state, [op("add", "r1", 1)], confirmed=["op:r1"])
+    assert again.state.state == "1"
+    assert again.processed == []
+    assert again.state.unconfirmed == []
 
-    assert batch.state.state == "1"
-    assert batch.processed == ["op:r1"]
+
+def test_a_confirmed_key_is_forgotten_a_minute_after_its_request_ran() -> None:
+    first = run_batch(counter, COUNTER, SchedulerState(), [op("add", "r1", 1)], now=T0)
+    later = T0 + timedelta(seconds=61)
+
+    batch = run_batch(counter, COUNTER, first.state, [op("add", "r1", 1)], confirmed=["op:r1"], now=later)
+
+    assert batch.state.state == "2"
+    assert batch.state.recent == [("op:r1", later.timestamp())]
+
+
+def test_at_most_300_recent_keys_are_kept_so_the_state_stays_small() -> None:
+    batch = run_batch(counter, COUNTER, SchedulerState(), [op("add", f"r{n}", 1) for n in range(350)], now=T0)
+
+    assert [key for key, _ in batch.state.recent] == [f"op:r{n}" for n in range(50, 350)]
+    assert len(batch.state.to_json()) < 30_000  # stays inline in the Instances row (no blob per batch)
 
 
 def test_a_redelivered_release_does_not_release_a_later_lock_of_the_same_orchestration() -> None:
