@@ -4,6 +4,7 @@ Orchestrations, activities and entities written against the ``azure-functions-du
 checkpointed on Azure Storage with the .NET ``DurableTask.AzureStorage`` layout.
 """
 
+from durable_storage._storage.quarantine_table import QuarantinedMessage
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.app import App, Blueprint, DFApp, Entity, Orchestrator
 from durable_storage.client import DurableOrchestrationClient, EntityPage, EntityPager, InstancePage, InstancePager
@@ -70,6 +71,7 @@ __all__ = [
     "Orchestrator",
     "PartitionInfo",
     "PurgeHistoryResult",
+    "QuarantinedMessage",
     "ReplayOptions",
     "ResourceNotFoundError",
     "RetryOptions",

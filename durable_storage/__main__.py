@@ -10,6 +10,7 @@ import os
 import sys
 
 from durable_storage.cli.hub import hub_info
+from durable_storage.cli.quarantine import quarantine_command
 from durable_storage.cli.worker import load_app, run_worker
 from durable_storage.errors import DurableStorageError
 from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
@@ -52,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         "info", help="the hub's queues, tables and containers, and each partition's owner, lease and queue"
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    quarantine = commands.add_parser("quarantine", help="messages set aside because they could never be processed")
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    listing = quarantine_commands.add_parser("list", help="every quarantined message, with its reason")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    requeue = quarantine_commands.add_parser("requeue", help="put a quarantined message back into its queue")
+    requeue.add_argument("message_id", metavar="MESSAGE_ID")
+    requeue.add_argument("--queue", default=None, help="the queue it came from (needed only when ambiguous)")
     return parser
 
 
@@ -81,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_worker(_hub(arguments), app, _worker_options(arguments)))
         elif arguments.command == "hub":
             print(asyncio.run(hub_info(_hub(arguments), as_json=arguments.json)))
+        elif arguments.command == "quarantine":
+            text, found = asyncio.run(quarantine_command(_hub(arguments), arguments))
+            print(text)
+            return 0 if found else 1
     except DurableStorageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1

@@ -22,6 +22,7 @@ from durable_storage._datetimes import to_utc
 from durable_storage._names import unescape_key
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage._storage.quarantine_table import QuarantinedMessage
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.client._entities import (
     all_entity_records,
@@ -623,6 +624,30 @@ class DurableOrchestrationClient(AsyncClosing):
             elif remove and not entity.exists and not entity.backlog_queue_size and entity.locked_by is None:
                 removed += int(await purge_instance(hub, record.instance_id))
         return CleanEntityStorageResult(removed, released)
+
+    # --- quarantine -----------------------------------------------------------------------------------------
+
+    async def list_quarantined_messages(self) -> list[QuarantinedMessage]:
+        """Messages the workers set aside because they could never be processed (oldest queue first)."""
+        hub = await self._ensure_hub()
+        return await hub.quarantine.list()
+
+    async def requeue_quarantined_message(self, message_id: str, *, queue: str | None = None) -> bool:
+        """Put a quarantined message back into its queue (after fixing its cause); False when there is none.
+
+        Raises:
+            ConfigurationError: an empty message ID, or a message ID in several queues and no ``queue``.
+        """
+        wanted = check_name(message_id, "message_id")
+        hub = await self._ensure_hub()
+        if queue is None:
+            queues = {m.queue for m in await hub.quarantine.list() if m.message_id == wanted}
+            if len(queues) > 1:
+                raise ConfigurationError(f"message_id {wanted!r} is quarantined from {sorted(queues)}: name the queue")
+            if not queues:
+                return False
+            queue = queues.pop()
+        return await hub.quarantine.requeue(queue, wanted)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 

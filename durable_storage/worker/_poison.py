@@ -61,9 +61,9 @@ class Quarantine:
             loaded = await self._hub.history.load(escaped)
         except MessageFormatError:
             loaded = None  # the history itself is what cannot be read: only the status row can say it failed
-        if loaded is not None:
-            state = runtime_state(loaded.events)
-            if state.started is None or state.is_terminal:
+        state = runtime_state(loaded.events) if loaded is not None else None
+        if loaded is not None and state is not None and state.started is not None:
+            if state.is_terminal:
                 return
             episode = failed_episode(loaded.events, reason, now, error_type=POISON_ERROR_TYPE)
             try:
@@ -73,6 +73,7 @@ class Quarantine:
             except ConflictError:
                 _log.info("instance %s moved on while being failed; its next poison message will fail it", instance_id)
             return
+        # No readable history, or a start that never ran: the status row is all there is to fail.
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None or (row.runtime_status is not None and row.runtime_status.is_terminal):
             return

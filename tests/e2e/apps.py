@@ -293,3 +293,12 @@ def hold_lock(context: df.DurableOrchestrationContext) -> Any:
     """Locks one account and waits for an event that never comes (tests terminate it, orphaning the lock)."""
     with (yield context.lock_entities(df.EntityId("Account", context.get_input()))):
         yield context.wait_for_external_event("never")
+
+
+@app.orchestration_trigger(context_name="context")
+def guarded(context: df.DurableOrchestrationContext) -> Any:
+    """Calls the activity named by its input and returns its result, or the failure's text."""
+    try:
+        return {"result": (yield context.call_activity(context.get_input(), "payload"))}
+    except df.TaskFailedError as failure:
+        return {"error": str(failure)}

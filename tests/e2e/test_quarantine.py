@@ -1,0 +1,174 @@
+"""Messages that can never be processed go to the quarantine; their queue goes on and their instance fails.
+
+A message is quarantined when it cannot be decoded, when its instance's history cannot be read, or when it was
+received more than ``max_dequeue_count`` times. It is logged once with its message ID and reason, can be listed
+and re-queued by the client, and the orchestration it was for ends Failed with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
+from durable_storage._messages import MessageData, TaskMessage, decode_message, partition_of
+from durable_storage._storage.tables import Row, Write, WriteMode
+from durable_storage.history import OrchestrationInstance, TaskFailedEvent, TaskScheduledEvent
+from durable_storage.taskhub import TaskHub
+from durable_storage.testing import wait_until
+from durable_storage.worker._activity import ActivityDispatcher
+from tests.e2e import apps
+from tests.e2e.support import fast_options
+
+Status = OrchestrationRuntimeStatus
+
+
+def control_queue(hub: TaskHub, instance_id: str) -> str:
+    return hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+
+
+async def quarantined(client: DurableOrchestrationClient, count: int) -> None:
+    async def there() -> bool:
+        return len(await client.list_quarantined_messages()) >= count
+
+    await wait_until(there, timeout=30, interval=0.1, what=f"{count} quarantined messages")
+
+
+async def wear_out(hub: TaskHub, queue: str, times: int) -> None:
+    """Receive the queue's message ``times`` times without completing it, as crashing workers would."""
+    for _ in range(times):
+        [message] = await hub.account.queues.receive(queue, max_messages=1, visibility=30)
+        await hub.account.queues.update_visibility(message, visible_in=0)
+
+
+async def test_an_undecodable_message_is_quarantined_at_once_and_its_queue_goes_on(
+    client: DurableOrchestrationClient, hub: TaskHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = control_queue(hub, "healthy")
+    await hub.account.queues.put(queue, "this is not a task message")
+    instance_id = await client.start_new("echo_orchestrator", "healthy", "still served")
+
+    with caplog.at_level(logging.ERROR, logger="durable_storage.worker"):
+        async with Worker(client, apps.app, options=fast_options()):
+            status = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
+            await quarantined(client, 1)
+
+    assert status.output == "still served"
+    [entry] = await client.list_quarantined_messages()
+    assert (entry.queue, entry.body, entry.dequeue_count, entry.instance_id) == (
+        queue,
+        "this is not a task message",
+        1,
+        None,
+    )
+    assert entry.reason.startswith("cannot be decoded")
+    assert await hub.account.queues.count(queue) == 0
+    logged = [r.getMessage() for r in caplog.records if entry.message_id in r.getMessage()]
+    assert len(logged) == 1 and "quarantined" in logged[0]
+
+    assert await client.requeue_quarantined_message(entry.message_id)
+    [back] = await hub.account.queues.peek(queue)
+    assert back.body == "this is not a task message"
+    assert await client.list_quarantined_messages() == []
+    assert not await client.requeue_quarantined_message(entry.message_id)
+
+
+async def test_a_message_received_too_often_is_quarantined_and_its_orchestration_fails_with_the_reason(
+    client: DurableOrchestrationClient, hub: TaskHub
+) -> None:
+    instance_id = await client.start_new("echo_orchestrator", "worn", "never run")
+    await wear_out(hub, control_queue(hub, instance_id), 3)
+
+    async with Worker(client, apps.app, options=fast_options(max_dequeue_count=3)):
+        await quarantined(client, 1)
+
+        async def failed() -> bool:
+            return (await client.get_status(instance_id)).runtime_status is Status.Failed
+
+        await wait_until(failed, timeout=30, what="the instance to fail")
+
+    [entry] = await client.list_quarantined_messages()
+    assert entry.instance_id == instance_id and entry.dequeue_count == 4
+    assert entry.reason == "received 4 times without completing (limit 3)"
+    status = await client.get_status(instance_id)
+    assert "a message was quarantined: received 4 times" in str(status.output)
+
+
+async def test_an_instance_whose_history_cannot_be_read_fails_and_its_message_is_quarantined(
+    client: DurableOrchestrationClient, hub: TaskHub
+) -> None:
+    async with Worker(client, apps.app, options=fast_options()):
+        instance_id = await client.start_new("approval", "corrupt", 300)
+
+        async def waiting() -> bool:
+            return any(e["EventType"] == "TimerCreated" for e in await client.get_history(instance_id))
+
+        await wait_until(waiting, timeout=30, what="the approval to wait")
+        escaped = hub.escape(instance_id)
+        row = await hub.account.tables.get(hub.names.history_table, escaped, "0000000000000001")
+        assert row is not None
+        bogus = Row(escaped, row.row_key, {**row.values, "EventType": "NoSuchEvent"})
+        await hub.account.tables.write(hub.names.history_table, Write(WriteMode.UPSERT_REPLACE, bogus))
+        await client.raise_event(instance_id, "Approval", "alice")
+        await quarantined(client, 1)
+
+        async def failed() -> bool:
+            record = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+            return record is not None and record.runtime_status is Status.Failed
+
+        await wait_until(failed, timeout=30, what="the instance to fail")
+
+    [entry] = await client.list_quarantined_messages()
+    assert entry.instance_id == instance_id
+    assert "NoSuchEvent" in entry.reason
+
+
+async def test_a_work_item_received_too_often_is_quarantined_and_its_orchestration_gets_a_task_failure(
+    hub: TaskHub, client: DurableOrchestrationClient
+) -> None:
+    target = OrchestrationInstance("worn-activity", uuid.uuid4().hex)
+    scheduled = TaskScheduledEvent(event_id=0, timestamp=datetime.now(timezone.utc), name="echo", input='"payload"')
+    message = MessageData(
+        activity_id=uuid.uuid4(),
+        task_message=TaskMessage(event=scheduled, orchestration_instance=target),
+        sender=target,
+    )
+    await hub.messages.send(hub.names.work_item_queue, message)
+    await wear_out(hub, hub.names.work_item_queue, 2)
+    activities = ActivityDispatcher(hub, apps.app, fast_options(max_dequeue_count=2), on_sent=lambda queue: None)
+    stopping = asyncio.Event()
+    running = asyncio.create_task(activities.run(stopping))
+    try:
+        await quarantined(client, 1)
+    finally:
+        stopping.set()
+        await running
+        activities.close()
+
+    [entry] = await client.list_quarantined_messages()
+    assert entry.instance_id == "worn-activity" and entry.queue == hub.names.work_item_queue
+    [reply] = await hub.account.queues.peek(control_queue(hub, "worn-activity"))
+    failure = decode_message(reply.body).task_message
+    assert failure is not None and isinstance(failure.event, TaskFailedEvent)
+    assert failure.event.task_scheduled_id == 0
+    assert failure.event.reason is not None
+    assert "Activity function 'echo' did not complete in 3 attempts (limit 2)" in failure.event.reason
+    assert await hub.account.queues.count(hub.names.work_item_queue) == 0
+
+
+def test_the_quarantine_commands_list_and_requeue(connection_string: str, hub: TaskHub) -> None:
+    command = [sys.executable, "-m", "durable_storage", "--connection", connection_string, "--task-hub", hub.name]
+
+    listed = subprocess.run([*command, "quarantine", "list", "--json"], check=True, capture_output=True, text=True)
+    missing = subprocess.run([*command, "quarantine", "requeue", "nope"], check=False, capture_output=True, text=True)
+
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, [])
+    assert missing.returncode == 1
+    assert "no quarantined message has ID 'nope'" in missing.stdout
