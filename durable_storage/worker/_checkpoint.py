@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +20,14 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
-from durable_storage.errors import ResourceNotFoundError
+from durable_storage.errors import ConflictError, ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
 
-__all__ = ["checkpoint", "instance_record", "send", "send_in_order"]
+__all__ = ["Committed", "checkpoint", "instance_record", "send", "send_in_order"]
 
+_log = logging.getLogger(__name__)
 _SEQUENCE = itertools.count(1)  # this process's send counter (DTFx numbers every message it sends)
 
 # Instances columns that only a checkpoint with ExecutionStarted writes (storage-layout.md §2.2), set to None (absent).
@@ -72,6 +74,14 @@ async def send_in_order(hub: TaskHub, outbound: Sequence[Outbound], now: datetim
     await asyncio.gather(*(send_group(items) for items in groups.values()))
 
 
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The ETags a checkpoint left: the History sentinel's and the Instances row's (None if not written)."""
+
+    history_etag: str
+    instance_etag: str | None
+
+
 def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datetime) -> InstanceRecord:
     """The Instances row after ``episode`` (storage-layout.md §2.2)."""
     state = episode.state
@@ -97,17 +107,53 @@ def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datet
     )
 
 
-async def _write_instance(hub: TaskHub, escaped: str, record: InstanceRecord, *, new_execution: bool) -> None:
+async def _write_instance(
+    hub: TaskHub, escaped: str, record: InstanceRecord, *, new_execution: bool, etag: str | None
+) -> str | None:
+    """Write the row, conditioned on ``etag`` (the row as this worker last saw it); returns the new ETag.
+
+    Raises:
+        ConflictError: someone wrote the row since.
+    """
     if not new_execution:
         # Within an execution only the progress columns change: merge them, as ATS UpdateStateAsync does, and
         # leave Input alone (writing it again would upload a large input's blob again at every episode).
-        progress = replace(record, **_STARTED_ONLY)
+        progress = replace(record, **_STARTED_ONLY, etag=etag)
         try:
-            await hub.instances.write(progress, escaped, mode=WriteMode.MERGE)
-            return
+            return await hub.instances.write(progress, escaped, mode=WriteMode.MERGE)
         except ResourceNotFoundError:
             pass  # the row is gone (purged while running): write it whole again
-    await hub.instances.write(record, escaped, mode=WriteMode.UPSERT_REPLACE)
+        etag = None
+    if etag is not None:
+        return await hub.instances.write(replace(record, etag=etag), escaped, mode=WriteMode.REPLACE)
+    return await hub.instances.write(record, escaped, mode=WriteMode.UPSERT_REPLACE)
+
+
+async def _write_instance_fenced(
+    hub: TaskHub, instance_id: str, record: InstanceRecord, *, new_execution: bool, etag: str | None, sentinel: str
+) -> str | None:
+    """Write the Instances row unless a later checkpoint already did; returns its ETag (None: not written).
+
+    The row is conditioned on the ETag this worker saw before its History write. A conflict means someone wrote
+    it since: the client (a start or a terminate), a repair, or a worker that checkpointed this instance after
+    us. If the History sentinel is still the one our write left, nobody checkpointed after us: write again over
+    the fresh row. Otherwise our status is stale and the later writer's stands (a stalled worker can never put
+    Running back over a terminal status).
+    """
+    escaped = hub.escape(instance_id)
+    for _ in range(3):
+        try:
+            return await _write_instance(hub, escaped, record, new_execution=new_execution, etag=etag)
+        except ConflictError:
+            current = await hub.history.load(escaped)
+            if current.etag != sentinel:
+                _log.warning(
+                    "instance %s was checkpointed after us: our status write is stale and skipped", instance_id
+                )
+                return None
+            row = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+            etag = row.etag if row is not None else None
+    raise ConflictError(f"the Instances row of {instance_id!r} kept changing under three writes")
 
 
 async def checkpoint(
@@ -118,8 +164,11 @@ async def checkpoint(
     etag: str | None,
     inbound: Sequence[Received],
     now: datetime,
-) -> str:
-    """Commit ``episode`` in the reference order; returns the new sentinel ETag.
+    instance_etag: str | None = None,
+) -> Committed:
+    """Commit ``episode`` in the reference order; returns the new ETags.
+
+    ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally).
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -131,9 +180,14 @@ async def checkpoint(
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
-    await _write_instance(
-        hub, escaped, instance_record(hub, instance_id, episode, now), new_execution=episode.first_index == 0
+    written = await _write_instance_fenced(
+        hub,
+        instance_id,
+        instance_record(hub, instance_id, episode, now),
+        new_execution=episode.first_index == 0,
+        etag=instance_etag,
+        sentinel=new_etag,
     )
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
-    return new_etag
+    return Committed(new_etag, written)

@@ -50,6 +50,7 @@ __all__ = ["OrchestrationDispatcher"]
 
 _log = logging.getLogger(__name__)
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
+_REMEMBERED_ROWS = 10_000  # Instances ETags kept between episodes (oldest forgotten first; a miss costs a read)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
 _OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
 _RESULTS = (
@@ -104,6 +105,7 @@ class OrchestrationDispatcher:
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._session_queue: dict[str, str] = {}  # instance ID -> the control queue its messages came from
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
+        self._row_etags: dict[str, str] = {}  # instance -> its Instances row's ETag after our last write
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._buffered = 0
         self._poison = Quarantine(hub)
@@ -301,7 +303,7 @@ class OrchestrationDispatcher:
             await self._process_entity(instance_id, batch)
             return
         escaped = self._hub.escape(instance_id)
-        loaded = await self._hub.history.load(escaped)
+        loaded, row_etag = await asyncio.gather(self._hub.history.load(escaped), self._row_etag(instance_id, escaped))
         history, etag = loaded.events, loaded.etag
         state = runtime_state(history)
         discard: list[Received] = []
@@ -349,15 +351,42 @@ class OrchestrationDispatcher:
             await self._abandon(keep, at_once=True)
             return
         try:
-            await checkpoint(self._hub, instance_id=instance_id, episode=episode, etag=etag, inbound=keep, now=now)
+            committed = await checkpoint(
+                self._hub,
+                instance_id=instance_id,
+                episode=episode,
+                etag=etag,
+                inbound=keep,
+                now=now,
+                instance_etag=row_etag,
+            )
         except ConflictError as error:
             _log.warning("checkpoint of %s lost to another worker (%s); its messages go back", instance_id, error)
+            self._row_etags.pop(instance_id, None)
             await self._abandon(keep)
             return
+        self._remember_row_etag(instance_id, committed.instance_etag)
         self._wake_for(episode)
 
+    async def _row_etag(self, instance_id: str, escaped: str) -> str | None:
+        # The Instances row as it was before this episode: its write is conditioned on it, so a worker that stalls
+        # between its History and Instances writes cannot put an old status over a newer one (reliability.md T20).
+        if instance_id in self._row_etags:
+            return self._row_etags[instance_id]
+        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        return row.etag if row is not None else None
+
+    def _remember_row_etag(self, instance_id: str, etag: str | None) -> None:
+        self._row_etags.pop(instance_id, None)
+        if etag is None:
+            return
+        self._row_etags[instance_id] = etag
+        while len(self._row_etags) > _REMEMBERED_ROWS:
+            self._row_etags.pop(next(iter(self._row_etags)))
+
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
-        loaded = await self._hub.history.load(self._hub.escape(instance_id))
+        escaped = self._hub.escape(instance_id)
+        loaded, row_etag = await asyncio.gather(self._hub.history.load(escaped), self._row_etag(instance_id, escaped))
         now = datetime.now(timezone.utc)
         episode, outcome = await asyncio.to_thread(
             run_entity_episode,
@@ -374,15 +403,23 @@ class OrchestrationDispatcher:
             await self._abandon(batch, at_once=True)
             return
         try:
-            await checkpoint(
-                self._hub, instance_id=instance_id, episode=episode, etag=loaded.etag, inbound=batch, now=now
+            committed = await checkpoint(
+                self._hub,
+                instance_id=instance_id,
+                episode=episode,
+                etag=loaded.etag,
+                inbound=batch,
+                now=now,
+                instance_etag=row_etag,
             )
         except ConflictError as error:
             _log.warning(
                 "checkpoint of entity %s lost to another worker (%s); its messages go back", instance_id, error
             )
+            self._row_etags.pop(instance_id, None)
             await self._abandon(batch)
             return
+        self._remember_row_etag(instance_id, committed.instance_etag)
         # Every inbound message is deleted now: the next batch can forget their redelivery keys.
         self._confirmed[instance_id] = outcome.processed
         while len(self._confirmed) > _CONFIRMED_ENTITIES:
