@@ -8,6 +8,7 @@ and re-queued by the client, and the orchestration it was for ends Failed with t
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import subprocess
@@ -18,7 +19,14 @@ from datetime import datetime, timezone
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData, TaskMessage, decode_message, partition_of
+from durable_storage._messages import (
+    MessageData,
+    TaskMessage,
+    decode_message,
+    encode_message,
+    large_message_wrapper,
+    partition_of,
+)
 from durable_storage._storage.tables import Row, Write, WriteMode
 from durable_storage.history import OrchestrationInstance, TaskFailedEvent, TaskScheduledEvent
 from durable_storage.taskhub import TaskHub
@@ -78,6 +86,44 @@ async def test_an_undecodable_message_is_quarantined_at_once_and_its_queue_goes_
     assert back.body == "this is not a task message"
     assert await client.list_quarantined_messages() == []
     assert not await client.requeue_quarantined_message(entry.message_id)
+
+
+MALFORMED = {
+    "not JSON": "this is not a task message",
+    "empty": "",
+    "wrong schema": json.dumps({"foo": 1}),
+    "unknown $type": json.dumps({"$type": "Evil.Type, Evil", "ActivityId": str(uuid.uuid4())}),
+    "10,000-deep nesting": "[" * 10_000 + "]" * 10_000,
+    "NaN": '{"TaskMessage": NaN}',
+    "5,000-digit integer": '{"Episode": ' + "9" * 5_000 + "}",
+    "invalid base64": "%%%not-base64",
+    "base64 of invalid UTF-8": base64.b64encode(b"\xff\xfe\xfa").decode(),
+    "blob on another host": encode_message(large_message_wrapper("https://elsewhere.example/evil/x.json.gz")),
+    "blob outside our container": encode_message(large_message_wrapper("../other-container/x.json.gz")),
+}
+
+
+async def test_every_kind_of_malformed_message_is_quarantined_and_both_queues_go_on(
+    client: DurableOrchestrationClient, hub: TaskHub
+) -> None:
+    queue = control_queue(hub, "served")
+    for body in MALFORMED.values():
+        await hub.account.queues.put(queue, body)
+        await hub.account.queues.put(hub.names.work_item_queue, body)
+    instance_id = await client.start_new("guarded", "served", "echo")
+
+    async with Worker(client, apps.app, options=fast_options()):
+        status = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
+        await quarantined(client, 2 * len(MALFORMED))
+
+    assert status.output == {"result": "payload"}  # its messages shared both queues with the malformed ones
+    entries = await client.list_quarantined_messages()
+    for where in (queue, hub.names.work_item_queue):
+        bodies = sorted(e.body for e in entries if e.queue == where)
+        assert bodies == sorted(MALFORMED.values()), where
+    assert all(e.reason and e.dequeue_count == 1 for e in entries)
+    assert await hub.account.queues.count(queue) == 0
+    assert await hub.account.queues.count(hub.names.work_item_queue) == 0
 
 
 async def test_a_message_received_too_often_is_quarantined_and_its_orchestration_fails_with_the_reason(
