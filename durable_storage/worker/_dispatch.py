@@ -13,9 +13,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
@@ -49,6 +51,7 @@ from durable_storage.worker._trace import trace
 __all__ = ["OrchestrationDispatcher"]
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
 _REMEMBERED_ROWS = 10_000  # Instances ETags kept between episodes (oldest forgotten first; a miss costs a read)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
@@ -107,6 +110,7 @@ class OrchestrationDispatcher:
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
         self._row_etags: dict[str, str] = {}  # instance -> its Instances row's ETag after our last write
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
+        self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
         self._buffered = 0
         self._poison = Quarantine(hub)
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
@@ -171,6 +175,16 @@ class OrchestrationDispatcher:
             await self._stop_listening(queue)
         if self._sessions:
             await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+
+    def close(self) -> None:
+        """Release the replay thread (after :meth:`drain`)."""
+        self._replays.shutdown(wait=False)
+
+    async def _off_loop(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # User code replays on one thread of its own: off the event loop, so storage calls and lease renewals go
+        # on, and only one at a time, because under the GIL more threads would not replay faster but would take
+        # the interpreter from the event loop (CPU-heavy orchestrators starved renewals past the lease; T25).
+        return await asyncio.get_running_loop().run_in_executor(self._replays, partial(function, *args, **kwargs))
 
     async def _stop_listening(self, queue: str) -> None:
         listener = self._listeners.pop(queue, None)
@@ -336,7 +350,7 @@ class OrchestrationDispatcher:
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
         now = datetime.now(timezone.utc)
-        episode = await asyncio.to_thread(
+        episode = await self._off_loop(
             run_episode,
             self._orchestrator(name),
             instance_id=instance_id,
@@ -388,7 +402,7 @@ class OrchestrationDispatcher:
         escaped = self._hub.escape(instance_id)
         loaded, row_etag = await asyncio.gather(self._hub.history.load(escaped), self._row_etag(instance_id, escaped))
         now = datetime.now(timezone.utc)
-        episode, outcome = await asyncio.to_thread(
+        episode, outcome = await self._off_loop(
             run_entity_episode,
             self._entity(instance_id),
             instance_id=instance_id,

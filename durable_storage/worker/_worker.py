@@ -91,6 +91,7 @@ class Worker(AsyncClosing):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.orchestrations.drain()  # anything left after a drain timeout
+        self.orchestrations.close()
         self.activities.close()
         _log.info("worker %s stopped", self.worker_id)
 
