@@ -1,8 +1,9 @@
-"""Faults that come from code and load rather than storage (reliability.md T16, T17, T25).
+"""Faults that come from code, load and crashes between checkpoint steps (reliability.md T16, T17, T19, T25).
 
 T16: a deployment changes an orchestrator under an instance that is waiting; the instance fails with the
 "Non-Deterministic workflow detected" message and schedules nothing, while other instances go on.
 T17: an activity that outlives its message's visibility keeps the message hidden (renewal) and runs once.
+T19: an Instances row left Running by a crash after the History write is repaired by the next message.
 T25: episodes that burn CPU do not starve the lease renewals of the same worker.
 """
 
@@ -12,10 +13,16 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
+from durable_storage._messages import partition_of
+from durable_storage.client._messages import instance_message
+from durable_storage.history import EventRaisedEvent, ExecutionTerminatedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
+from tests.client.support import T0, ended, history, write_history, write_row
 from tests.e2e.support import events, fast_options
 
 Status = OrchestrationRuntimeStatus
@@ -155,3 +162,31 @@ async def test_cpu_heavy_episodes_do_not_starve_the_lease_renewals(
     assert len(ages) >= 4 * 10, "the sampler hardly ran: the event loop itself was starved"
     assert owners == {worker.worker_id}, "a lease was lost under load"
     assert ages[-1] < options.lease_interval, "a renewal came later than the lease lasts"
+
+
+@pytest.mark.parametrize("nudge", ["raise an event", "terminate"])
+async def test_a_running_row_of_an_ended_history_is_repaired_by_the_next_message(
+    client: DurableOrchestrationClient, hub: TaskHub, nudge: str
+) -> None:
+    # T19: a worker crashed after its History write and before its Instances write; the next message repairs it.
+    instance_id = f"crashed-{len(nudge)}"
+    builder = history(instance_id).started("hello").scheduled("say_hello").episode().completed(0, "hi")
+    await write_history(hub, instance_id, ended(builder, Status.Completed, result='"hi"'))
+    await write_row(hub, instance_id, Status.Running)
+    queue = hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    message = instance_message(instance_id, EventRaisedEvent(timestamp=T0, name="late", input='"x"'))
+    if nudge == "terminate":
+        message = instance_message(instance_id, ExecutionTerminatedEvent(timestamp=T0, input="stop"))
+
+    async with Worker(client, df.App(), options=fast_options()):
+        await hub.messages.send(queue, message)
+
+        async def repaired() -> bool:
+            row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+            return row is not None and row.runtime_status is Status.Completed
+
+        await wait_until(repaired, timeout=30, what="the Instances row to be repaired")
+
+    row = await hub.instances.read(instance_id, hub.escape(instance_id))
+    assert row is not None and row.output == '"hi"' and row.completed_time is not None
+    assert await hub.account.queues.count(queue) == 0  # the late message was consumed, not left to cycle
