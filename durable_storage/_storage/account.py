@@ -7,6 +7,7 @@ and explicit timeouts, and where they are closed.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
@@ -18,6 +19,7 @@ from durable_storage._connection import StorageConnection
 from durable_storage._redact import SecretMaskingFilter
 from durable_storage._storage.blobs import Blobs
 from durable_storage._storage.credentials import StorageCredential, build_credential
+from durable_storage._storage.faults import FAULTS_VARIABLE, FaultInjectingTransport, shared_plan
 from durable_storage._storage.queues import Queues
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.tables import Tables
@@ -29,6 +31,9 @@ _READ_TIMEOUT = 30
 
 
 _MASK = SecretMaskingFilter()
+# Tests only: a fault-injection plan for every client of this process (durable_storage.testing.faults); unset in
+# production, where nothing changes.
+_FAULTS_SPEC = os.environ.get(FAULTS_VARIABLE)
 
 
 def _guard_sdk_logs() -> None:
@@ -69,9 +74,18 @@ class StorageAccount(AsyncClosing):
             "connection_timeout": _CONNECT_TIMEOUT,
             "read_timeout": _READ_TIMEOUT,
         }
-        self._queue_service = QueueServiceClient(connection.queue_endpoint, **options)
-        self._table_service = TableServiceClient(connection.table_endpoint, **options)
-        self._blob_service = BlobServiceClient(connection.blob_endpoint, **options)
+        plan = shared_plan(_FAULTS_SPEC) if _FAULTS_SPEC else None
+
+        def with_faults(service: str) -> dict[str, Any]:
+            # A transport per client: closing the client closes it (and the aiohttp session inside).
+            if plan is None:
+                return options
+            endpoint = getattr(connection, f"{service}_endpoint")
+            return {**options, "transport": FaultInjectingTransport(plan, service=service, endpoint=endpoint)}
+
+        self._queue_service = QueueServiceClient(connection.queue_endpoint, **with_faults("queue"))
+        self._table_service = TableServiceClient(connection.table_endpoint, **with_faults("table"))
+        self._blob_service = BlobServiceClient(connection.blob_endpoint, **with_faults("blob"))
         self.queues = Queues(self._queue_service, self.retry)
         self.tables = Tables(self._table_service, self.retry)
         self.blobs = Blobs(self._blob_service, self.retry)

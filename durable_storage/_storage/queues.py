@@ -111,11 +111,13 @@ class Queues:
 
         async def receive() -> list[QueueMessage]:
             with storage_errors(f"queue {queue}"):
-                # messages_per_page makes it one request; max_messages alone fetches one message per request.
-                pager = self._client(queue).receive_messages(
-                    messages_per_page=max_messages, max_messages=max_messages, visibility_timeout=timeout
-                )
-                return [_message(queue, m) async for m in pager]
+                # Only the first page: one Get Messages request. The pager would go on fetching pages until it has
+                # max_messages or an empty page, and a failure of a later request would lose the messages the
+                # earlier ones had already hidden (for a whole visibility timeout).
+                pager = self._client(queue).receive_messages(messages_per_page=max_messages, visibility_timeout=timeout)
+                async for page in pager.by_page():
+                    return [_message(queue, m) async for m in page]
+                return []
 
         return await self._retry.run(OperationKind.READ, receive)
 

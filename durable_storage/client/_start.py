@@ -14,7 +14,7 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.client._messages import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
-from durable_storage.errors import ConflictError, InstanceAlreadyExistsError
+from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 
@@ -83,11 +83,21 @@ async def start_instance(
         task_hub_name=hub.name,
         etag=existing.etag if existing is not None else None,
     )
-    try:
-        await hub.instances.write(record, escaped, mode=WriteMode.INSERT if existing is None else WriteMode.REPLACE)
-    except ConflictError:
-        # As SetNewExecutionAsync: a concurrent start won the row. The worker's ExecutionStarted dedupe keeps
-        # exactly one execution (§5.2), so every caller ends up seeing the same instance.
-        _log.info("start of %s lost the Instances row to a concurrent start", instance_id)
+    mode = WriteMode.INSERT if existing is None else WriteMode.REPLACE
+    for attempt in range(1, 4):
+        try:
+            await hub.instances.write(record, escaped, mode=mode)
+        except ConflictError:
+            # As SetNewExecutionAsync: a concurrent start won the row (or our own earlier attempt landed). The
+            # worker's ExecutionStarted dedupe keeps exactly one execution (§5.2), so every caller ends up seeing
+            # the same instance.
+            _log.info("start of %s found the Instances row already written", instance_id)
+        except TransientStorageError as error:
+            # The write may have landed with its response lost. The start message is already sent, so the
+            # instance runs either way: write again, and a 409/412 then says the first attempt did land.
+            if not error.may_have_been_applied or attempt == 3:
+                raise
+            continue
+        break
     _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
     return instance_id

@@ -8,7 +8,6 @@ is renewed so that no other worker picks it up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import traceback
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from durable_storage import _json
+from durable_storage._crashpoints import crashpoint
 from durable_storage._messages import MessageData, TaskMessage, partition_of
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
@@ -122,9 +122,16 @@ class ActivityDispatcher:
             reply = await self._run(scheduled)
         finally:
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await renewing
+            except asyncio.CancelledError:
+                pass
+            except StorageError as error:
+                # The result is ready: a failed renewal must not throw it away (the activity would run again).
+                _log.warning("renewing work item %s failed (%s); its result is sent anyway", received.message.id, error)
+        crashpoint("A1")
         await self._reply(data, reply)
+        crashpoint("A2")
         await self._hub.messages.delete(self._latest.pop(received.message.id, received.message))
 
     async def _reply(self, data: MessageData, reply: HistoryEvent) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from durable_storage._crashpoints import crashpoint
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
@@ -176,10 +177,12 @@ async def checkpoint(
     """
     # DTFx sends before it writes History: a crash here re-sends, never loses (storage-layout.md §5.6 step 2).
     await send_in_order(hub, episode.outbound, now)
+    crashpoint("C1")
     escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
+    crashpoint("C2")
     written = await _write_instance_fenced(
         hub,
         instance_id,
@@ -188,6 +191,8 @@ async def checkpoint(
         etag=instance_etag,
         sentinel=new_etag,
     )
+    crashpoint("C3")
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
+    crashpoint("C4")
     return Committed(new_etag, written)

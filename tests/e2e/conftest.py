@@ -46,15 +46,16 @@ def ledger(tmp_path: Path) -> Path:
 @pytest.fixture
 def worker_process(
     connection_string: str, hub: TaskHub, tmp_path: Path, dequeue_trace: Path, ledger: Path
-) -> Iterator[Callable[[], WorkerProcess]]:
+) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after.
 
-    They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``.
+    They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``;
+    ``start(env={...})`` adds variables to one process's environment (such as ``DS_CRASH_AT``).
     """
     started: list[WorkerProcess] = []
     environment = {**os.environ, TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
 
-    def start() -> WorkerProcess:
+    def start(env: dict[str, str] | None = None) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
         command = [
             sys.executable,
@@ -66,7 +67,7 @@ def worker_process(
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
-                env=environment,
+                env={**environment, **(env or {})},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
