@@ -341,7 +341,8 @@ class OrchestrationDispatcher:
             return
         execution_id = start.orchestration_instance.execution_id if start is not None else loaded.execution_id
         scheduled = {e.event_id for e in history if e.event_type in _SCHEDULING}
-        keep, later = _screen(batch, discard, execution_id, scheduled, start)
+        finished = {_result_id(e) for e in history if isinstance(e, _RESULTS)}
+        keep, later = _screen(batch, discard, execution_id, scheduled=scheduled, start=start, finished=finished)
         await self._delete(discard)
         await self._abandon(later)
         if not keep:
@@ -592,10 +593,16 @@ def _screen(
     batch: Sequence[Received],
     discard: list[Received],
     execution_id: str | None,
+    *,
     scheduled: set[int],
     start: ExecutionStartedEvent | None,
+    finished: set[int],
 ) -> tuple[list[Received], list[Received]]:
-    """Split ``batch`` into messages for this episode and results that arrived before their scheduling event."""
+    """Split ``batch`` into messages for this episode and results that arrived before their scheduling event.
+
+    A second result for a task that already has one (an activity run again after a crash or a lost lease) goes
+    to ``discard``: history keeps one result per task (reliability.md T09).
+    """
     keep: list[Received] = []
     later: list[Received] = []
     for received in batch:
@@ -610,9 +617,13 @@ def _screen(
         target = message.orchestration_instance.execution_id if message is not None else None
         if target and execution_id and target != execution_id:
             discard.append(received)  # for an older execution: Core drops it
+        elif isinstance(event, _RESULTS) and _result_id(event) in finished:
+            discard.append(received)  # a duplicate result
         elif isinstance(event, _RESULTS) and _result_id(event) not in scheduled and start is None:
             later.append(received)  # sent before the sender's history was written (§5.4 step 3)
         else:
+            if isinstance(event, _RESULTS):
+                finished.add(_result_id(event))
             keep.append(received)
     return keep, later
 
