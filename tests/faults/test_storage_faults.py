@@ -38,7 +38,7 @@ from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStat
 from durable_storage._storage import account
 from durable_storage._storage.faults import shared_plan
 from durable_storage._storage.retry import FAST_RETRY
-from durable_storage.errors import InstanceAlreadyExistsError, TransientStorageError
+from durable_storage.errors import InstanceAlreadyExistsError
 from durable_storage.history import EventType
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
