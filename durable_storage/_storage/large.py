@@ -29,12 +29,17 @@ OFFLOAD_COLUMNS = LARGE_PROPERTY_COLUMNS
 
 def utf16_size(text: str) -> int:
     """Bytes of ``text`` in UTF-16: 2 per BMP character, 4 per character outside it (a surrogate pair)."""
-    return 2 * len(text) + 2 * sum(1 for ch in text if ord(ch) > 0xFFFF)
+    # The codec counts in C; a per-character loop took 0.5-0.9 s on the event loop for a 10 MiB payload.
+    return len(text.encode("utf-16-le", "surrogatepass"))
 
 
 def _is_large(value: Any) -> bool:
-    # Cheap pre-check: fewer than 15,361 characters can never exceed 61,440 UTF-16 bytes.
-    return isinstance(value, str) and len(value) * 4 > MAX_PROPERTY_BYTES and utf16_size(value) > MAX_PROPERTY_BYTES
+    if not isinstance(value, str):
+        return False
+    # Every character takes 2 or 4 bytes: decide from the length alone where it can, count only in between.
+    if len(value) * 2 > MAX_PROPERTY_BYTES:
+        return True
+    return len(value) * 4 > MAX_PROPERTY_BYTES and utf16_size(value) > MAX_PROPERTY_BYTES
 
 
 class LargeProperties:

@@ -452,6 +452,8 @@ class Replayer:
         status = self.context.custom_status
         try:
             custom_status = _json.dumps(status) if status else None
+            if custom_status is not None:
+                _check_custom_status_size(custom_status)
         except (TypeError, ValueError) as error:
             custom_status = None
             if self.completion is None or self.completion.status is not OrchestrationRuntimeStatus.Terminated:
@@ -470,6 +472,18 @@ class Replayer:
             completion=self.completion,
             is_suspended=self.suspended is not None and self.completion is None,
             carryover_events=list(self.unclaimed),
+        )
+
+
+_MAX_CUSTOM_STATUS_BYTES = 64 * 1024  # one table property; .NET writes CustomStatus without offload (§2.3)
+
+
+def _check_custom_status_size(text: str) -> None:
+    size = 2 * len(text) + 2 * sum(1 for ch in text if ord(ch) > 0xFFFF)  # UTF-16 bytes, as the table counts
+    if size > _MAX_CUSTOM_STATUS_BYTES:
+        raise ValueError(
+            f"the custom status is too large: its JSON takes {size:,} bytes in UTF-16, and the Instances table "
+            f"holds at most {_MAX_CUSTOM_STATUS_BYTES:,} (64 KiB) in one column"
         )
 
 

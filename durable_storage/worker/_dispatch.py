@@ -506,7 +506,16 @@ class OrchestrationDispatcher:
         results = [r for r in batch if isinstance(_event(r), _RESULTS)]
         early = [r for r in results if r.message.dequeue_count <= _OUT_OF_ORDER_GIVE_UP]
         await self._abandon(early)  # the history may not be written yet (§5.4 step 3)
-        await self._delete([r for r in batch if r not in early])
+        dropped = [r for r in batch if r not in early]
+        for received in dropped:
+            _log.warning(
+                "message %s (%s) for instance %s dropped: the instance does not exist (received %d times)",
+                received.message.id,
+                _event(received).event_type.name,
+                instance_id,
+                received.message.dequeue_count,
+            )
+        await self._delete(dropped)
 
     async def _terminate_pending(self, instance_id: str, event: ExecutionTerminatedEvent) -> None:
         # A Pending instance (its start still delayed) is terminated in the Instances row alone (§9.2).
