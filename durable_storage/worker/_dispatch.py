@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any, TypeVar
 
+from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
@@ -82,6 +83,15 @@ class _Listener:
     def idle(self) -> float:
         """Seconds since the loop last went round."""
         return time.monotonic() - self.last_poll
+
+
+@dataclass(frozen=True, slots=True)
+class _RowBefore:
+    """The Instances row before an episode: its ETag, and the row itself when it had to be read for it."""
+
+    etag: str | None
+    read: bool = False
+    record: InstanceRecord | None = None
 
 
 def _abandon_delay(dequeue_count: int) -> float:
@@ -317,13 +327,19 @@ class OrchestrationDispatcher:
             await self._process_entity(instance_id, batch)
             return
         escaped = self._hub.escape(instance_id)
-        loaded, row_etag = await asyncio.gather(self._hub.history.load(escaped), self._row_etag(instance_id, escaped))
+        loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
         history, etag = loaded.events, loaded.etag
         state = runtime_state(history)
         discard: list[Received] = []
         defer: list[Received] = []
         start = await self._accepted_start(
-            instance_id, batch=batch, started=state.started, terminal=state.is_terminal, discard=discard, defer=defer
+            instance_id,
+            batch=batch,
+            started=state.started,
+            terminal=state.is_terminal,
+            row=row,
+            discard=discard,
+            defer=defer,
         )
         if defer:
             # The start waits for its row, and everything sent after it waits with it (nothing is dropped).
@@ -361,35 +377,50 @@ class OrchestrationDispatcher:
             options=self._options.replay,
             resolve=self._orchestrator,
         )
+        await self._commit(instance_id, episode, etag=etag, row=row, inbound=keep, now=now)
+
+    async def _commit(
+        self,
+        instance_id: str,
+        episode: Episode,
+        *,
+        etag: str | None,
+        row: _RowBefore,
+        inbound: Sequence[Received],
+        now: datetime,
+    ) -> bool:
+        """Checkpoint ``episode``; False when nothing was committed (its messages went back)."""
         if not self._may_run(self._session_queue.get(instance_id, "")):
             # The lease ran out or moved while the episode replayed: commit nothing, the next owner redoes it.
-            await self._abandon(keep, at_once=True)
-            return
+            await self._abandon(inbound, at_once=True)
+            return False
         try:
             committed = await checkpoint(
                 self._hub,
                 instance_id=instance_id,
                 episode=episode,
                 etag=etag,
-                inbound=keep,
+                inbound=inbound,
                 now=now,
-                instance_etag=row_etag,
+                instance_etag=row.etag,
             )
         except ConflictError as error:
             _log.warning("checkpoint of %s lost to another worker (%s); its messages go back", instance_id, error)
             self._row_etags.pop(instance_id, None)
-            await self._abandon(keep)
-            return
+            await self._abandon(inbound)
+            return False
         self._remember_row_etag(instance_id, committed.instance_etag)
         self._wake_for(episode)
+        return True
 
-    async def _row_etag(self, instance_id: str, escaped: str) -> str | None:
+    async def _row_before(self, instance_id: str, escaped: str) -> _RowBefore:
         # The Instances row as it was before this episode: its write is conditioned on it, so a worker that stalls
         # between its History and Instances writes cannot put an old status over a newer one (reliability.md T20).
+        # After our own write its ETag is known; otherwise one read, which the start check uses too.
         if instance_id in self._row_etags:
-            return self._row_etags[instance_id]
-        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
-        return row.etag if row is not None else None
+            return _RowBefore(self._row_etags[instance_id])
+        record = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        return _RowBefore(record.etag if record is not None else None, read=True, record=record)
 
     def _remember_row_etag(self, instance_id: str, etag: str | None) -> None:
         self._row_etags.pop(instance_id, None)
@@ -401,7 +432,7 @@ class OrchestrationDispatcher:
 
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
         escaped = self._hub.escape(instance_id)
-        loaded, row_etag = await asyncio.gather(self._hub.history.load(escaped), self._row_etag(instance_id, escaped))
+        loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
         now = datetime.now(timezone.utc)
         episode, outcome = await self._off_loop(
             run_entity_episode,
@@ -414,27 +445,8 @@ class OrchestrationDispatcher:
         )
         for reason in outcome.rejected:
             _log.error("entity %s: a message was not understood and is dropped: %s", instance_id, reason)
-        if not self._may_run(self._session_queue.get(instance_id, "")):
-            await self._abandon(batch, at_once=True)
+        if not await self._commit(instance_id, episode, etag=loaded.etag, row=row, inbound=batch, now=now):
             return
-        try:
-            committed = await checkpoint(
-                self._hub,
-                instance_id=instance_id,
-                episode=episode,
-                etag=loaded.etag,
-                inbound=batch,
-                now=now,
-                instance_etag=row_etag,
-            )
-        except ConflictError as error:
-            _log.warning(
-                "checkpoint of entity %s lost to another worker (%s); its messages go back", instance_id, error
-            )
-            self._row_etags.pop(instance_id, None)
-            await self._abandon(batch)
-            return
-        self._remember_row_etag(instance_id, committed.instance_etag)
         # Every inbound message is deleted now: the next batch can forget their redelivery keys.
         self._confirmed[instance_id] = outcome.processed
         while len(self._confirmed) > _CONFIRMED_ENTITIES:
@@ -461,6 +473,7 @@ class OrchestrationDispatcher:
         batch: Sequence[Received],
         started: ExecutionStartedEvent | None,
         terminal: bool,
+        row: _RowBefore,
         discard: list[Received],
         defer: list[Received],
     ) -> ExecutionStartedEvent | None:
@@ -475,7 +488,7 @@ class OrchestrationDispatcher:
                 continue
             execution = event.orchestration_instance.execution_id
             is_new = started is None or (terminal and execution != started.orchestration_instance.execution_id)
-            verdict = await self._is_current_start(instance_id, event) if accepted is None and is_new else False
+            verdict = await self._is_current_start(instance_id, event, row) if accepted is None and is_new else False
             if verdict is None:
                 defer.append(received)
             elif not verdict:
@@ -484,11 +497,15 @@ class OrchestrationDispatcher:
                 accepted = event
         return accepted
 
-    async def _is_current_start(self, instance_id: str, event: ExecutionStartedEvent) -> bool | None:
+    async def _is_current_start(
+        self, instance_id: str, event: ExecutionStartedEvent, before: _RowBefore
+    ) -> bool | None:
         """True: run it. False: a newer start superseded it (discard). None: its row is not written yet (later)."""
         if event.parent_instance is not None:
             return True  # sub-orchestration starts are not deduplicated (§5.2)
-        row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
+        row = before.record
+        if not before.read:
+            row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
         # No row yet: the client writes it right after sending; accepting at once saves the reference's
         # deferral (and its two-second back-off).
         if row is None or row.execution_id in (None, event.orchestration_instance.execution_id):
