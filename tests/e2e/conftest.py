@@ -8,10 +8,6 @@ minutes); they die with the test run (PR_SET_PDEATHSIG) and are killed in teardo
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +17,7 @@ from durable_storage import DurableOrchestrationClient, Worker
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._trace import TRACE_VARIABLE
 from tests.e2e import apps
-from tests.e2e.support import PROCESS_TIMINGS, REPO_ROOT, WorkerProcess, die_with_parent, fast_options
+from tests.e2e.support import WorkerProcess, fast_options, start_worker_process, stop_for_good
 
 
 @pytest.fixture
@@ -53,30 +49,13 @@ def worker_process(
     ``start(env={...})`` adds variables to one process's environment (such as ``DS_CRASH_AT``).
     """
     started: list[WorkerProcess] = []
-    environment = {**os.environ, TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
+    environment = {TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
 
     def start(env: dict[str, str] | None = None) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        command = [
-            sys.executable,
-            *("-m", "durable_storage", "--connection", connection_string, "--task-hub", hub.name),
-            *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-            *(item for pair in PROCESS_TIMINGS.items() for item in pair),
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env={**environment, **(env or {})},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
-            )
-        started.append(WorkerProcess(process, log))
+        started.append(start_worker_process(connection_string, hub, log, {**environment, **(env or {})}))
         return started[-1]
 
     yield start
     for worker in started:
-        with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
-        worker.process.wait(10)
+        stop_for_good(worker)

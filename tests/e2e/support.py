@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import math
+import os
 import signal
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,6 +92,36 @@ class WorkerProcess:
 
         await wait_until(has_exited, timeout=timeout, what="the worker process to exit")
         return self.process.returncode
+
+
+def start_worker_process(connection: str, hub: TaskHub, log: Path, environment: dict[str, str]) -> WorkerProcess:
+    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with PROCESS_TIMINGS.
+
+    It reaches storage through ``connection``, runs with ``environment`` added to ours, and writes to ``log``.
+    """
+    command = [
+        sys.executable,
+        *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
+        *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
+        *(item for pair in PROCESS_TIMINGS.items() for item in pair),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, **environment},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+    return WorkerProcess(process, log)
+
+
+def stop_for_good(worker: WorkerProcess) -> None:
+    """Kill the process if it still runs, and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        worker.process.kill()
+    worker.process.wait(10)
 
 
 # --- scale-out: who owns and who dequeues each partition ----------------------------------------------------------

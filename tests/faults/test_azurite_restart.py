@@ -39,14 +39,12 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.testing import Azurite, unique_hub_name, wait_until
 from durable_storage.testing.proxy import StorageProxies
 from tests.e2e import apps
-from tests.e2e.support import ledger_counts
+from tests.e2e.support import ledger_counts, start_worker_process, stop_for_good
 from tests.faults.test_network import (
     STEPS,
     all_completed,
     check_completed_once,
     start_chains,
-    start_worker,
-    stop_for_good,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -141,7 +139,7 @@ async def test_a_worker_backs_off_while_azurite_restarts_then_finishes_everythin
     ledger = tmp_path / "ledger.txt"
     async with on_disk_storage(tmp_path / "azurite-data") as storage:
         hub, client = storage.hub, storage.client
-        worker = start_worker(
+        worker = start_worker_process(
             storage.proxies.connection_string, hub, tmp_path / "worker.log", {apps.LEDGER_VARIABLE: str(ledger)}
         )
         try:

@@ -21,11 +21,7 @@ The helpers here also serve T08 (test_azurite_restart.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,13 +39,13 @@ from durable_storage.worker._trace import TRACE_VARIABLE
 from tests.e2e import apps
 from tests.e2e.support import (
     PROCESS_TIMINGS,
-    REPO_ROOT,
     WorkerProcess,
-    die_with_parent,
     events,
     ledger_counts,
     read_trace,
     settles,
+    start_worker_process,
+    stop_for_good,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -61,32 +57,6 @@ ROUND = float(PROCESS_TIMINGS["--lease-renew-interval"])
 OUTAGE = 3 * LEASE  # how long A is cut off at least: until B has finished everything
 
 Trace = list[dict[str, Any]]
-
-
-def start_worker(connection: str, hub: TaskHub, log: Path, environment: dict[str, str]) -> WorkerProcess:
-    """A worker process of ``tests.e2e.apps:app`` on ``hub``, through ``connection``, with extra ``environment``."""
-    command = [
-        sys.executable,
-        *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
-        *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-        *(item for pair in PROCESS_TIMINGS.items() for item in pair),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env={**os.environ, **environment},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-    return WorkerProcess(process, log)
-
-
-def stop_for_good(worker: WorkerProcess) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        worker.process.kill()
-    worker.process.wait(10)
 
 
 def expected(instance_id: str) -> list[str]:
@@ -135,7 +105,7 @@ def spawn(hub: TaskHub, tmp_path: Path) -> Iterator[Spawn]:
     environment = {TRACE_VARIABLE: str(tmp_path / "dequeues.jsonl"), apps.LEDGER_VARIABLE: str(tmp_path / "ledger.txt")}
 
     def start(connection: str) -> WorkerProcess:
-        started.append(start_worker(connection, hub, tmp_path / f"worker-{len(started)}.log", environment))
+        started.append(start_worker_process(connection, hub, tmp_path / f"worker-{len(started)}.log", environment))
         return started[-1]
 
     yield start

@@ -17,12 +17,8 @@ found, each reproduced in-process with one targeted fault (all three fixed since
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -44,7 +40,7 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.testing.faults import FAULTS_VARIABLE, FaultPlan, FaultRule, classify
 from tests.e2e import apps
-from tests.e2e.support import PROCESS_TIMINGS, REPO_ROOT, WorkerProcess, die_with_parent, fast_options
+from tests.e2e.support import WorkerProcess, fast_options, start_worker_process, stop_for_good
 from tests.faults.invariants import Report, check_invariants
 
 pytestmark = pytest.mark.timeout(150)
@@ -79,30 +75,13 @@ def spawn(connection_string: str, hub: TaskHub, tmp_path: Path) -> Iterator[Spaw
 
     def start(plan: FaultPlan, ledger: Path) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        environment = {**os.environ, FAULTS_VARIABLE: plan.to_json(), apps.LEDGER_VARIABLE: str(ledger)}
-        command = [
-            sys.executable,
-            *("-m", "durable_storage", "--connection", connection_string, "--task-hub", hub.name),
-            *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-            *(item for pair in PROCESS_TIMINGS.items() for item in pair),
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
-            )
-        started.append(WorkerProcess(process, log))
+        environment = {FAULTS_VARIABLE: plan.to_json(), apps.LEDGER_VARIABLE: str(ledger)}
+        started.append(start_worker_process(connection_string, hub, log, environment))
         return started[-1]
 
     yield start
     for worker in started:
-        with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
-        worker.process.wait(10)
+        stop_for_good(worker)
 
 
 @dataclass(frozen=True)
