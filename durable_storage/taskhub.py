@@ -241,7 +241,9 @@ class TaskHub(AsyncClosing):
     async def info(self) -> TaskHubInfo:
         """What exists of the hub: queue depths, tables, containers, and each partition's owner and queue."""
         names = self.names
-        stored = await self.stored_partition_count()
+        exists = await self.account.tables.exists(names.partitions_table)
+        leases = await self.partitions.read_all() if exists else []  # read once: the count and the owners
+        stored = len(leases) or None
         partition_count = stored or names.partition_count
         queue_names = [names.control_queue(i) for i in range(partition_count)] + [names.work_item_queue]
         depths, oldest, tables, containers = await asyncio.gather(
@@ -252,7 +254,6 @@ class TaskHub(AsyncClosing):
         )
         queues = dict(zip(queue_names, depths, strict=True))
         waiting = dict(zip(queue_names, oldest, strict=False))
-        leases = await self.partitions.read_all() if stored is not None else []
         partitions = tuple(
             PartitionInfo(
                 partition=lease.partition,
