@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from durable_storage._storage.codec import event_to_row, row_to_event
 from durable_storage._storage.large import LargeProperties, utf16_size
 from durable_storage._storage.tables import Row, Tables, Write, WriteMode
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError
 from durable_storage.history import HistoryEvent
 
@@ -196,7 +197,7 @@ def _batches(rows: list[dict[str, Any]]) -> list[list[tuple[int, dict[str, Any]]
 def _sentinel_write(escaped_id: str, execution_id: str, etag: str | None, *, final: bool) -> Write:
     values: dict[str, Any] = {"ExecutionId": execution_id, "IsCheckpointComplete": final}
     if final:
-        values["CheckpointCompletedTimestamp"] = datetime.now(timezone.utc)
+        values["CheckpointCompletedTimestamp"] = utcnow()
     row = Row(escaped_id, SENTINEL, values)
     # Insert the first time (fails with 409 if a rival created it); after that merge under If-Match.
     return Write(WriteMode.MERGE, row, etag) if etag else Write(WriteMode.INSERT, row)

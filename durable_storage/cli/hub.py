@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from durable_storage.clock import utcnow
 from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 
 __all__ = ["hub_info", "render_info"]
@@ -16,7 +17,7 @@ async def hub_info(hub: TaskHub, *, as_json: bool) -> str:
         info = await hub.info()
     if as_json:
         return json.dumps(info.to_dict(), indent=2)
-    return render_info(info, datetime.now(timezone.utc))
+    return render_info(info, utcnow())
 
 
 def render_info(info: TaskHubInfo, now: datetime) -> str:

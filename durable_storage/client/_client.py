@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from durable_storage._closing import AsyncClosing
@@ -66,6 +66,7 @@ from durable_storage.client._validation import (
     encode_payload,
     runtime_statuses,
 )
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConfigurationError, InstanceNotFoundError, InstanceStateError
 from durable_storage.history import (
     EventRaisedEvent,
@@ -418,7 +419,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 instance_id=instance_id,
                 runtime_status=record.runtime_status,
             )
-        await self._send(instance_id, EventRaisedEvent(timestamp=datetime.now(timezone.utc), name=name, input=data))
+        await self._send(instance_id, EventRaisedEvent(timestamp=utcnow(), name=name, input=data))
 
     async def _signal(
         self, instance_id: str, reason: str, what: str, event: Callable[[datetime, str | None], HistoryEvent]
@@ -430,7 +431,7 @@ class DurableOrchestrationClient(AsyncClosing):
             # Durable Functions answers 410 Gone here, which its client treats as success: nothing to do.
             _log.info("%s of %s skipped: it is already %s", what, instance_id, status_name(record.runtime_status))
             return
-        await self._send(instance_id, event(datetime.now(timezone.utc), text))
+        await self._send(instance_id, event(utcnow(), text))
 
     async def terminate(self, instance_id: str, reason: str) -> None:
         """Terminate the instance (also a Pending one, before it starts); nothing happens when it already ended.
@@ -483,7 +484,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 instance_id=instance_id,
                 runtime_status=record.runtime_status,
             )
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         leaves = await rewind_history(self._hub, instance_id, now)
         if not leaves:
             raise InstanceStateError(
@@ -557,7 +558,7 @@ class DurableOrchestrationClient(AsyncClosing):
         payload = encode_payload(operation_input, "operation_input")
         due = check_aware(scheduled_time, "scheduled_time")
         hub = await self._ensure_hub()
-        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=datetime.now(timezone.utc))
+        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=utcnow())
 
     async def read_entity_state(self, entityId: EntityId) -> EntityStateResponse:
         """The entity's state after its latest batch of operations (``entity_exists`` False when it has none)."""
@@ -619,7 +620,7 @@ class DurableOrchestrationClient(AsyncClosing):
             if entity.locked_by is not None and release:
                 holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
                 if holder is None or is_terminal(holder.runtime_status):
-                    await send_release(hub, entity.entity_id, entity.locked_by, datetime.now(timezone.utc))
+                    await send_release(hub, entity.entity_id, entity.locked_by, utcnow())
                     released += 1
             elif remove and not entity.exists and not entity.backlog_queue_size and entity.locked_by is None:
                 removed += int(await purge_instance(hub, record.instance_id))

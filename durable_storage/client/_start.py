@@ -7,13 +7,14 @@ else raises ``InstanceAlreadyExistsError``, the .NET provider's dedupe with Dura
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.client._messages import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
@@ -51,7 +52,7 @@ async def start_instance(
             instance_id=instance_id,
             runtime_status=existing.runtime_status,
         )
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     execution_id = new_id()
     generation = (existing.generation or 0) + 1 if existing is not None else 0
     message = start_message(

@@ -2,7 +2,8 @@
 
 The reply goes to the orchestration's control queue before the work item is deleted, so a crash in between runs
 the activity again (at least once) but never loses its result. While an activity runs, its message's visibility
-is renewed so that no other worker picks it up.
+is renewed so that no other worker picks it up. If it surfaces anyway (renewals failing), a copy received here is
+not run a second time: its newer pop receipt is adopted for the renewals and the delete (T17).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 
 from durable_storage import _json
 from durable_storage._crashpoints import crashpoint
@@ -22,7 +23,8 @@ from durable_storage._messages import MessageData, TaskMessage, partition_of
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
 from durable_storage.app import App, FunctionKind
-from durable_storage.errors import StorageError
+from durable_storage.clock import utcnow
+from durable_storage.errors import ConflictError, StorageError
 from durable_storage.history import (
     FailureDetails,
     HistoryEvent,
@@ -51,7 +53,8 @@ class ActivityDispatcher:
         self._slots = asyncio.Semaphore(options.max_concurrent_activities)
         self._threads = ThreadPoolExecutor(options.max_concurrent_activities, thread_name_prefix="activity")
         self._running: set[asyncio.Task[None]] = set()
-        self._latest: dict[str, QueueMessage] = {}  # message id -> the copy holding the newest pop receipt
+        # The work items running here: message id -> the copy holding the newest pop receipt.
+        self._latest: dict[str, QueueMessage] = {}
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
         self._poison = Quarantine(hub)
 
@@ -76,6 +79,9 @@ class ActivityDispatcher:
                 continue
             self.backoff.reset()
             for received in batch:
+                if received.message.id in self._latest:
+                    self._adopt(received.message)
+                    continue
                 await self._slots.acquire()
                 task = asyncio.create_task(self._execute(received))
                 self._running.add(task)
@@ -90,13 +96,25 @@ class ActivityDispatcher:
         """Release the thread pool (running threads finish on their own)."""
         self._threads.shutdown(wait=False, cancel_futures=True)
 
+    def _adopt(self, message: QueueMessage) -> None:
+        # Its visibility lapsed (renewals failing, or the loop starved) and the queue handed it to us again while
+        # its activity still runs here: keep the new pop receipt for the renewals and the delete, run nothing twice.
+        _log.warning(
+            "work item %s surfaced again (dequeue %d) while its activity still runs here; not running it twice",
+            message.id,
+            message.dequeue_count,
+        )
+        self._latest[message.id] = message
+
     async def _execute(self, received: Received) -> None:
+        self._latest[received.message.id] = received.message
         try:
             await self._execute_one(received)
         except Exception:
             # The message stays: it becomes visible again and is retried (at least once).
             _log.exception("activity message %s failed to complete; it will be retried", received.message.id)
         finally:
+            self._latest.pop(received.message.id, None)
             self._slots.release()
 
     async def _execute_one(self, received: Received) -> None:
@@ -114,7 +132,7 @@ class ActivityDispatcher:
                 f"Activity function '{scheduled.name}' did not complete in {received.message.dequeue_count} "
                 f"attempts (limit {limit}); its message {received.message.id} was quarantined"
             )
-            await self._reply(data, _failed(scheduled, RuntimeError(reason), datetime.now(timezone.utc), reason))
+            await self._reply(data, _failed(scheduled, RuntimeError(reason), utcnow(), reason))
             await self._poison.put(received, reason=reason, instance_id=target.instance_id)
             return
         renewing = asyncio.create_task(self._keep_invisible(received.message))
@@ -132,7 +150,16 @@ class ActivityDispatcher:
         crashpoint("A1")
         await self._reply(data, reply)
         crashpoint("A2")
-        await self._hub.messages.delete(self._latest.pop(received.message.id, received.message))
+        try:
+            await self._hub.messages.delete(self._latest.get(received.message.id, received.message))
+        except ConflictError:
+            # Another worker received it after its visibility lapsed: it runs the activity again, and the
+            # orchestration drops that second result (the first one is already on its way).
+            _log.warning(
+                "work item %s was received again elsewhere while its activity ran here; its result is sent, the "
+                "other run's duplicate will be dropped",
+                received.message.id,
+            )
 
     async def _reply(self, data: MessageData, reply: HistoryEvent) -> None:
         assert data.task_message is not None
@@ -150,16 +177,21 @@ class ActivityDispatcher:
 
     async def _keep_invisible(self, message: QueueMessage) -> None:
         interval = self._options.work_item_visibility / 2
-        current = message
         while True:
             await asyncio.sleep(interval)
-            current = await self._hub.account.queues.update_visibility(
-                current, visible_in=self._options.work_item_visibility
-            )
-            self._latest[message.id] = current  # delete must use the newest pop receipt (§3.5)
+            # Always the newest pop receipt (§3.5): ours from the last renewal, or one adopted from a re-receive.
+            current = self._latest.get(message.id, message)
+            try:
+                self._latest[message.id] = await self._hub.account.queues.update_visibility(
+                    current, visible_in=self._options.work_item_visibility
+                )
+            except ConflictError:
+                if self._latest.get(message.id, message) is current:
+                    raise
+                # Received again (and adopted) while this renewal was on its way: renew that copy next time.
 
     async def _run(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         try:
             function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
             argument = _json.loads(scheduled.input)

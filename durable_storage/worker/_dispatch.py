@@ -15,19 +15,17 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
-from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
-from durable_storage.entities import scheduled_time_of
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.history import (
-    EventRaisedEvent,
     EventType,
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
@@ -42,6 +40,7 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._checkpoint import checkpoint, instance_record
+from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, run_episode
 from durable_storage.worker._options import WorkerOptions
@@ -228,7 +227,7 @@ class OrchestrationDispatcher:
                     await asyncio.sleep(0.05)
                     continue
                 trace(self._options.worker_id, queue, "receive")
-                listener.last_dequeue = datetime.now(timezone.utc)
+                listener.last_dequeue = utcnow()
                 try:
                     batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
                 except StorageError as error:
@@ -247,7 +246,7 @@ class OrchestrationDispatcher:
             trace(self._options.worker_id, queue, "stop")
 
     def _add(self, batch: list[Received]) -> None:
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         for received in batch:
             data = received.data
             if data is None or data.task_message is None:
@@ -255,12 +254,13 @@ class OrchestrationDispatcher:
                 reason = f"cannot be decoded: {received.error or 'no task message'}"
                 self._background(self._poison.put(received, reason=reason))
                 continue
-            wait = _seconds_early(data.task_message.event, now)
+            wait = seconds_early(
+                data.task_message.event, received.message, now=now, visibility=self._options.control_queue_visibility
+            )
             if wait > 0:
                 # A timer or scheduled start further away than the queue's 7-day delay arrives early: hide it again
                 # for the rest of the way (it fires once, never early).
-                delay = min(wait, MAX_VISIBILITY_SECONDS)
-                self._background(self._hub.account.queues.update_visibility(received.message, visible_in=delay))
+                self._background(self._hub.account.queues.update_visibility(received.message, visible_in=wait))
                 continue
             instance_id = data.task_message.orchestration_instance.instance_id
             pending = self._pending.setdefault(instance_id, [])
@@ -366,7 +366,7 @@ class OrchestrationDispatcher:
         events = [_event(r) for r in keep]
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         episode = await self._off_loop(
             run_episode,
             self._orchestrator(name),
@@ -405,7 +405,12 @@ class OrchestrationDispatcher:
                 instance_etag=row.etag,
             )
         except ConflictError as error:
-            _log.warning("checkpoint of %s lost to another worker (%s); its messages go back", instance_id, error)
+            _log.warning(
+                "checkpoint of %s lost to another worker (HTTP %s: %s); its messages go back",
+                instance_id,
+                error.status,
+                error,
+            )
             self._row_etags.pop(instance_id, None)
             await self._abandon(inbound)
             return False
@@ -433,7 +438,7 @@ class OrchestrationDispatcher:
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
         escaped = self._hub.escape(instance_id)
         loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         episode, outcome = await self._off_loop(
             run_entity_episode,
             self._entity(instance_id),
@@ -540,7 +545,7 @@ class OrchestrationDispatcher:
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None:
             return
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         terminated = replace(
             row,
             runtime_status=OrchestrationRuntimeStatus.Terminated,
@@ -560,7 +565,7 @@ class OrchestrationDispatcher:
         if row is None or (same_execution and row.runtime_status is not state.status):
             # A crash between the History and the Instances writes left the row behind (§5.4 step 5, PR #1253).
             episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
-            now = datetime.now(timezone.utc)
+            now = utcnow()
             await self._hub.instances.write(
                 instance_record(self._hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE
             )
@@ -652,21 +657,6 @@ def _screen(
                 finished.add(_result_id(event))
             keep.append(received)
     return keep, later
-
-
-def _seconds_early(event: HistoryEvent, now: datetime) -> float:
-    due: datetime | None = None
-    if isinstance(event, TimerFiredEvent):
-        due = event.fire_at
-    elif isinstance(event, ExecutionStartedEvent):
-        due = event.scheduled_start_time
-    elif isinstance(event, EventRaisedEvent):
-        due = scheduled_time_of(event.name)  # an entity signal for later: ``op@<due>``
-    if due is None:
-        return 0.0
-    if due.tzinfo is None:
-        due = due.replace(tzinfo=timezone.utc)
-    return (due - now).total_seconds()
 
 
 def _result_id(event: HistoryEvent) -> int:

@@ -37,6 +37,9 @@ class WorkerOptions:
             quarantine, and the instance it was for fails (an activity's orchestration gets a TaskFailed).
         drain_timeout: the longest a partition handed to another worker (or released at shutdown) waits for its
             running episodes before it is released anyway (seconds).
+        max_clock_skew: the largest difference between two workers' clocks to tolerate (seconds). Another
+            worker's lease counts as expired once its row has not changed for ``lease_interval`` of this worker's
+            own time, or once its ``ExpiresAt`` is more than this far in the past.
         replay: limits of the replay engine (timer lengths).
     """
 
@@ -51,6 +54,7 @@ class WorkerOptions:
     lease_renew_interval: float = 10.0
     drain_timeout: float = 60.0
     max_dequeue_count: int = 10
+    max_clock_skew: float = 300.0
     replay: ReplayOptions = field(default_factory=ReplayOptions)
 
     def __post_init__(self) -> None:
@@ -71,6 +75,8 @@ class WorkerOptions:
             )
         if not 0 < self.drain_timeout <= 600:
             raise ConfigurationError(f"drain_timeout {self.drain_timeout!r} is invalid: must be > 0 and <= 600 s")
+        if not 0 <= self.max_clock_skew <= 86_400:
+            raise ConfigurationError(f"max_clock_skew {self.max_clock_skew!r} is invalid: must be 0 to 86400 s")
         if not 0 < self.lease_renew_interval < self.lease_interval:
             raise ConfigurationError(
                 f"lease_renew_interval {self.lease_renew_interval!r} is invalid: must be > 0 and shorter than "

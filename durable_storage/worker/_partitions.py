@@ -23,10 +23,11 @@ import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from durable_storage._storage.partitions_table import PartitionLease
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._options import WorkerOptions
@@ -76,6 +77,9 @@ class PartitionManager:
         self._me = options.worker_id
         self.owned: set[str] = set()
         self._drains: dict[str, asyncio.Task[None]] = {}
+        # Per row, its ETag and the monotonic time this worker first read that version: a row nobody has written
+        # for a lease interval of *our* time has an expired lease, whatever the writer's clock said (T11).
+        self._versions: dict[str, tuple[str | None, float]] = {}
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Claim, renew and balance until ``stopping`` is set; then drain and release everything owned."""
@@ -124,11 +128,15 @@ class PartitionManager:
 
     async def round(self, *, shutting_down: bool = False) -> bool:
         """One pass over the Partitions table; True while a handover involving this worker is under way."""
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         started = time.monotonic()  # the monotonic instant of ``now``: our leases hold until started + interval
         leases = await self._hub.partitions.read_all()
+        read_at = time.monotonic()
         tally = _Tally()
         for lease in leases:
+            version = self._versions.get(lease.partition)
+            if version is None or version[0] != lease.etag:
+                self._versions[lease.partition] = (lease.etag, read_at)
             if lease.partition in self.owned and lease.current_owner != self._me:
                 await self._lose(lease.partition, f"the table names {lease.current_owner or 'no one'} as its owner")
             if lease.current_owner == self._me:
@@ -152,7 +160,8 @@ class PartitionManager:
             tally.mine += 1
 
     async def _visit_other(self, lease: PartitionLease, now: datetime, started: float, tally: _Tally) -> None:
-        if _is_claimable(lease, now, self._me):
+        unchanged_for = time.monotonic() - self._versions[lease.partition][1]
+        if _is_claimable(lease, now, self._me, unchanged_for=unchanged_for, options=self._options):
             await self._claim(lease, now, started)
             tally.mine += 1
         elif lease.next_owner == self._me:
@@ -268,7 +277,14 @@ class PartitionManager:
         return asked
 
 
-def _is_claimable(lease: PartitionLease, now: datetime, me: str) -> bool:
+def _is_claimable(
+    lease: PartitionLease, now: datetime, me: str, *, unchanged_for: float, options: WorkerOptions
+) -> bool:
     if lease.current_owner is None and lease.next_owner in (None, me):
         return True  # free, or released to us
-    return lease.expires_at is not None and now >= lease.expires_at
+    if unchanged_for >= options.lease_interval:
+        return True  # its owner has not renewed it for a whole lease of our own (monotonic) time
+    # Long dead: its ExpiresAt is further behind than any clock skew we allow, so the worker that starts after a
+    # crash does not wait a lease interval to take over (the reference compares ExpiresAt alone, which a skewed
+    # clock gets wrong in both directions: dt PR #1303).
+    return lease.expires_at is not None and now >= lease.expires_at + timedelta(seconds=options.max_clock_skew)

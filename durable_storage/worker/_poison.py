@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 
 from durable_storage._storage.messages import Received
 from durable_storage._storage.tables import WriteMode
+from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
@@ -88,4 +89,4 @@ class Quarantine:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return utcnow()

@@ -71,6 +71,17 @@ def ledgered(step: str) -> str:
     return step.upper()
 
 
+@app.activity_trigger(input_name="request")
+def slow_ledgered(request: dict[str, Any]) -> str:
+    """Records ``step`` in the ledger like ``ledgered``, then takes ``seconds`` to finish."""
+    path = os.environ.get(LEDGER_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as ledger:
+            ledger.write(request["step"] + "\n")
+    time.sleep(request["seconds"])
+    return str(request["step"]).upper()
+
+
 # --- orchestrators ----------------------------------------------------------------------------------------------
 
 
@@ -180,6 +191,39 @@ def relay(context: df.DurableOrchestrationContext) -> Any:
 def started_at(context: df.DurableOrchestrationContext) -> Any:
     """Its input and the time its first episode ran."""
     return {"input": context.get_input(), "ran_at": context.current_utc_datetime.isoformat()}
+
+
+@app.activity_trigger(input_name="ignored")
+def real_time(ignored: Any) -> float:
+    """The machine's own wall clock (``time.time()``), which a skewed ``durable_storage.clock`` does not shift."""
+    return time.time()
+
+
+@app.orchestration_trigger(context_name="context")
+def one_slow_step(context: df.DurableOrchestrationContext) -> Any:
+    """``slow_ledgered`` once, for ``input`` seconds."""
+    return (yield context.call_activity("slow_ledgered", {"step": context.instance_id, "seconds": context.get_input()}))
+
+
+@app.orchestration_trigger(context_name="context")
+def generations(context: df.DurableOrchestrationContext) -> Any:
+    """Squares ``left``, adds it to ``total`` and continues as new until ``left`` is 0: sum of squares 1..n."""
+    state = context.get_input()
+    squared = yield context.call_activity("square", state["left"])
+    state = {"left": state["left"] - 1, "total": state["total"] + squared}
+    if state["left"] == 0:
+        return state["total"]
+    context.continue_as_new(state)
+    return None
+
+
+@app.orchestration_trigger(context_name="context")
+def timer_then_time(context: df.DurableOrchestrationContext) -> Any:
+    """A timer of ``input`` seconds from the episode's time, then the real time after it fired."""
+    fire_at = context.current_utc_datetime + timedelta(seconds=context.get_input())
+    yield context.create_timer(fire_at)
+    woke = yield context.call_activity("real_time", None)
+    return {"fire_at": fire_at.timestamp(), "woke": woke}
 
 
 @app.orchestration_trigger(context_name="context")

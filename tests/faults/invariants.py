@@ -19,6 +19,9 @@ quiescence, I5, so that everything else reads final state; then it checks:
   when given (``partitions="owned"``; a dead worker's row keeps its name until its lease runs out and a live
   worker takes it over), or none is (``partitions="released"``, after every worker shut down).
 
+``check_clear_failure`` checks **I6 clear failure** for an instance that is expected to fail: it ends Failed with a
+reason naming the cause, its Instances row agrees, and its control queue drains (nothing retried in silence).
+
 It returns a :class:`Report` with the figures (instances, completed, lost, duplicate executions and rate) that
 tests and benchmarks print, and raises :class:`InvariantViolation` (an AssertionError carrying the report) when
 an invariant does not hold, unless ``raise_on_violation=False``.
@@ -37,12 +40,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
+from durable_storage._messages import partition_of
 from durable_storage.history import EventType, ExecutionCompletedEvent, TaskCompletedEvent, TaskFailedEvent
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from tests.e2e.support import ledger_counts
 
-__all__ = ["InvariantViolation", "Report", "check_invariants", "chain_steps"]
+__all__ = ["InvariantViolation", "Report", "chain_steps", "check_clear_failure", "check_invariants"]
 
 Partitions = Literal["owned", "released"]
 
@@ -278,3 +282,46 @@ def _decoded(text: str | None) -> Any:
 
 def _name(status: OrchestrationRuntimeStatus | None) -> str | None:
     return status.name if status is not None else None
+
+
+async def check_clear_failure(
+    client: DurableOrchestrationClient,
+    hub: TaskHub,
+    instance_id: str,
+    *,
+    cause: str,
+    timeout: float = 30.0,
+    pending_timers: int = 0,
+) -> str:
+    """I6 clear failure: ``instance_id`` ends Failed with a reason naming ``cause``, and nothing cycles on.
+
+    Waits (bounded by ``timeout``) until the status a user reads is Failed; then checks that the reason contains
+    ``cause``, that the raw Instances row says Failed too, and that the instance's control queue drains: the
+    message that could not be processed was quarantined or completed, not retried in silence (``pending_timers``:
+    timer messages known to wait there, hidden until their FireAt). Returns the reason.
+    """
+
+    async def failed() -> bool:
+        status = await client.get_status(instance_id)
+        return status.runtime_status is OrchestrationRuntimeStatus.Failed
+
+    deadline = time.monotonic() + timeout
+    while not await failed():
+        if time.monotonic() > deadline:
+            status = await client.get_status(instance_id)
+            raise AssertionError(f"I6 {instance_id}: not Failed within {timeout} s: {_name(status.runtime_status)}")
+        await asyncio.sleep(0.1)
+    reason = str((await client.get_status(instance_id)).output)
+    assert cause in reason, f"I6 {instance_id}: the reason {reason!r} does not name {cause!r}"
+    row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+    assert row is not None and row.runtime_status is OrchestrationRuntimeStatus.Failed, f"I6 {instance_id}: row {row}"
+
+    queue = hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+
+    async def drained() -> list[str]:
+        left = await hub.account.queues.count(queue) - pending_timers
+        return [f"I6 {instance_id}: {left} messages still cycle in {queue}"] if left > 0 else []
+
+    problems = await _settled(drained, timeout=max(deadline - time.monotonic(), 5.0))
+    assert not problems, problems
+    return reason

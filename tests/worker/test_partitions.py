@@ -168,12 +168,13 @@ async def test_workers_settle_on_an_even_split_of_sixteen_partitions(big_hub: Ta
         assert set(member.queues.listening) == mine
 
 
-async def test_an_expired_lease_is_claimed_and_the_old_owner_drops_its_queue(hub: TaskHub) -> None:
+async def test_a_lease_long_expired_is_claimed_and_the_old_owner_drops_its_queue(hub: TaskHub) -> None:
     a, b = Member(hub, "a"), Member(hub, "b")
     await a.round()
     victim = (await hub.partitions.read_all())[0]
-    past = datetime.now(timezone.utc) - timedelta(seconds=1)
-    await hub.partitions.replace(victim.with_changes(expires_at=past))  # as if a had stopped renewing
+    # Expired further back than any clock skew allowed (300 s): a crashed long ago, and b need not wait.
+    past = datetime.now(timezone.utc) - timedelta(seconds=301)
+    await hub.partitions.replace(victim.with_changes(expires_at=past))
 
     await b.round()
     assert (await hub.partitions.read_all())[0].current_owner == "b"
@@ -182,6 +183,29 @@ async def test_an_expired_lease_is_claimed_and_the_old_owner_drops_its_queue(hub
     await a.round()
     assert victim.partition not in a.queues.listening
     assert a.queues.dropped == [victim.partition]
+
+
+async def test_a_lease_expires_by_the_claimers_own_time_not_by_the_owners_clock(hub: TaskHub) -> None:
+    a, b = Member(hub, "a"), Member(hub, "b")
+    await a.round()
+    leases = await hub.partitions.read_all()
+    # a's clock runs two minutes behind: by b's clock, every row a wrote expired long ago.
+    skewed = [
+        await hub.partitions.replace(row.with_changes(expires_at=row.expires_at - timedelta(seconds=120)))
+        for row in leases
+    ]
+    await b.round()
+    assert await owners(hub) == Counter({"a": len(leases)}), "b took rows whose owner is alive"
+
+    await a.round()  # a renews: the rows change, so b's count starts again
+    await asyncio.sleep(LEASE_SECONDS / 2)
+    await b.round()
+    assert await owners(hub) == Counter({"a": len(leases)})
+
+    # a stops renewing: a lease interval of b's own time after b last saw the rows change, they are b's.
+    await asyncio.sleep(LEASE_SECONDS)
+    await b.round()
+    assert await owners(hub) == Counter({"b": len(skewed)})
 
 
 async def test_a_renewal_restarts_a_dequeue_loop_that_died(hub: TaskHub) -> None:
