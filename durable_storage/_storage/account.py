@@ -10,6 +10,7 @@ import logging
 import os
 from typing import Any
 
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
@@ -18,6 +19,7 @@ from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection
 from durable_storage._redact import SecretMaskingFilter
 from durable_storage._storage.blobs import Blobs
+from durable_storage._storage.calls import CountingTransport
 from durable_storage._storage.credentials import StorageCredential, build_credential
 from durable_storage._storage.faults import FAULTS_VARIABLE, FaultInjectingTransport, shared_plan
 from durable_storage._storage.queues import Queues
@@ -76,16 +78,20 @@ class StorageAccount(AsyncClosing):
         }
         plan = shared_plan(_FAULTS_SPEC) if _FAULTS_SPEC else None
 
-        def with_faults(service: str) -> dict[str, Any]:
-            # A transport per client: closing the client closes it (and the aiohttp session inside).
-            if plan is None:
-                return options
+        def transport(service: str) -> dict[str, Any]:
+            # A transport per service client: closing the client closes it (and the aiohttp session inside).
+            # It counts requests when asked to (durable_storage.calls; one check per request otherwise).
             endpoint = getattr(connection, f"{service}_endpoint")
-            return {**options, "transport": FaultInjectingTransport(plan, service=service, endpoint=endpoint)}
+            sender = AioHttpTransport(connection_timeout=_CONNECT_TIMEOUT, read_timeout=_READ_TIMEOUT)
+            counted = CountingTransport(service, endpoint, inner=sender)
+            if plan is None:
+                return {**options, "transport": counted}
+            injected = FaultInjectingTransport(plan, service=service, endpoint=endpoint, inner=counted)
+            return {**options, "transport": injected}
 
-        self._queue_service = QueueServiceClient(connection.queue_endpoint, **with_faults("queue"))
-        self._table_service = TableServiceClient(connection.table_endpoint, **with_faults("table"))
-        self._blob_service = BlobServiceClient(connection.blob_endpoint, **with_faults("blob"))
+        self._queue_service = QueueServiceClient(connection.queue_endpoint, **transport("queue"))
+        self._table_service = TableServiceClient(connection.table_endpoint, **transport("table"))
+        self._blob_service = BlobServiceClient(connection.blob_endpoint, **transport("blob"))
         self.queues = Queues(self._queue_service, self.retry)
         self.tables = Tables(self._table_service, self.retry)
         self.blobs = Blobs(self._blob_service, self.retry)

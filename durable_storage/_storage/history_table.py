@@ -112,6 +112,13 @@ class HistoryTable:
             blob_names,
         )
 
+    async def has_result(self, escaped_id: str, execution_id: str, task_scheduled_id: int) -> bool:
+        """Whether ``execution_id``'s history already records a result (TaskCompleted/TaskFailed) for the task."""
+        query = "PartitionKey eq @pk and ExecutionId eq @execution and TaskScheduledId eq @task"
+        parameters = {"pk": escaped_id, "execution": execution_id, "task": task_scheduled_id}
+        page = await self._tables.query_page(self.table, query, parameters=parameters, select=("RowKey",), page_size=1)
+        return bool(page.rows)
+
     async def append(
         self,
         escaped_id: str,

@@ -9,6 +9,7 @@ not run a second time: its newer pop receipt is adopted for the renewals and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import traceback
@@ -28,6 +29,7 @@ from durable_storage.errors import ConflictError, StorageError
 from durable_storage.history import (
     FailureDetails,
     HistoryEvent,
+    OrchestrationInstance,
     TaskCompletedEvent,
     TaskFailedEvent,
     TaskScheduledEvent,
@@ -135,6 +137,13 @@ class ActivityDispatcher:
             await self._reply(data, _failed(scheduled, RuntimeError(reason), utcnow(), reason))
             await self._poison.put(received, reason=reason, instance_id=target.instance_id)
             return
+        if received.message.dequeue_count > 1 and await self._already_answered(target, scheduled):
+            # Delivered again after a crash or a lapsed visibility, but its first run's result is already in the
+            # history: running it again would only make a duplicate that the orchestration drops.
+            _log.info("work item %s already has its result in the history; deleted, not run", received.message.id)
+            with contextlib.suppress(ConflictError):
+                await self._hub.messages.delete(self._latest.get(received.message.id, received.message))
+            return
         renewing = asyncio.create_task(self._keep_invisible(received.message))
         try:
             reply = await self._run(scheduled)
@@ -160,6 +169,15 @@ class ActivityDispatcher:
                 "other run's duplicate will be dropped",
                 received.message.id,
             )
+
+    async def _already_answered(self, target: OrchestrationInstance, scheduled: TaskScheduledEvent) -> bool:
+        if not target.execution_id:
+            return False
+        escaped = self._hub.escape(target.instance_id)
+        try:
+            return await self._hub.history.has_result(escaped, target.execution_id, scheduled.event_id)
+        except StorageError:
+            return False  # cannot tell: run it (at least once)
 
     async def _reply(self, data: MessageData, reply: HistoryEvent) -> None:
         assert data.task_message is not None

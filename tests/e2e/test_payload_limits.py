@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -184,17 +184,11 @@ FROZEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=timezone.utc)
 """The client's clock in the boundary test: message sizes depend on how many fraction digits a time has."""
 
 
-class _FrozenClock(datetime):
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        return FROZEN
-
-
 @pytest.fixture
 def frozen_client_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Stop the client's clock, so that the size of the messages it sends is known to the byte."""
-    monkeypatch.setattr(durable_storage.client._start, "datetime", _FrozenClock)
-    monkeypatch.setattr(durable_storage.client._client, "datetime", _FrozenClock)
+    monkeypatch.setattr(durable_storage.client._start, "utcnow", lambda: FROZEN)
+    monkeypatch.setattr(durable_storage.client._client, "utcnow", lambda: FROZEN)
     yield
 
 

@@ -62,6 +62,7 @@ async def test_without_renewal_a_long_activity_keeps_one_result(
     assert "Traceback" not in output, output
     assert all(process.process.poll() is None for process in processes), output
     runs = ledger_counts(ledger)[instance_id]
-    # One worker adopts the copy it receives again; with two, the other one may run it a second time.
+    # One worker adopts the copy it receives again; with two, the other one may run it a second time, but a copy
+    # received once the first result is in the history is deleted unrun.
     assert runs == 1 if workers == 1 else 1 <= runs <= 2, runs
     print(f"T17 renewal off, {workers} worker(s): the activity ran {runs} time(s), one result was kept")

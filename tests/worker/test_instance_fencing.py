@@ -29,7 +29,10 @@ async def test_a_stalled_workers_status_write_does_not_replace_a_later_checkpoin
         instance_id = await client.start_new("approval", "stalled", 300)
 
         async def waiting() -> bool:
-            return any(e["EventType"] == "TimerCreated" for e in await client.get_history(instance_id))
+            # History first, then the Instances row (the checkpoint's order): wait for both.
+            timer_set = any(e["EventType"] == "TimerCreated" for e in await client.get_history(instance_id))
+            row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+            return timer_set and row is not None and row.runtime_status is Status.Running
 
         await wait_until(waiting, timeout=30, what="the approval to wait")
         escaped = hub.escape(instance_id)
