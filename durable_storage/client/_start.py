@@ -7,6 +7,7 @@ else raises ``InstanceAlreadyExistsError``, the .NET provider's dedupe with Dura
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from durable_storage._messages import partition_of
@@ -44,32 +45,12 @@ async def start_instance(
         InstanceAlreadyExistsError: the instance exists and has not ended.
     """
     escaped = hub.escape(instance_id)
-    existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
-    if existing is not None and not is_terminal(existing.runtime_status):
-        raise InstanceAlreadyExistsError(
-            f"instance {instance_id!r} already exists and is {status_name(existing.runtime_status)}: only an "
-            "instance that ended (Completed, Failed, Terminated, Canceled) can be started again",
-            instance_id=instance_id,
-            runtime_status=existing.runtime_status,
-        )
     now = utcnow()
-    execution_id = new_id()
-    generation = (existing.generation or 0) + 1 if existing is not None else 0
-    message = start_message(
-        instance_id=instance_id,
-        execution_id=execution_id,
-        name=name,
-        version=version,
-        input=input_text,
-        now=now,
-        scheduled_start_time=scheduled,
-        generation=generation,
+    # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
+    # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
+    execution_id = await _send_start(
+        hub, instance_id, name=name, version=version, input_text=input_text, scheduled=scheduled, now=now, generation=0
     )
-    # Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
-    # does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
-    # than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
-    # and re-sends it delayed.
-    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
     record = InstanceRecord(
         instance_id=instance_id,
         name=name,
@@ -80,25 +61,93 @@ async def start_instance(
         runtime_status=OrchestrationRuntimeStatus.Pending,
         execution_id=execution_id,
         scheduled_start_time=scheduled,
-        generation=generation,
+        generation=0,
         task_hub_name=hub.name,
+    )
+    if await _write_row(hub, escaped, record, WriteMode.INSERT):
+        _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
+        return instance_id
+    existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+    if existing is not None and existing.execution_id == execution_id:
+        return instance_id  # our own insert landed, its response lost
+    if existing is not None and not is_terminal(existing.runtime_status):
+        # The message already sent is dropped by the worker: its generation (0) is not newer than the row's.
+        raise InstanceAlreadyExistsError(
+            f"instance {instance_id!r} already exists and is {status_name(existing.runtime_status)}: only an "
+            "instance that ended (Completed, Failed, Terminated, Canceled) can be started again",
+            instance_id=instance_id,
+            runtime_status=existing.runtime_status,
+        )
+    # An ended instance: start a new execution of a newer generation over it (the first message is dropped too).
+    generation = (existing.generation or 0) + 1 if existing is not None else 0
+    execution_id = await _send_start(
+        hub,
+        instance_id,
+        name=name,
+        version=version,
+        input_text=input_text,
+        scheduled=scheduled,
+        now=now,
+        generation=generation,
+    )
+    record = replace(
+        record,
+        execution_id=execution_id,
+        generation=generation,
         etag=existing.etag if existing is not None else None,
     )
-    mode = WriteMode.INSERT if existing is None else WriteMode.REPLACE
+    await _write_row(hub, escaped, record, WriteMode.REPLACE if existing is not None else WriteMode.INSERT)
+    _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
+    return instance_id
+
+
+async def _send_start(
+    hub: TaskHub,
+    instance_id: str,
+    *,
+    name: str,
+    version: str | None,
+    input_text: str | None,
+    scheduled: datetime | None,
+    now: datetime,
+    generation: int,
+) -> str:
+    """Send an ExecutionStarted for a new execution; returns its execution ID.
+
+    Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
+    does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
+    than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
+    and re-sends it delayed.
+    """
+    execution_id = new_id()
+    message = start_message(
+        instance_id=instance_id,
+        execution_id=execution_id,
+        name=name,
+        version=version,
+        input=input_text,
+        now=now,
+        scheduled_start_time=scheduled,
+        generation=generation,
+    )
+    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
+    return execution_id
+
+
+async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, mode: WriteMode) -> bool:
+    """Write the Pending row; False when the row exists (INSERT) or changed since it was read (REPLACE)."""
     for attempt in range(1, 4):
         try:
             await hub.instances.write(record, escaped, mode=mode)
         except ConflictError:
-            # As SetNewExecutionAsync: a concurrent start won the row (or our own earlier attempt landed). The
-            # worker's ExecutionStarted dedupe keeps exactly one execution (§5.2), so every caller ends up seeing
-            # the same instance.
-            _log.info("start of %s found the Instances row already written", instance_id)
+            # A concurrent start won the row, or our own earlier attempt landed: the caller reads the row. The
+            # worker's ExecutionStarted dedupe keeps exactly one execution (§5.2).
+            return False
         except TransientStorageError as error:
             # The write may have landed with its response lost. The start message is already sent, so the
             # instance runs either way: write again, and a 409/412 then says the first attempt did land.
             if not error.may_have_been_applied or attempt == 3:
                 raise
             continue
-        break
-    _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
-    return instance_id
+        return True
+    return True

@@ -43,20 +43,25 @@ def expected(instance_id: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def steady_load(client: DurableOrchestrationClient, started: list[str]) -> AsyncIterator[None]:
-    """Start a ``ledger_chain`` every 0.1 s while the block runs (their IDs go to ``started``)."""
+    """Start a ``ledger_chain`` every 0.1 s while the block runs (their IDs go to ``started``).
+
+    The loop is told to stop rather than cancelled: a start cancelled halfway may have sent its message (so it
+    runs) without its ID reaching ``started``.
+    """
+    stop = asyncio.Event()
 
     async def keep_starting() -> None:
-        while True:
+        while not stop.is_set():
             started.append(await client.start_new("ledger_chain", f"load-{len(started):04}", STEPS))
-            await asyncio.sleep(0.1)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.1)
 
     task = asyncio.create_task(keep_starting())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
 
 
 async def all_complete(client: DurableOrchestrationClient, ids: list[str]) -> None:
