@@ -116,7 +116,9 @@ class HistoryTable:
         """Whether ``execution_id``'s history already records a result (TaskCompleted/TaskFailed) for the task."""
         query = "PartitionKey eq @pk and ExecutionId eq @execution and TaskScheduledId eq @task"
         parameters = {"pk": escaped_id, "execution": execution_id, "task": task_scheduled_id}
-        page = await self._tables.query_page(self.table, query, parameters=parameters, select=("RowKey",), page_size=1)
+        page = await self._tables.query_page(
+            self.table, query, parameters=parameters, select=("PartitionKey", "RowKey"), page_size=1
+        )
         return bool(page.rows)
 
     async def append(

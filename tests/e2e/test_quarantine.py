@@ -154,11 +154,14 @@ async def test_an_instance_whose_history_cannot_be_read_fails_and_its_message_is
             return any(e["EventType"] == "TimerCreated" for e in await client.get_history(instance_id))
 
         await wait_until(waiting, timeout=30, what="the approval to wait")
-        escaped = hub.escape(instance_id)
-        row = await hub.account.tables.get(hub.names.history_table, escaped, "0000000000000001")
-        assert row is not None
-        bogus = Row(escaped, row.row_key, {**row.values, "EventType": "NoSuchEvent"})
-        await hub.account.tables.write(hub.names.history_table, Write(WriteMode.UPSERT_REPLACE, bogus))
+    # Corrupted while no worker holds the instance (a worker that wrote the history replays from memory, and only
+    # a history it loads can show the corruption): the next worker loads it.
+    escaped = hub.escape(instance_id)
+    row = await hub.account.tables.get(hub.names.history_table, escaped, "0000000000000001")
+    assert row is not None
+    bogus = Row(escaped, row.row_key, {**row.values, "EventType": "NoSuchEvent"})
+    await hub.account.tables.write(hub.names.history_table, Write(WriteMode.UPSERT_REPLACE, bogus))
+    async with Worker(client, apps.app, options=fast_options()):
         await client.raise_event(instance_id, "Approval", "alice")
         await quarantined(client, 1)
         # Its 300 s timer's message stays hidden in the queue (and is dropped when it fires).
@@ -211,3 +214,40 @@ def test_the_quarantine_commands_list_and_requeue(connection_string: str, hub: T
     assert (listed.returncode, json.loads(listed.stdout)) == (0, [])
     assert missing.returncode == 1
     assert "no quarantined message has ID 'nope'" in missing.stdout
+
+
+async def test_a_redelivered_work_item_whose_result_is_recorded_is_deleted_unrun(
+    hub: TaskHub, client: DurableOrchestrationClient
+) -> None:
+    async with Worker(client, apps.app, options=fast_options()):
+        instance_id = await client.start_new("echo_orchestrator", "answered", "first")
+        await client.wait_for_completion(instance_id, timeout=20, poll_interval=0.1)
+    row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+    assert row is not None and row.execution_id
+    # A copy of its work item comes back (a crash after the reply, a lapsed visibility): received once already.
+    target = OrchestrationInstance(instance_id, row.execution_id)
+    scheduled = TaskScheduledEvent(event_id=0, timestamp=datetime.now(timezone.utc), name="echo", input='"again"')
+    copy = MessageData(
+        activity_id=uuid.uuid4(),
+        task_message=TaskMessage(event=scheduled, orchestration_instance=target),
+        sender=target,
+    )
+    await hub.messages.send(hub.names.work_item_queue, copy)
+    await wear_out(hub, hub.names.work_item_queue, 1)
+
+    activities = ActivityDispatcher(hub, apps.app, fast_options(), on_sent=lambda queue: None)
+    stopping = asyncio.Event()
+    running = asyncio.create_task(activities.run(stopping))
+    try:
+
+        async def gone() -> bool:
+            return await hub.account.queues.count(hub.names.work_item_queue) == 0
+
+        await wait_until(gone, timeout=20, what="the copy to be deleted")
+    finally:
+        stopping.set()
+        await running
+        activities.close()
+    # Not run: no second result was sent to the orchestration.
+    assert await hub.account.queues.count(control_queue(hub, instance_id)) == 0
+    assert await client.list_quarantined_messages() == []
