@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Azurite) halve its wall time on two cores. `make test PYTEST_ARGS=` runs it in one process.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test lint typecheck unit setup clean
+.PHONY: demo test lint typecheck unit setup clean bench
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -32,6 +32,13 @@ typecheck: $(STAMP)
 
 test: setup lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Throughput, latency and storage-call figures (benchmarks/*.py), each on an Azurite of its own: under 5 minutes.
+bench: setup
+	$(PY) -m benchmarks.storage_floor --run-hello
+	$(PY) -m benchmarks.fan_out
+	$(PY) -m benchmarks.sequence
+	$(PY) -m benchmarks.events
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

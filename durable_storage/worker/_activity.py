@@ -42,6 +42,7 @@ from durable_storage.worker._polling import Backoff
 __all__ = ["ActivityDispatcher"]
 
 _log = logging.getLogger(__name__)
+_LINGER_SECONDS = 0.05
 
 
 class ActivityDispatcher:
@@ -68,6 +69,11 @@ class ActivityDispatcher:
             if free == 0:
                 await asyncio.sleep(0.01)
                 continue
+            if len(self._running) >= max(1, self._options.max_concurrent_activities // 2):
+                # Busy: let slots free up and work items gather, so one receive brings several (at low load the
+                # loop receives at once, for latency).
+                await asyncio.sleep(_LINGER_SECONDS)
+                free = self._free_slots()
             try:
                 batch = await self._hub.messages.receive(
                     queue, max_messages=min(free, MAX_BATCH), visibility=self._options.work_item_visibility

@@ -77,10 +77,18 @@ async def send_in_order(hub: TaskHub, outbound: Sequence[Outbound], now: datetim
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    """The ETags a checkpoint left: the History sentinel's and the Instances row's (None if not written)."""
+    """What a checkpoint left: the History sentinel's ETag, and the Instances row's ETag and content (None when
+    a later checkpoint's row stands instead of ours)."""
 
     history_etag: str
     instance_etag: str | None
+    row: InstanceRecord | None = None
+
+
+def _same_for_readers(before: InstanceRecord, after: InstanceRecord) -> bool:
+    # Only LastUpdatedTime differs: a status query would show the same instance (performance.md §5.2's lever;
+    # LastUpdatedTime then marks the last visible change, not the last episode).
+    return replace(before, last_updated_time=None, etag=None) == replace(after, last_updated_time=None, etag=None)
 
 
 def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datetime) -> InstanceRecord:
@@ -166,10 +174,13 @@ async def checkpoint(
     inbound: Sequence[Received],
     now: datetime,
     instance_etag: str | None = None,
+    previous_row: InstanceRecord | None = None,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
 
-    ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally).
+    ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
+    ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
+    a reader sees is skipped.
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -183,16 +194,22 @@ async def checkpoint(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
     crashpoint("C2")
-    written = await _write_instance_fenced(
-        hub,
-        instance_id,
-        instance_record(hub, instance_id, episode, now),
-        new_execution=episode.first_index == 0,
-        etag=instance_etag,
-        sentinel=new_etag,
-    )
+    record = instance_record(hub, instance_id, episode, now)
+    new_execution = episode.first_index == 0
+    written: str | None
+    if (
+        previous_row is not None
+        and instance_etag is not None
+        and not new_execution
+        and _same_for_readers(previous_row, record)
+    ):
+        written, record = instance_etag, previous_row
+    else:
+        written = await _write_instance_fenced(
+            hub, instance_id, record, new_execution=new_execution, etag=instance_etag, sentinel=new_etag
+        )
     crashpoint("C3")
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
     crashpoint("C4")
-    return Committed(new_etag, written)
+    return Committed(new_etag, written, record if written is not None else None)

@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.tables import WriteMode
@@ -39,10 +40,11 @@ from durable_storage.history import (
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
-from durable_storage.worker._checkpoint import checkpoint, instance_record
+from durable_storage.worker._checkpoint import Committed, checkpoint, instance_record
 from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, run_episode
+from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
@@ -53,7 +55,10 @@ __all__ = ["OrchestrationDispatcher"]
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
-_REMEMBERED_ROWS = 10_000  # Instances ETags kept between episodes (oldest forgotten first; a miss costs a read)
+_BUSY_SESSIONS = 4  # instances with an episode in progress from which on a dequeue loop lingers before receiving
+_LINGER_SECONDS = 0.1
+_ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this often (LastUpdatedTime's bound)
+_REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
 _OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
 _RESULTS = (
@@ -93,6 +98,16 @@ class _RowBefore:
     record: InstanceRecord | None = None
 
 
+def _fresh_row(known: Remembered | None, etag: str | None) -> bool:
+    # The row as we wrote it, still the one the episode's write is conditioned on, and written within a minute.
+    return (
+        known is not None
+        and known.row is not None
+        and known.row_etag == etag
+        and time.monotonic() - known.row_written_at < _ROW_REFRESH_SECONDS
+    )
+
+
 def _abandon_delay(dequeue_count: int) -> float:
     # The reference's back-off: 2^n seconds, at most 10 minutes (§3.5).
     return float(min(2 ** min(dequeue_count, 10), 600))
@@ -117,7 +132,7 @@ class OrchestrationDispatcher:
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._session_queue: dict[str, str] = {}  # instance ID -> the control queue its messages came from
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
-        self._row_etags: dict[str, str] = {}  # instance -> its Instances row's ETag after our last write
+        self._memory = InstanceMemory(_REMEMBERED_ROWS)  # instances as our last checkpoints left them
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
         self._buffered = 0
@@ -151,6 +166,7 @@ class OrchestrationDispatcher:
         """Drain ``queue`` before handing it over: stop dequeuing, put buffered messages back, let running
         episodes finish (at most ``drain_timeout``)."""
         await self._stop_listening(queue)
+        self._forget_queue(queue)
         deadline = time.monotonic() + self._options.drain_timeout
         while running := [t for i, t in self._sessions.items() if self._session_queue.get(i) == queue]:
             left = deadline - time.monotonic()
@@ -165,6 +181,12 @@ class OrchestrationDispatcher:
         An episode already running may still finish; its checkpoint is fenced by the History sentinel ETag.
         """
         await self._stop_listening(queue)
+        self._forget_queue(queue)
+
+    def _forget_queue(self, queue: str) -> None:
+        # Whoever owns the partition next writes its instances: what we remember of them will be stale.
+        names = self._hub.names
+        self._memory.forget_where(lambda i: names.control_queue(partition_of(i, names.partition_count)) == queue)
 
     def is_listening(self, queue: str) -> bool:
         """True when ``queue``'s dequeue loop is alive and has polled recently (the renewal's health check)."""
@@ -216,6 +238,7 @@ class OrchestrationDispatcher:
     async def _listen(self, listener: _Listener) -> None:
         queue = listener.queue
         trace(self._options.worker_id, queue, "listen")
+        lingered = False
         try:
             while not listener.stop.is_set():
                 listener.last_poll = time.monotonic()
@@ -226,6 +249,14 @@ class OrchestrationDispatcher:
                 if self._buffered >= _BUFFER_THRESHOLD:
                     await asyncio.sleep(0.05)
                     continue
+                if len(self._sessions) >= _BUSY_SESSIONS and not lingered:
+                    # Under load the episodes, not the receives, set the pace: let messages gather for a moment,
+                    # so each receive brings a batch (one request for many messages instead of one each). At low
+                    # load it polls at once, for latency. Then round the loop: the lease may have run out meanwhile.
+                    lingered = True
+                    await asyncio.sleep(_LINGER_SECONDS)
+                    continue
+                lingered = False
                 trace(self._options.worker_id, queue, "receive")
                 listener.last_dequeue = utcnow()
                 try:
@@ -301,6 +332,7 @@ class OrchestrationDispatcher:
                         await self._poisoned(instance_id, batch, f"its instance cannot be processed: {error}")
                     except Exception:
                         _log.exception("episode of %s failed; its messages will be retried", instance_id)
+                        self._memory.forget(instance_id)
                         await self._abandon(batch)
         finally:
             self._sessions.pop(instance_id, None)
@@ -327,8 +359,14 @@ class OrchestrationDispatcher:
             await self._process_entity(instance_id, batch)
             return
         escaped = self._hub.escape(instance_id)
-        loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
-        history, etag = loaded.events, loaded.etag
+        known = self._memory.get(instance_id)
+        if known is not None and known.history is not None:
+            # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
+            history, etag, loaded_execution = known.history, known.history_etag, known.execution_id
+            row = _RowBefore(known.row_etag)
+        else:
+            loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
+            history, etag, loaded_execution = loaded.events, loaded.etag, loaded.execution_id
         state = runtime_state(history)
         discard: list[Received] = []
         defer: list[Received] = []
@@ -355,7 +393,7 @@ class OrchestrationDispatcher:
             await self._repair(instance_id, history)
             await self._delete(batch)
             return
-        execution_id = start.orchestration_instance.execution_id if start is not None else loaded.execution_id
+        execution_id = start.orchestration_instance.execution_id if start is not None else loaded_execution
         scheduled = {e.event_id for e in history if e.event_type in _SCHEDULING}
         finished = {_result_id(e) for e in history if isinstance(e, _RESULTS)}
         keep, later = _screen(batch, discard, execution_id, scheduled=scheduled, start=start, finished=finished)
@@ -394,6 +432,7 @@ class OrchestrationDispatcher:
             # The lease ran out or moved while the episode replayed: commit nothing, the next owner redoes it.
             await self._abandon(inbound, at_once=True)
             return False
+        known = self._memory.get(instance_id)
         try:
             committed = await checkpoint(
                 self._hub,
@@ -403,6 +442,7 @@ class OrchestrationDispatcher:
                 inbound=inbound,
                 now=now,
                 instance_etag=row.etag,
+                previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
             )
         except ConflictError as error:
             _log.warning(
@@ -411,10 +451,10 @@ class OrchestrationDispatcher:
                 error.status,
                 error,
             )
-            self._row_etags.pop(instance_id, None)
+            self._memory.forget(instance_id)
             await self._abandon(inbound)
             return False
-        self._remember_row_etag(instance_id, committed.instance_etag)
+        self._remember(instance_id, episode, committed)
         self._wake_for(episode)
         return True
 
@@ -422,18 +462,31 @@ class OrchestrationDispatcher:
         # The Instances row as it was before this episode: its write is conditioned on it, so a worker that stalls
         # between its History and Instances writes cannot put an old status over a newer one (reliability.md T20).
         # After our own write its ETag is known; otherwise one read, which the start check uses too.
-        if instance_id in self._row_etags:
-            return _RowBefore(self._row_etags[instance_id])
+        known = self._memory.get(instance_id)
+        if known is not None and known.row_etag is not None:
+            return _RowBefore(known.row_etag)
         record = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         return _RowBefore(record.etag if record is not None else None, read=True, record=record)
 
-    def _remember_row_etag(self, instance_id: str, etag: str | None) -> None:
-        self._row_etags.pop(instance_id, None)
-        if etag is None:
+    def _remember(self, instance_id: str, episode: Episode, committed: Committed) -> None:
+        if committed.instance_etag is None:
+            self._memory.forget(instance_id)  # a later checkpoint than ours stands: we know nothing current
             return
-        self._row_etags[instance_id] = etag
-        while len(self._row_etags) > _REMEMBERED_ROWS:
-            self._row_etags.pop(next(iter(self._row_etags)))
+        # Histories of running orchestrations only: an ended one is rarely run again, and entities' are 3 rows.
+        keep = not is_entity(instance_id) and episode.state is not None and not episode.state.is_terminal
+        before = self._memory.get(instance_id)
+        skipped = before is not None and committed.row is not None and committed.row is before.row
+        self._memory.remember(
+            instance_id,
+            Remembered(
+                row_etag=committed.instance_etag,
+                row=committed.row,
+                history=episode.history if keep else None,
+                history_etag=committed.history_etag if keep else None,
+                execution_id=episode.execution_id if keep else None,
+                row_written_at=before.row_written_at if skipped and before is not None else time.monotonic(),
+            ),
+        )
 
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
         escaped = self._hub.escape(instance_id)

@@ -49,7 +49,7 @@ class WorkerOptions:
     control_queue_visibility: float = 300.0
     work_item_visibility: float = 300.0
     max_polling_interval: float = 1.0
-    min_polling_interval: float = 0.01
+    min_polling_interval: float = 0.05
     lease_interval: float = 30.0
     lease_renew_interval: float = 10.0
     drain_timeout: float = 60.0

@@ -38,11 +38,13 @@ class Backoff:
 
     async def wait(self) -> None:
         """Wait after an empty poll, then lengthen the next wait."""
-        delay = self._current
+        # Even the first empty poll waits ``minimum``: polling again at once finds the queue empty again (one
+        # wasted request per batch at load), and a message sent by this process wakes the wait anyway.
+        delay = max(self._current, self.minimum)
         self._current = min(self.maximum, max(self.minimum, self._current * 2) * random.uniform(0.8, 1.2))
-        if delay <= 0:
-            await asyncio.sleep(0)
-            return
+        if not self._woken.is_set():
+            # A wake that came while the last poll was in flight is kept, not cleared: that poll may have missed
+            # the message, so the next one goes out at once.
+            with contextlib.suppress(asyncio.TimeoutError):  # asyncio's own on Python 3.10
+                await asyncio.wait_for(self._woken.wait(), delay)
         self._woken.clear()
-        with contextlib.suppress(asyncio.TimeoutError):  # asyncio's own on Python 3.10
-            await asyncio.wait_for(self._woken.wait(), delay)
