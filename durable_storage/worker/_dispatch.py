@@ -397,6 +397,10 @@ class OrchestrationDispatcher:
         scheduled = {e.event_id for e in history if e.event_type in _SCHEDULING}
         finished = {_result_id(e) for e in history if isinstance(e, _RESULTS)}
         keep, later = _screen(batch, discard, execution_id, scheduled=scheduled, start=start, finished=finished)
+        if later and known is not None and known.history is not None:
+            # A result for a task our remembered history never scheduled: someone else may have moved the instance
+            # on (our memory is stale). Read it from storage next time.
+            self._memory.forget(instance_id)
         await self._delete(discard)
         await self._abandon(later)
         if not keep:
@@ -469,8 +473,10 @@ class OrchestrationDispatcher:
         return _RowBefore(record.etag if record is not None else None, read=True, record=record)
 
     def _remember(self, instance_id: str, episode: Episode, committed: Committed) -> None:
-        if committed.instance_etag is None:
-            self._memory.forget(instance_id)  # a later checkpoint than ours stands: we know nothing current
+        if committed.instance_etag is None or not self._may_run(self._session_queue.get(instance_id, "")):
+            # A later checkpoint than ours stands, or the partition left us while this episode ran: whoever has it
+            # now writes this instance, and what we know would go stale.
+            self._memory.forget(instance_id)
             return
         # Histories of running orchestrations only: an ended one is rarely run again, and entities' are 3 rows.
         keep = not is_entity(instance_id) and episode.state is not None and not episode.state.is_terminal
