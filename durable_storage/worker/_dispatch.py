@@ -27,15 +27,9 @@ from durable_storage.app import App, FunctionKind
 from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.history import (
-    EventType,
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
     HistoryEvent,
-    SubOrchestrationInstanceCompletedEvent,
-    SubOrchestrationInstanceFailedEvent,
-    TaskCompletedEvent,
-    TaskFailedEvent,
-    TimerFiredEvent,
 )
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
@@ -48,6 +42,15 @@ from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._screening import (
+    RESULTS,
+    SCHEDULING,
+    abandon_delay,
+    event_of,
+    ordered,
+    result_id,
+    screen,
+)
 from durable_storage.worker._trace import trace
 
 __all__ = ["OrchestrationDispatcher"]
@@ -61,14 +64,6 @@ _ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this 
 _REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
 _OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
-_RESULTS = (
-    TaskCompletedEvent,
-    TaskFailedEvent,
-    SubOrchestrationInstanceCompletedEvent,
-    SubOrchestrationInstanceFailedEvent,
-    TimerFiredEvent,
-)
-_SCHEDULING = frozenset({EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated})
 
 
 @dataclass(eq=False)
@@ -106,16 +101,6 @@ def _fresh_row(known: Remembered | None, etag: str | None) -> bool:
         and known.row_etag == etag
         and time.monotonic() - known.row_written_at < _ROW_REFRESH_SECONDS
     )
-
-
-def _abandon_delay(dequeue_count: int) -> float:
-    # The reference's back-off: 2^n seconds, at most 10 minutes (§3.5).
-    return float(min(2 ** min(dequeue_count, 10), 600))
-
-
-def _event(received: Received) -> HistoryEvent:
-    assert received.data is not None and received.data.task_message is not None
-    return received.data.task_message.event
 
 
 class OrchestrationDispatcher:
@@ -326,7 +311,7 @@ class OrchestrationDispatcher:
                     if not batch:
                         continue
                     try:
-                        await self._process(instance_id, _ordered(batch))
+                        await self._process(instance_id, ordered(batch))
                     except MessageFormatError as error:
                         # Its history (or a payload blob) cannot be read: retrying would fail the same way.
                         await self._poisoned(instance_id, batch, f"its instance cannot be processed: {error}")
@@ -394,9 +379,9 @@ class OrchestrationDispatcher:
             await self._delete(batch)
             return
         execution_id = start.orchestration_instance.execution_id if start is not None else loaded_execution
-        scheduled = {e.event_id for e in history if e.event_type in _SCHEDULING}
-        finished = {_result_id(e) for e in history if isinstance(e, _RESULTS)}
-        keep, later = _screen(batch, discard, execution_id, scheduled=scheduled, start=start, finished=finished)
+        scheduled = {e.event_id for e in history if e.event_type in SCHEDULING}
+        finished = {result_id(e) for e in history if isinstance(e, RESULTS)}
+        keep, later = screen(batch, discard, execution_id, scheduled=scheduled, start=start, finished=finished)
         if later and known is not None and known.history is not None:
             # A result for a task our remembered history never scheduled: someone else may have moved the instance
             # on (our memory is stale). Read it from storage next time.
@@ -405,7 +390,7 @@ class OrchestrationDispatcher:
         await self._abandon(later)
         if not keep:
             return
-        events = [_event(r) for r in keep]
+        events = [event_of(r) for r in keep]
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
         now = utcnow()
@@ -503,7 +488,7 @@ class OrchestrationDispatcher:
             self._entity(instance_id),
             instance_id=instance_id,
             history=loaded.events,
-            messages=[_event(r) for r in batch],
+            messages=[event_of(r) for r in batch],
             now=now,
             confirmed=self._confirmed.pop(instance_id, ()),
         )
@@ -547,7 +532,7 @@ class OrchestrationDispatcher:
         """
         accepted: ExecutionStartedEvent | None = None
         for received in batch:
-            event = _event(received)
+            event = event_of(received)
             if not isinstance(event, ExecutionStartedEvent):
                 continue
             execution = event.orchestration_instance.execution_id
@@ -581,10 +566,10 @@ class OrchestrationDispatcher:
         return False
 
     async def _no_such_instance(self, instance_id: str, batch: Sequence[Received]) -> None:
-        terminate = next((_event(r) for r in batch if isinstance(_event(r), ExecutionTerminatedEvent)), None)
+        terminate = next((event_of(r) for r in batch if isinstance(event_of(r), ExecutionTerminatedEvent)), None)
         if isinstance(terminate, ExecutionTerminatedEvent):
             await self._terminate_pending(instance_id, terminate)
-        results = [r for r in batch if isinstance(_event(r), _RESULTS)]
+        results = [r for r in batch if isinstance(event_of(r), RESULTS)]
         early = [r for r in results if r.message.dequeue_count <= _OUT_OF_ORDER_GIVE_UP]
         await self._abandon(early)  # the history may not be written yet (§5.4 step 3)
         dropped = [r for r in batch if r not in early]
@@ -592,7 +577,7 @@ class OrchestrationDispatcher:
             _log.warning(
                 "message %s (%s) for instance %s dropped: the instance does not exist (received %d times)",
                 received.message.id,
-                _event(received).event_type.name,
+                event_of(received).event_type.name,
                 instance_id,
                 received.message.dequeue_count,
             )
@@ -657,68 +642,8 @@ class OrchestrationDispatcher:
         queues = self._hub.account.queues
         await asyncio.gather(
             *(
-                queues.update_visibility(
-                    r.message, visible_in=0 if at_once else _abandon_delay(r.message.dequeue_count)
-                )
+                queues.update_visibility(r.message, visible_in=0 if at_once else abandon_delay(r.message.dequeue_count))
                 for r in batch
             ),
             return_exceptions=True,
         )
-
-
-def _ordered(batch: list[Received]) -> list[Received]:
-    # Insertion time, then the sender's sequence number (§5.1 step 4); a start goes first (Core does that).
-    def key(received: Received) -> tuple[int, float, int]:
-        inserted = received.message.inserted_on
-        data = received.data
-        starts_first = (
-            0 if data and data.task_message and isinstance(data.task_message.event, ExecutionStartedEvent) else 1
-        )
-        return starts_first, inserted.timestamp() if inserted else 0.0, data.sequence_number if data else 0
-
-    return sorted(batch, key=key)
-
-
-def _screen(
-    batch: Sequence[Received],
-    discard: list[Received],
-    execution_id: str | None,
-    *,
-    scheduled: set[int],
-    start: ExecutionStartedEvent | None,
-    finished: set[int],
-) -> tuple[list[Received], list[Received]]:
-    """Split ``batch`` into messages for this episode and results that arrived before their scheduling event.
-
-    A second result for a task that already has one (an activity run again after a crash or a lost lease) goes
-    to ``discard``: history keeps one result per task (reliability.md T09).
-    """
-    keep: list[Received] = []
-    later: list[Received] = []
-    for received in batch:
-        if received in discard:
-            continue
-        event = _event(received)
-        if isinstance(event, ExecutionStartedEvent):
-            if event is start:
-                keep.append(received)
-            continue
-        message = received.data.task_message if received.data else None
-        target = message.orchestration_instance.execution_id if message is not None else None
-        if target and execution_id and target != execution_id:
-            discard.append(received)  # for an older execution: Core drops it
-        elif isinstance(event, _RESULTS) and _result_id(event) in finished:
-            discard.append(received)  # a duplicate result
-        elif isinstance(event, _RESULTS) and _result_id(event) not in scheduled and start is None:
-            later.append(received)  # sent before the sender's history was written (§5.4 step 3)
-        else:
-            if isinstance(event, _RESULTS):
-                finished.add(_result_id(event))
-            keep.append(received)
-    return keep, later
-
-
-def _result_id(event: HistoryEvent) -> int:
-    if isinstance(event, TimerFiredEvent):
-        return event.timer_id
-    return int(getattr(event, "task_scheduled_id", -1))
