@@ -103,6 +103,17 @@ def _fresh_row(known: Remembered | None, etag: str | None) -> bool:
     )
 
 
+def _for_other_executions(batch: Sequence[Received], execution_id: str | None) -> bool:
+    for received in batch:
+        message = received.data.task_message if received.data else None
+        if message is None or isinstance(message.event, ExecutionStartedEvent):
+            continue
+        target = message.orchestration_instance.execution_id
+        if target and target != execution_id:
+            return True
+    return False
+
+
 class OrchestrationDispatcher:
     """Runs the orchestrations of the partitions this worker owns."""
 
@@ -345,6 +356,11 @@ class OrchestrationDispatcher:
             return
         escaped = self._hub.escape(instance_id)
         known = self._memory.get(instance_id)
+        if known is not None and known.history is not None and _for_other_executions(batch, known.execution_id):
+            # A message for another execution: a late one for an older execution, or one for a newer execution that
+            # someone else started. Only storage can tell, and dropping it on our word could lose it.
+            self._memory.forget(instance_id)
+            known = None
         if known is not None and known.history is not None:
             # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
             history, etag, loaded_execution = known.history, known.history_etag, known.execution_id
