@@ -89,11 +89,12 @@ async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(
     async with DurableOrchestrationClient.from_connection_string(
         connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY
     ) as client:
-        # A polls rarely once idle, so that B, polling often, receives the messages when A's visibility lapses.
+        # A polls rarely once idle (every 8-16 s), so that B, polling often, receives the messages when A's
+        # visibility lapses and finishes with them before A could receive them again.
         a = Worker(
             client,
             versions("A", gate, holding),
-            options=options("A", min_polling_interval=1.0, max_polling_interval=2.0),
+            options=options("A", min_polling_interval=8.0, max_polling_interval=16.0),
         )
         await a.start()
         try:
@@ -115,7 +116,7 @@ async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(
             async def a_holds_the_event() -> bool:
                 return not await hub.account.queues.peek(queue) and await hub.account.queues.count(queue) >= 2
 
-            await wait_until(a_holds_the_event, timeout=20, interval=0.05, what="A to receive the event for 'later'")
+            await wait_until(a_holds_the_event, timeout=40, interval=0.05, what="A to receive the event for 'later'")
 
             # Split brain: the row now names B, and A, whose next renewal is 30 s away, still believes it owns it.
             (lease,) = await hub.partitions.read_all()
