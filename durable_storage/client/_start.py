@@ -46,11 +46,6 @@ async def start_instance(
     """
     escaped = hub.escape(instance_id)
     now = utcnow()
-    # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
-    # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
-    execution_id = await _send_start(
-        hub, instance_id, name=name, version=version, input_text=input_text, scheduled=scheduled, now=now, generation=0
-    )
     record = InstanceRecord(
         instance_id=instance_id,
         name=name,
@@ -59,16 +54,19 @@ async def start_instance(
         created_time=now,
         last_updated_time=now,
         runtime_status=OrchestrationRuntimeStatus.Pending,
-        execution_id=execution_id,
+        execution_id=new_id(),
         scheduled_start_time=scheduled,
         generation=0,
         task_hub_name=hub.name,
     )
+    # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
+    # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
+    await _send_start(hub, record)
     if await _write_row(hub, escaped, record, WriteMode.INSERT):
-        _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
+        _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
         return instance_id
     existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
-    if existing is not None and existing.execution_id == execution_id:
+    if existing is not None and existing.execution_id == record.execution_id:
         return instance_id  # our own insert landed, its response lost
     if existing is not None and not is_terminal(existing.runtime_status):
         # The message already sent is dropped by the worker: its generation (0) is not newer than the row's.
@@ -79,59 +77,39 @@ async def start_instance(
             runtime_status=existing.runtime_status,
         )
     # An ended instance: start a new execution of a newer generation over it (the first message is dropped too).
-    generation = (existing.generation or 0) + 1 if existing is not None else 0
-    execution_id = await _send_start(
-        hub,
-        instance_id,
-        name=name,
-        version=version,
-        input_text=input_text,
-        scheduled=scheduled,
-        now=now,
-        generation=generation,
-    )
     record = replace(
         record,
-        execution_id=execution_id,
-        generation=generation,
+        execution_id=new_id(),
+        generation=(existing.generation or 0) + 1 if existing is not None else 0,
         etag=existing.etag if existing is not None else None,
     )
+    await _send_start(hub, record)
     await _write_row(hub, escaped, record, WriteMode.REPLACE if existing is not None else WriteMode.INSERT)
-    _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": execution_id})
+    _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
     return instance_id
 
 
-async def _send_start(
-    hub: TaskHub,
-    instance_id: str,
-    *,
-    name: str,
-    version: str | None,
-    input_text: str | None,
-    scheduled: datetime | None,
-    now: datetime,
-    generation: int,
-) -> str:
-    """Send an ExecutionStarted for a new execution; returns its execution ID.
+async def _send_start(hub: TaskHub, record: InstanceRecord) -> None:
+    """Send the ExecutionStarted of ``record``'s new execution.
 
     Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
     does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
     than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
     and re-sends it delayed.
     """
-    execution_id = new_id()
+    assert record.created_time is not None and record.name is not None and record.execution_id is not None
     message = start_message(
-        instance_id=instance_id,
-        execution_id=execution_id,
-        name=name,
-        version=version,
-        input=input_text,
-        now=now,
-        scheduled_start_time=scheduled,
-        generation=generation,
+        instance_id=record.instance_id,
+        execution_id=record.execution_id,
+        name=record.name,
+        version=record.version,
+        input=record.input,
+        now=record.created_time,
+        scheduled_start_time=record.scheduled_start_time,
+        generation=record.generation or 0,
     )
-    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=start_delay(scheduled, now))
-    return execution_id
+    delay = start_delay(record.scheduled_start_time, record.created_time)
+    await hub.messages.send(control_queue(hub, record.instance_id), message, visible_in=delay)
 
 
 async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, mode: WriteMode) -> bool:
