@@ -39,11 +39,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
+from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus, OrchestrationRuntimeStatus
 from durable_storage._messages import partition_of
 from durable_storage.history import EventType, ExecutionCompletedEvent, TaskCompletedEvent, TaskFailedEvent
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
+from durable_storage.testing import wait_until
 from tests.e2e.support import ledger_counts
 
 __all__ = ["InvariantViolation", "Report", "chain_steps", "check_clear_failure", "check_invariants"]
@@ -301,17 +302,13 @@ async def check_clear_failure(
     timer messages known to wait there, hidden until their FireAt). Returns the reason.
     """
 
-    async def failed() -> bool:
+    async def failed() -> DurableOrchestrationStatus | None:
         status = await client.get_status(instance_id)
-        return status.runtime_status is OrchestrationRuntimeStatus.Failed
+        return status if status.runtime_status is OrchestrationRuntimeStatus.Failed else None
 
     deadline = time.monotonic() + timeout
-    while not await failed():
-        if time.monotonic() > deadline:
-            status = await client.get_status(instance_id)
-            raise AssertionError(f"I6 {instance_id}: not Failed within {timeout} s: {_name(status.runtime_status)}")
-        await asyncio.sleep(0.1)
-    reason = str((await client.get_status(instance_id)).output)
+    status = await wait_until(failed, timeout=timeout, interval=0.1, what=f"I6 {instance_id} to be Failed")
+    reason = str(status.output)
     assert cause in reason, f"I6 {instance_id}: the reason {reason!r} does not name {cause!r}"
     row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
     assert row is not None and row.runtime_status is OrchestrationRuntimeStatus.Failed, f"I6 {instance_id}: row {row}"
