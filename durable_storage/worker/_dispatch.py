@@ -59,7 +59,14 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
 _BUSY_SESSIONS = 4  # instances with an episode in progress from which on a dequeue loop lingers before receiving
-_LINGER_SECONDS = 0.1
+# A busy dequeue loop waits before each receive: 50 ms at first, up to 500 ms while receives come back thin (fewer
+# than 8 messages), shorter again after full ones, and never more than 20 ms per instance it already has in hand (so
+# the wait stays a fraction of the time the work in hand takes: at moderate load a hop waits a little, not 500 ms).
+_MIN_LINGER = 0.05
+_MAX_LINGER = 0.5
+_LINGER_PER_SESSION = 0.02
+_FEW_MESSAGES = 8
+_MANY_MESSAGES = 24
 _ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this often (LastUpdatedTime's bound)
 _REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
@@ -77,6 +84,14 @@ class _Listener:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     last_poll: float = field(default_factory=time.monotonic)
     last_dequeue: datetime | None = None
+    linger: float = _MIN_LINGER
+
+    def adapt(self, received: int) -> None:
+        """Under load, aim each receive at a batch: linger longer after a thin one, shorter after a full one."""
+        if received < _FEW_MESSAGES:
+            self.linger = min(_MAX_LINGER, self.linger * 1.5)
+        elif received >= _MANY_MESSAGES:
+            self.linger = max(_MIN_LINGER, self.linger / 2)
 
     @property
     def idle(self) -> float:
@@ -112,6 +127,32 @@ def _for_other_executions(batch: Sequence[Received], execution_id: str | None) -
         if target and target != execution_id:
             return True
     return False
+
+
+def _first_start(batch: Sequence[Received]) -> ExecutionStartedEvent | None:
+    """The start, when ``batch`` is nothing but the first start of an instance (generation 0: not a re-create)."""
+    events = [event_of(r) for r in batch]
+    first = events[0]
+    if not isinstance(first, ExecutionStartedEvent) or (first.generation or 0) != 0:
+        return None
+    execution_id = first.orchestration_instance.execution_id
+    for event in events[1:]:
+        # Copies of the same start may come along; anything else needs the history to be screened.
+        if not isinstance(event, ExecutionStartedEvent) or event.orchestration_instance.execution_id != execution_id:
+            return None
+    return first
+
+
+def _new_instance_row(record: InstanceRecord | None, start: ExecutionStartedEvent) -> bool:
+    # No row yet (the client writes it right after sending), or the Pending row of this very start.
+    return record is None or (
+        record.execution_id == start.orchestration_instance.execution_id
+        and record.runtime_status is OrchestrationRuntimeStatus.Pending
+    )
+
+
+class _HistoryExists(Exception):
+    """A start presumed to be an instance's first found a history when it was checkpointed."""
 
 
 class OrchestrationDispatcher:
@@ -245,12 +286,13 @@ class OrchestrationDispatcher:
                 if self._buffered >= _BUFFER_THRESHOLD:
                     await asyncio.sleep(0.05)
                     continue
-                if len(self._sessions) >= _BUSY_SESSIONS and not lingered:
-                    # Under load the episodes, not the receives, set the pace: let messages gather for a moment,
-                    # so each receive brings a batch (one request for many messages instead of one each). At low
-                    # load it polls at once, for latency. Then round the loop: the lease may have run out meanwhile.
+                busy = len(self._sessions) >= _BUSY_SESSIONS
+                if busy and not lingered:
+                    # Under load the episodes, not the receives, set the pace: let messages gather, so that each
+                    # receive brings a batch (one request for many messages, and fewer empty ones). At low load it
+                    # polls at once, for latency. Then round the loop: the lease may have run out meanwhile.
                     lingered = True
-                    await asyncio.sleep(_LINGER_SECONDS)
+                    await asyncio.sleep(min(listener.linger, _LINGER_PER_SESSION * len(self._sessions)))
                     continue
                 lingered = False
                 trace(self._options.worker_id, queue, "receive")
@@ -261,8 +303,11 @@ class OrchestrationDispatcher:
                     _log.warning("receiving from %s failed: %s", queue, error)
                     await listener.backoff.wait()
                     continue
+                if busy:
+                    listener.adapt(len(batch))
                 if not batch:
-                    await listener.backoff.wait()
+                    if not busy:
+                        await listener.backoff.wait()
                     continue
                 listener.backoff.reset()
                 if listener.stop.is_set() or time.monotonic() >= listener.valid_until:
@@ -350,7 +395,7 @@ class OrchestrationDispatcher:
 
     # --- one episode --------------------------------------------------------------------------------------
 
-    async def _process(self, instance_id: str, batch: list[Received]) -> None:
+    async def _process(self, instance_id: str, batch: list[Received], *, from_storage: bool = False) -> None:
         if is_entity(instance_id):
             await self._process_entity(instance_id, batch)
             return
@@ -361,13 +406,9 @@ class OrchestrationDispatcher:
             # someone else started. Only storage can tell, and dropping it on our word could lose it.
             self._memory.forget(instance_id)
             known = None
-        if known is not None and known.history is not None:
-            # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
-            history, etag, loaded_execution = known.history, known.history_etag, known.execution_id
-            row = _RowBefore(known.row_etag)
-        else:
-            loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
-            history, etag, loaded_execution = loaded.events, loaded.etag, loaded.execution_id
+        history, etag, loaded_execution, row, presumed_new = await self._load(
+            instance_id, escaped, batch, known, from_storage=from_storage
+        )
         state = runtime_state(history)
         discard: list[Received] = []
         defer: list[Received] = []
@@ -420,7 +461,32 @@ class OrchestrationDispatcher:
             options=self._options.replay,
             resolve=self._orchestrator,
         )
-        await self._commit(instance_id, episode, etag=etag, row=row, inbound=keep, now=now)
+        try:
+            await self._commit(
+                instance_id, episode, etag=etag, row=row, inbound=keep, now=now, presumed_new=presumed_new
+            )
+        except _HistoryExists:
+            await self._process(instance_id, keep, from_storage=True)
+
+    async def _load(
+        self, instance_id: str, escaped: str, batch: Sequence[Received], known: Remembered | None, *, from_storage: bool
+    ) -> tuple[list[HistoryEvent], str | None, str | None, _RowBefore, bool]:
+        """History, its sentinel ETag and execution, the row before the episode, and whether history is presumed."""
+        if known is not None and known.history is not None:
+            # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
+            return known.history, known.history_etag, known.execution_id, _RowBefore(known.row_etag), False
+        first = None if from_storage else _first_start(batch)
+        if first is None:
+            loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
+            return loaded.events, loaded.etag, loaded.execution_id, row, False
+        row = await self._row_before(instance_id, escaped)
+        if row.read and _new_instance_row(row.record, first):
+            # The first start of a new instance: it has no history, so none is read. The History write inserts the
+            # sentinel row, which fails if a history exists after all (a start delivered again after a crash
+            # between the History and Instances writes): then the episode runs again from storage.
+            return [], None, None, row, True
+        loaded = await self._hub.history.load(escaped)
+        return loaded.events, loaded.etag, loaded.execution_id, row, False
 
     async def _commit(
         self,
@@ -431,8 +497,13 @@ class OrchestrationDispatcher:
         row: _RowBefore,
         inbound: Sequence[Received],
         now: datetime,
+        presumed_new: bool = False,
     ) -> bool:
-        """Checkpoint ``episode``; False when nothing was committed (its messages went back)."""
+        """Checkpoint ``episode``; False when nothing was committed (its messages went back).
+
+        Raises:
+            _HistoryExists: ``presumed_new`` was wrong: the instance has a history (nothing of ours was written).
+        """
         if not self._may_run(self._session_queue.get(instance_id, "")):
             # The lease ran out or moved while the episode replayed: commit nothing, the next owner redoes it.
             await self._abandon(inbound, at_once=True)
@@ -450,6 +521,15 @@ class OrchestrationDispatcher:
                 previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
             )
         except ConflictError as error:
+            self._memory.forget(instance_id)
+            if presumed_new and error.status == 409:
+                _log.warning(
+                    "checkpoint of %s refused (HTTP %s): it has a history after all (its start was delivered again, "
+                    "or another worker ran it); its messages run again from storage",
+                    instance_id,
+                    error.status,
+                )
+                raise _HistoryExists(instance_id) from error
             _log.warning(
                 "checkpoint of %s lost to another worker (HTTP %s: %s); its messages go back",
                 instance_id,
@@ -644,9 +724,11 @@ class OrchestrationDispatcher:
     def _wake_for(self, episode: Episode) -> None:
         if any(o.to_work_items for o in episode.outbound):
             self._on_sent(self._hub.names.work_item_queue)
-        if any(not o.to_work_items for o in episode.outbound):
-            for backoff in self.backoffs.values():
-                backoff.wake()
+        # Only the queues sent to: waking every loop of this worker made each send cost empty polls.
+        names = self._hub.names
+        targets = {o.instance_id for o in episode.outbound if not o.to_work_items}
+        for queue in {names.control_queue(partition_of(i, names.partition_count)) for i in targets}:
+            self._on_sent(queue)
 
     # --- message fate -------------------------------------------------------------------------------------
 
