@@ -7,15 +7,22 @@ STAMP := $(VENV)/.installed
 # The suite mostly waits on queues and worker processes: two pytest processes (a file each, each with its own
 # Azurite) halve its wall time on two cores. `make test PYTEST_ARGS=` runs it in one process.
 PYTEST_ARGS ?= -n 2 --dist loadfile
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM := /usr/bin/chromedriver
 
 .PHONY: demo test lint typecheck unit setup clean bench
 
-setup: $(STAMP) node_modules/.package-lock.json
+setup: $(STAMP) node_modules/.package-lock.json $(CHROMIUM)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,otel]'
 	touch $(STAMP)
+
+# The dashboard test drives a real browser: Debian's Chromium and its chromedriver (no browser download).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install chromium and chromium-driver (the dashboard test needs them)"; exit 1; }
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -52,7 +52,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.queue import QueueMessage
@@ -294,8 +294,18 @@ class Floor:
             await self.instances.delete_entity(eq.partition, "")
 
     async def call(self, kind: str, eq: _Equivalent) -> None:
-        """One call of ``kind`` (a delete or update with no received message in hand is skipped)."""
-        await self._operations[kind](eq)
+        """One call of ``kind`` (a delete or update with no received message in hand is skipped).
+
+        A request the connection dropped (Azurite closes idle keep-alive connections under load) is sent again, as
+        the SDK's own retry policy would do, and counted again, as our counter counts every request sent.
+        """
+        for attempt in range(3):
+            try:
+                await self._operations[kind](eq)
+                return
+            except (ServiceRequestError, ServiceResponseError):
+                if attempt == 2:
+                    raise
 
     @functools.cached_property
     def _operations(self) -> dict[str, Callable[[_Equivalent], Awaitable[None]]]:

@@ -1,102 +1,108 @@
-"""``python -m durable_storage`` / ``durable-storage``: the command line."""
+"""``python -m durable_storage`` / ``durable-storage``: the command line (click, with rich tables).
+
+Commands are imported when used (``--help`` lists them all without importing the web server or the worker).
+"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import dataclasses
+import importlib
 import logging
 import os
 import sys
+from typing import Any
 
-from durable_storage.cli.hub import hub_info
-from durable_storage.cli.quarantine import quarantine_command
-from durable_storage.cli.worker import load_app, run_worker
-from durable_storage.errors import DurableStorageError
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
-from durable_storage.worker import WorkerOptions
+import click
 
-__all__ = ["main"]
+from durable_storage.cli._common import CliContext
+from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
 
-# WorkerOptions timings a worker process can override (each defaults to WorkerOptions'). Shorter leases and
-# visibilities let another worker take over sooner after a crash, at the cost of more storage requests.
-_WORKER_SECONDS = {
-    "lease_interval": "how long a partition lease lasts without renewal",
-    "lease_renew_interval": "how often leases are renewed and free ones claimed; shorter than --lease-interval",
-    "control_queue_visibility": "how long a received orchestration message stays hidden",
-    "work_item_visibility": "how long a received activity message stays hidden; renewed while it runs",
-    "drain_timeout": "the longest a partition being handed over waits for its running episodes",
+__all__ = ["cli", "main"]
+
+# name -> (module, attribute, one-line help)
+_INSTANCES = "durable_storage.cli.instances"
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "worker": ("durable_storage.cli.worker", "worker_command", "Run a worker for an App until SIGINT/SIGTERM."),
+    "serve": ("durable_storage.cli.serve", "serve_command", "The dashboard and the Durable Functions HTTP API."),
+    "start": (_INSTANCES, "start_command", "Start an orchestration."),
+    "status": (_INSTANCES, "status_command", "One instance's status."),
+    "list": (_INSTANCES, "list_command", "Instances, filtered by status, name, prefix or time."),
+    "raise": (_INSTANCES, "raise_command", "Raise an external event to an instance."),
+    "terminate": (_INSTANCES, "terminate_command", "Terminate an instance, or every instance a filter matches."),
+    "suspend": (_INSTANCES, "suspend_command", "Suspend a running instance."),
+    "resume": (_INSTANCES, "resume_command", "Resume a suspended instance."),
+    "rewind": (_INSTANCES, "rewind_command", "Rewind a failed instance."),
+    "purge": (_INSTANCES, "purge_command", "Delete an instance's history, or every ended instance a filter matches."),
+    "history": ("durable_storage.cli.history", "history_command", "An instance's history, or export it as JSON."),
+    "replay": ("durable_storage.cli.replay", "replay_command", "Replay stored histories against your code (CI gate)."),
+    "cost": ("durable_storage.cli.cost", "cost_command", "Storage transactions, price and bytes of an instance."),
+    "hub": ("durable_storage.cli.hub", "hub_group", "Create, inspect or delete the task hub."),
+    "quarantine": ("durable_storage.cli.quarantine", "quarantine_group", "Messages set aside as unprocessable."),
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="durable-storage", description="Durable Task on Azure Storage")
-    parser.add_argument(
-        "--connection",
-        default=None,
-        help="storage connection string (default: the AzureWebJobsStorage settings, as Durable Functions reads them)",
-    )
-    parser.add_argument("--task-hub", default=os.environ.get("DURABLE_TASK_HUB", DEFAULT_TASK_HUB))
-    parser.add_argument("--partition-count", type=int, default=DEFAULT_PARTITION_COUNT)
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    commands = parser.add_subparsers(dest="command", required=True)
-    worker = commands.add_parser("worker", help="run a worker for an App until SIGINT/SIGTERM")
-    worker.add_argument("app", metavar="MODULE:APP", help="the App to serve, e.g. function_app:app")
-    defaults = {field.name: field.default for field in dataclasses.fields(WorkerOptions)}
-    for option, help_text in _WORKER_SECONDS.items():
-        flag = "--" + option.replace("_", "-")
-        text = f"{help_text} (default {defaults[option]:g})"
-        worker.add_argument(flag, dest=option, type=float, metavar="SECONDS", help=text)
-    hub = commands.add_parser("hub", help="inspect the task hub")
-    hub_commands = hub.add_subparsers(dest="hub_command", required=True)
-    info = hub_commands.add_parser(
-        "info", help="the hub's queues, tables and containers, and each partition's owner, lease and queue"
-    )
-    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    quarantine = commands.add_parser("quarantine", help="messages set aside because they could never be processed")
-    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
-    listing = quarantine_commands.add_parser("list", help="every quarantined message, with its reason")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    requeue = quarantine_commands.add_parser("requeue", help="put a quarantined message back into its queue")
-    requeue.add_argument("message_id", metavar="MESSAGE_ID")
-    requeue.add_argument("--queue", default=None, help="the queue it came from (needed only when ambiguous)")
-    return parser
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = _COMMANDS.get(cmd_name)
+        if known is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute, _ = known
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The one-line help comes from the table above, so that --help imports no command module.
+        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
-def _worker_options(arguments: argparse.Namespace) -> WorkerOptions:
-    given = {option: getattr(arguments, option) for option in _WORKER_SECONDS}
-    return WorkerOptions(**{option: value for option, value in given.items() if value is not None})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option(
+    "--connection",
+    default=None,
+    help="Storage connection string (default: the AzureWebJobsStorage settings, as Durable Functions reads them).",
+)
+@click.option(
+    "--task-hub",
+    default=lambda: os.environ.get("DURABLE_TASK_HUB", DEFAULT_TASK_HUB),
+    show_default="TestHubName, or $DURABLE_TASK_HUB",
+)
+@click.option("--partition-count", type=click.IntRange(1, 16), default=DEFAULT_PARTITION_COUNT, show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default=None,
+    help="Log level on stderr (default: INFO for worker and serve, WARNING for the rest).",
+)
+@click.pass_context
+def cli(ctx: click.Context, connection: str | None, task_hub: str, partition_count: int, log_level: str | None) -> None:
+    """Durable Task on Azure Storage: run workers, manage instances, inspect a task hub.
 
-
-def _hub(arguments: argparse.Namespace) -> TaskHub:
-    if arguments.connection:
-        return TaskHub.from_connection_string(
-            arguments.connection, task_hub=arguments.task_hub, partition_count=arguments.partition_count
-        )
-    return TaskHub.from_env(task_hub=arguments.task_hub, partition_count=arguments.partition_count)
+    Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.
+    """
+    level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve") else "WARNING")).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        # The Azure SDK logs every request and response at INFO: a dozen lines per idle poll would drown ours.
+        logging.getLogger("azure").setLevel(logging.WARNING)
+    ctx.obj = CliContext(connection=connection, task_hub=task_hub, partition_count=partition_count)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 bad usage or configuration, 1 runtime failure)."""
-    arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if arguments.log_level != "DEBUG":
-        # The Azure SDK logs every request and response at INFO: a dozen lines per idle poll would drown ours.
-        logging.getLogger("azure").setLevel(logging.WARNING)
+    """Run the command line; returns the exit code."""
     try:
-        if arguments.command == "worker":
-            app = load_app(arguments.app)
-            asyncio.run(run_worker(_hub(arguments), app, _worker_options(arguments)))
-        elif arguments.command == "hub":
-            print(asyncio.run(hub_info(_hub(arguments), as_json=arguments.json)))
-        elif arguments.command == "quarantine":
-            text, found = asyncio.run(quarantine_command(_hub(arguments), arguments))
-            print(text)
-            return 0 if found else 1
-    except DurableStorageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2 if isinstance(error, ValueError) else 1
-    return 0
+        result: Any = cli.main(args=argv, prog_name="durable-storage", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from durable_storage._dotnet_json import (
@@ -33,7 +33,13 @@ from durable_storage._dotnet_json import (
 from durable_storage._dotnet_json import decode_event as _decode_event_json
 from durable_storage._dotnet_json import encode_event as _encode_event_json
 from durable_storage.errors import MessageFormatError
-from durable_storage.history import HistoryEvent, OrchestrationInstance
+from durable_storage.history import (
+    DistributedTraceContext,
+    ExecutionStartedEvent,
+    HistoryEvent,
+    OrchestrationInstance,
+    TaskScheduledEvent,
+)
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -51,6 +57,7 @@ __all__ = [
     "large_message_wrapper",
     "needs_blob",
     "partition_of",
+    "with_parent_trace_context",
 ]
 
 MAX_MESSAGE_BYTES = 45 * 1024
@@ -195,6 +202,16 @@ def decode_event(text: str, *, max_chars: int = MAX_QUEUE_MESSAGE_CHARS) -> Hist
 def encode_event(event: HistoryEvent) -> str:
     """``event`` as compact JSON with type names, as inside a TaskMessage."""
     return dump_json(_encode_event_json(event))
+
+
+def with_parent_trace_context(message: MessageData, context: DistributedTraceContext) -> MessageData:
+    """``message`` with ``context`` as its event's ``ParentTraceContext``, when the event is one that hands a trace
+    across a queue (ExecutionStarted, TaskScheduled: DurableTask.Core's ``SetParentTraceContext`` calls)."""
+    task_message = message.task_message
+    if task_message is None or not isinstance(task_message.event, (ExecutionStartedEvent, TaskScheduledEvent)):
+        return message
+    event = replace(task_message.event, parent_trace_context=context)
+    return replace(message, task_message=replace(task_message, event=event))
 
 
 # --- large messages (storage-layout.md §3.4) -------------------------------------------------------------------

@@ -58,7 +58,7 @@ def fan_out(context: df.DurableOrchestrationContext) -> Any:
 def approval(context: df.DurableOrchestrationContext) -> Any:
     """Wait for an approval event, or give up when a durable timer fires first."""
     decision = context.wait_for_external_event("Approval")
-    deadline: Any = context.create_timer(timedelta(minutes=5))
+    deadline = context.create_timer(timedelta(minutes=5))
     winner = yield context.task_any([decision, deadline])
     if winner is decision:
         deadline.cancel()

@@ -8,14 +8,14 @@ nothing is ever skipped for it.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from durable_storage import DurableOrchestrationClient
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import Azurite, unique_hub_name
+from durable_storage.testing import unique_hub_name
 
 _ENV = "DURABLE_STORAGE_TEST_CONNECTION"
 
@@ -29,15 +29,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The plugin we offer users: its session Azurite is ours too (``azurite_connection_string``).
+pytest_plugins = ["durable_storage.testing.pytest_plugin"]
+
+
 @pytest.fixture(scope="session")
-def connection_string(request: pytest.FixtureRequest) -> Iterator[str]:
+def connection_string(request: pytest.FixtureRequest) -> str:
     """The connection string of the account under test: a private Azurite unless --azurite names one."""
-    given = request.config.getoption("--azurite")
+    given: str | None = request.config.getoption("--azurite")
     if given:
-        yield given
-        return
-    with Azurite() as azurite:
-        yield azurite.connection_string
+        return given
+    started: str = request.getfixturevalue("azurite_connection_string")
+    return started
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ def test_pure_modules_do_no_io() -> None:
         for name in ("history.py", "_messages.py", "_names.py", "models.py", "_dotnet_json.py", "_datetimes.py")
     ]
     pure.append(PACKAGE / "_storage" / "codec.py")
-    pure += [PACKAGE / "client" / f"_{name}.py" for name in ("queries", "validation", "messages", "pages")]
+    pure += [
+        PACKAGE / "client" / f"_{name}.py" for name in ("queries", "validation", "messages", "pages", "management")
+    ]
     pure += [*modules("replay"), *modules("entities"), PACKAGE / "_json.py"]
     found = {
         str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if n.split(".")[0] in impure)

@@ -1,39 +1,65 @@
-"""``durable-storage hub info``: what a task hub holds, and who works each partition."""
+"""``durable-storage hub create|info|delete``: make a task hub, see what it holds and who works each partition."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+import click
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.text import Text
+
+from durable_storage.cli._common import (
+    EXIT_NOT_FOUND,
+    CliContext,
+    confirm,
+    emit_json,
+    fail,
+    json_option,
+    pass_cli,
+    plain_text,
+    run,
+    show,
+    table,
+)
 from durable_storage.clock import utcnow
 from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 
-__all__ = ["hub_info", "render_info"]
+__all__ = ["hub_group", "info_view", "render_info"]
+
+T = TypeVar("T")
 
 
-async def hub_info(hub: TaskHub, *, as_json: bool) -> str:
-    """The hub's description, as a table or as JSON."""
-    async with hub:
-        info = await hub.info()
-    if as_json:
-        return json.dumps(info.to_dict(), indent=2)
-    return render_info(info, utcnow())
+def info_view(info: TaskHubInfo, now: datetime) -> RenderableType:
+    """The hub as an operator reads it: a table of partitions, then the work-item queue, tables and containers.
+
+    Ages and lease expiries are relative to ``now``.
+    """
+    if not info.exists:
+        return Text(f"task hub {info.name}: does not exist")
+    partitions = table("PARTITION", "OWNER", "NEXT OWNER", "LEASE", "DEPTH", "OLDEST WAITING", "LAST DEQUEUE")
+    for partition in info.partitions:
+        partitions.add_row(*(Text(cell) for cell in _row(partition, now)))
+    work_items = list(info.queues)[-1]
+    return Group(
+        Text(f"task hub {info.name}: {info.partition_count} partitions"),
+        Padding(partitions, (0, 0, 0, 2)),
+        Text(f"work items: {work_items} ({_count(info.queues[work_items])} messages)"),
+        Text("tables: ") + _resources(info.tables),
+        Text("containers: ") + _resources(info.containers),
+    )
 
 
 def render_info(info: TaskHubInfo, now: datetime) -> str:
-    """A plain-text report; ages and lease expiries are relative to ``now``."""
-    if not info.exists:
-        return f"task hub {info.name}: does not exist"
-    lines = [f"task hub {info.name}: {info.partition_count} partitions"]
-    header = ("PARTITION", "OWNER", "NEXT OWNER", "LEASE", "DEPTH", "OLDEST WAITING", "LAST DEQUEUE")
-    rows = [header, *(_row(partition, now) for partition in info.partitions)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    work_items = list(info.queues)[-1]
-    lines.append(f"work items: {work_items} ({_count(info.queues[work_items])} messages)")
-    lines.append("tables: " + ", ".join(f"{n}{'' if ok else ' (missing)'}" for n, ok in info.tables.items()))
-    lines.append("containers: " + ", ".join(f"{n}{'' if ok else ' (missing)'}" for n, ok in info.containers.items()))
-    return "\n".join(line.rstrip() for line in lines)
+    """:func:`info_view` as plain text."""
+    return plain_text(info_view(info, now))
+
+
+def _resources(present: Mapping[str, bool]) -> Text:
+    shown = [Text(name) if ok else Text(f"{name} (missing)", style="red") for name, ok in present.items()]
+    return Text(", ").join(shown)
 
 
 def _row(partition: PartitionInfo, now: datetime) -> tuple[str, ...]:
@@ -67,3 +93,65 @@ def _age(delta: timedelta) -> str:
 
 def _count(depth: int | None) -> str:
     return "missing" if depth is None else str(depth)
+
+
+@click.group("hub")
+def hub_group() -> None:
+    """Create, inspect or delete the task hub."""
+
+
+def _with_hub(cli: CliContext, action: Callable[[TaskHub], Awaitable[T]]) -> T:
+    async def work() -> T:
+        async with cli.hub() as hub:
+            return await action(hub)
+
+    return run(work())
+
+
+def _show_info(info: TaskHubInfo, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(info.to_dict())
+    else:
+        show(info_view(info, utcnow()))
+
+
+@hub_group.command("create")
+@json_option
+@pass_cli
+def create_command(cli: CliContext, /, as_json: bool) -> None:
+    """Create the hub's queues, tables and container (what exists already is kept); then show the hub."""
+
+    async def create(hub: TaskHub) -> TaskHubInfo:
+        await hub.create_if_not_exists()
+        return await hub.info()
+
+    _show_info(_with_hub(cli, create), as_json=as_json)
+
+
+@hub_group.command("info")
+@json_option
+@pass_cli
+def info_command(cli: CliContext, /, as_json: bool) -> None:
+    """The hub's queues, tables and containers, and each partition's owner, lease and queue (exit 3: no hub)."""
+    info = _with_hub(cli, lambda hub: hub.info())
+    _show_info(info, as_json=as_json)
+    if not info.exists:
+        fail(f"task hub {info.name!r} does not exist in this storage account", EXIT_NOT_FOUND)
+
+
+@hub_group.command("delete")
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+@pass_cli
+def delete_command(cli: CliContext, /, yes: bool) -> None:
+    """Delete the hub: every queue, table and container, with every instance and its history, for good."""
+
+    async def delete(hub: TaskHub) -> None:
+        info = await hub.info()
+        found = info.exists or any(info.tables.values()) or any(info.containers.values())
+        if not found and all(depth is None for depth in info.queues.values()):
+            fail(f"task hub {hub.name!r} does not exist in this storage account", EXIT_NOT_FOUND)
+        confirm(f"delete task hub {hub.name} with every instance and its history", yes=yes)
+        await hub.delete()
+
+    _with_hub(cli, delete)
+    click.echo(f"task hub {cli.task_hub} deleted")

@@ -34,6 +34,15 @@ from durable_storage.client._entities import (
     send_signal,
     state_of,
 )
+from durable_storage.client._management import (
+    DEFAULT_MANAGEMENT_BASE_URL,
+    CheckStatusResponse,
+    HasUrl,
+    check_base_url,
+    check_status_response,
+    management_urls,
+    origin_of,
+)
 from durable_storage.client._messages import instance_message, new_id
 from durable_storage.client._pages import (
     EntityPage,
@@ -108,6 +117,8 @@ class DurableOrchestrationClient(AsyncClosing):
         task_hub: the task hub name, 3-45 letters or digits (default ``TestHubName``, as Durable Functions).
         partition_count: the hub's control queues, 1-16, fixed when the hub is created.
         retry: the retry policy of storage calls.
+        management_base_url: where ``durable-storage serve`` answers the Durable Functions HTTP API; the URLs of
+            :meth:`create_http_management_payload` start with it.
 
     Raises:
         ConfigurationError: an invalid URL, credential, hub name or partition count; nothing was contacted.
@@ -121,7 +132,9 @@ class DurableOrchestrationClient(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
         retry: StorageRetryPolicy | None = None,
+        management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> None:
+        base_url = check_base_url(management_base_url)
         hub = TaskHub(
             from_service_url(account_url),
             credential=credential,
@@ -129,18 +142,19 @@ class DurableOrchestrationClient(AsyncClosing):
             partition_count=partition_count,
             retry=retry,
         )
-        self._init(hub)
+        self._init(hub, base_url)
 
-    def _init(self, hub: TaskHub) -> None:
+    def _init(self, hub: TaskHub, management_base_url: str) -> None:
         self._hub = hub
+        self._management_base_url = management_base_url
         self._ready = False
         self._ready_lock = asyncio.Lock()
         self._closed = False
 
     @classmethod
-    def _over(cls, hub: TaskHub) -> DurableOrchestrationClient:
+    def _over(cls, hub: TaskHub, management_base_url: str) -> DurableOrchestrationClient:
         client = cls.__new__(cls)
-        client._init(hub)
+        client._init(hub, management_base_url)
         return client
 
     @classmethod
@@ -151,10 +165,12 @@ class DurableOrchestrationClient(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
         retry: StorageRetryPolicy | None = None,
+        management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
         """A client of the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
+        base_url = check_base_url(management_base_url)
         hub = TaskHub.from_connection_string(conn_str, task_hub=task_hub, partition_count=partition_count, retry=retry)
-        return cls._over(hub)
+        return cls._over(hub, base_url)
 
     @classmethod
     def from_env(
@@ -164,14 +180,16 @@ class DurableOrchestrationClient(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int = DEFAULT_PARTITION_COUNT,
         retry: StorageRetryPolicy | None = None,
+        management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
         """A client of the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``.
 
         ``name`` holds a connection string, or the identity-based settings ``{name}__accountName`` (or the three
         ``{name}__*ServiceUri``) with ``{name}__credential`` and ``{name}__clientId``.
         """
+        base_url = check_base_url(management_base_url)
         hub = TaskHub(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)
-        return cls._over(hub)
+        return cls._over(hub, base_url)
 
     @property
     def task_hub(self) -> TaskHub:
@@ -314,12 +332,13 @@ class DurableOrchestrationClient(AsyncClosing):
         *,
         page_size: int = _DEFAULT_PAGE_SIZE,
         include_entities: bool = False,
+        show_input: bool = False,
     ) -> InstancePager:
         """The instances that match every given condition, page by page.
 
         ``async for status in client.list_instances(...)`` yields them all; ``async for page in
         client.list_instances(...).by_page(token)`` yields pages, each with the ``continuation_token`` to resume
-        from. Inputs are not included (as ``get_status`` without ``show_input``).
+        from. Inputs are included only with ``show_input`` (as ``get_status``).
 
         Args:
             created_time_from: created at or after this (timezone-aware) time.
@@ -329,6 +348,7 @@ class DurableOrchestrationClient(AsyncClosing):
             page_size: instances per request, 1-1000.
             include_entities: include durable entities' instances (IDs ``@name@key``); a prefix always applies
                 as given.
+            show_input: include each instance's input (the .NET query condition's ``ShowInput``).
 
         Raises:
             ConfigurationError: a naive datetime, an unknown status, an invalid page size or prefix.
@@ -342,6 +362,7 @@ class DurableOrchestrationClient(AsyncClosing):
         )
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
             raise ConfigurationError(f"page_size {page_size!r} is invalid: must be an integer from 1 to 1000")
+        with_input = check_flag(show_input, "show_input")
 
         async def fetch(token: str | None) -> InstancePage:
             hub = await self._ensure_hub()
@@ -352,7 +373,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 continuation=decode_token(token),
                 fetch_payloads=True,
             )
-            statuses = [status_from_record(r, show_input=False) for r in records]
+            statuses = [status_from_record(r, show_input=with_input) for r in records]
             return InstancePage(statuses, encode_token(continuation))
 
         return InstancePager(fetch)
@@ -649,6 +670,43 @@ class DurableOrchestrationClient(AsyncClosing):
                 return False
             queue = queues.pop()
         return await hub.quarantine.requeue(queue, wanted)
+
+    # --- HTTP management URLs (served by `durable-storage serve`) --------------------------------------------
+
+    @property
+    def management_base_url(self) -> str:
+        """Where the Durable Functions HTTP API is served (``management_base_url``), without a trailing ``/``."""
+        return self._management_base_url
+
+    def create_http_management_payload(self, instance_id: str) -> dict[str, str]:
+        """The management URLs of ``instance_id`` under ``management_base_url``, as azure-functions-durable's.
+
+        Keys: ``id, statusQueryGetUri, sendEventPostUri, terminatePostUri, rewindPostUri, purgeHistoryDeleteUri,
+        restartPostUri, suspendPostUri, resumePostUri``. ``{eventName}`` and ``{text}`` are placeholders for the
+        caller to fill in. Nothing is sent; the instance need not exist.
+        """
+        return self.get_client_response_links(None, instance_id)
+
+    def get_client_response_links(self, request: str | HasUrl | None, instance_id: str) -> dict[str, str]:
+        """The management URLs of ``instance_id``, under the origin of ``request`` when one is given.
+
+        ``request`` is a URL, or a request object with a ``url`` (``azure.functions.HttpRequest``,
+        ``aiohttp.web.Request``): as in azure-functions-durable, the URLs then point at the host the request
+        came to; None uses ``management_base_url``.
+        """
+        check_instance_id(instance_id)
+        base_url = self._management_base_url if request is None else origin_of(request)
+        return management_urls(base_url, instance_id, self._hub.name)
+
+    def create_check_status_response(self, request: str | HasUrl | None, instance_id: str) -> CheckStatusResponse:
+        """A 202 Accepted response for an HTTP starter: ``Location`` = the status URL, body = the management URLs.
+
+        Args:
+            request: the request that started the instance (a URL or an object with ``url``), or None for
+                ``management_base_url``.
+            instance_id: the instance started.
+        """
+        return check_status_response(self.get_client_response_links(request, instance_id))
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
@@ -19,6 +20,10 @@ from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
+from durable_storage.telemetry import start_trace
+
+if TYPE_CHECKING:
+    from durable_storage.telemetry._spans import StartTrace
 
 __all__ = ["control_queue", "start_instance"]
 
@@ -44,6 +49,23 @@ async def start_instance(
     Raises:
         InstanceAlreadyExistsError: the instance exists and has not ended.
     """
+    traced = start_trace(name, instance_id, version)  # None unless OpenTelemetry tracing is configured
+    if traced is None:
+        return await _start(hub, name, instance_id, input_text, version=version, scheduled=scheduled, traced=None)
+    with traced:
+        return await _start(hub, name, instance_id, input_text, version=version, scheduled=scheduled, traced=traced)
+
+
+async def _start(
+    hub: TaskHub,
+    name: str,
+    instance_id: str,
+    input_text: str | None,
+    *,
+    version: str | None,
+    scheduled: datetime | None,
+    traced: StartTrace | None,
+) -> str:
     escaped = hub.escape(instance_id)
     now = utcnow()
     record = InstanceRecord(
@@ -61,7 +83,7 @@ async def start_instance(
     )
     # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
     # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
-    await _send_start(hub, record)
+    await _send_start(hub, record, traced)
     if await _write_row(hub, escaped, record, WriteMode.INSERT):
         _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
         return instance_id
@@ -83,14 +105,14 @@ async def start_instance(
         generation=(existing.generation or 0) + 1 if existing is not None else 0,
         etag=existing.etag if existing is not None else None,
     )
-    await _send_start(hub, record)
+    await _send_start(hub, record, traced)
     await _write_row(hub, escaped, record, WriteMode.REPLACE if existing is not None else WriteMode.INSERT)
     _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
     return instance_id
 
 
-async def _send_start(hub: TaskHub, record: InstanceRecord) -> None:
-    """Send the ExecutionStarted of ``record``'s new execution.
+async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace | None) -> None:
+    """Send the ExecutionStarted of ``record``'s new execution (with the start's span as its parent trace context).
 
     Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
     does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
@@ -108,6 +130,8 @@ async def _send_start(hub: TaskHub, record: InstanceRecord) -> None:
         scheduled_start_time=record.scheduled_start_time,
         generation=record.generation or 0,
     )
+    if traced is not None:
+        message = traced.stamp(message, record.execution_id)
     delay = start_delay(record.scheduled_start_time, record.created_time)
     await hub.messages.send(control_queue(hub, record.instance_id), message, visible_in=delay)
 

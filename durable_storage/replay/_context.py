@@ -18,6 +18,7 @@ from durable_storage.models import EntityId, RetryOptions
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
 from durable_storage.replay._tasks import (
     AtomicTask,
+    CancellableTask,
     ExternalEventTask,
     LongTimerTask,
     RetryableTask,
@@ -221,7 +222,7 @@ class DurableOrchestrationContext:
 
     # --- timers and events ----------------------------------------------------------------------------------
 
-    def create_timer(self, fire_at: datetime | timedelta) -> TaskBase:
+    def create_timer(self, fire_at: datetime | timedelta) -> CancellableTask:
         """A timer that fires at ``fire_at`` (a datetime, naive = UTC) or after ``fire_at`` (a timedelta)."""
         when = _fire_time(fire_at, self.current_utc_datetime)
         if when - self.current_utc_datetime > self._replayer.options.max_timer_duration:

@@ -96,7 +96,7 @@ class AtomicTask(TaskBase):
             replayer.schedule_atomic(self)
 
 
-class _Cancellable(TaskBase):
+class CancellableTask(TaskBase):
     """A timer the orchestration can stop waiting for."""
 
     is_cancelled = False
@@ -112,7 +112,7 @@ class _Cancellable(TaskBase):
         self.is_cancelled = True
 
 
-class TimerTask(AtomicTask, _Cancellable):
+class TimerTask(AtomicTask, CancellableTask):
     """A durable timer; ``cancel()`` makes the orchestration stop waiting for it (its message still fires)."""
 
     def __init__(self, fire_at: datetime) -> None:
@@ -241,7 +241,7 @@ class RetryableTask(CompoundTask):
         task.schedule(self.replayer)
 
 
-class LongTimerTask(CompoundTask, _Cancellable):
+class LongTimerTask(CompoundTask, CancellableTask):
     """A timer further away than the queue's maximum delay: a chain of sub-timers, each at most one interval long.
 
     Mirrors azure-functions-durable 1.7's LongTimerTask: every sub-timer takes a sequence id, and the last one

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from durable_storage import _json
 from durable_storage._crashpoints import crashpoint
@@ -35,9 +36,13 @@ from durable_storage.history import (
     TaskScheduledEvent,
 )
 from durable_storage.taskhub import TaskHub
+from durable_storage.telemetry import activity_trace
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+
+if TYPE_CHECKING:
+    from durable_storage.telemetry._spans import ActivityTrace
 
 __all__ = ["ActivityDispatcher"]
 
@@ -150,9 +155,20 @@ class ActivityDispatcher:
             with contextlib.suppress(ConflictError):
                 await self._hub.messages.delete(self._latest.get(received.message.id, received.message))
             return
+        traced = activity_trace(scheduled, target.instance_id, target.execution_id, received.message.dequeue_count)
+        if traced is None:  # OpenTelemetry tracing is not configured (one check)
+            await self._complete(received, data, scheduled, None)
+            return
+        with traced:
+            await self._complete(received, data, scheduled, traced)
+
+    async def _complete(
+        self, received: Received, data: MessageData, scheduled: TaskScheduledEvent, traced: ActivityTrace | None
+    ) -> None:
+        """Run the activity while its work item stays invisible, reply, then delete the work item."""
         renewing = asyncio.create_task(self._keep_invisible(received.message))
         try:
-            reply = await self._run(scheduled)
+            reply = await self._run(scheduled, traced)
         finally:
             renewing.cancel()
             try:
@@ -214,7 +230,7 @@ class ActivityDispatcher:
                     raise
                 # Received again (and adopted) while this renewal was on its way: renew that copy next time.
 
-    async def _run(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
+    async def _run(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None = None) -> HistoryEvent:
         now = utcnow()
         try:
             function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
@@ -223,10 +239,14 @@ class ActivityDispatcher:
                 value = await function(argument)
             else:
                 loop = asyncio.get_running_loop()
-                value = await loop.run_in_executor(self._threads, function, argument)
+                call = function if traced is None else traced.wrap(function)
+                value = await loop.run_in_executor(self._threads, call, argument)
             return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=_json.dumps(value))
         except Exception as error:
-            return _failed(scheduled, error, now)
+            failed = _failed(scheduled, error, now)
+            if traced is not None:
+                traced.failed(error, failed.reason or type(error).__name__)
+            return failed
 
 
 def _failed(

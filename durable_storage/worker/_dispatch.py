@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
@@ -34,10 +34,11 @@ from durable_storage.history import (
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
+from durable_storage.telemetry import episode_trace
 from durable_storage.worker._checkpoint import Committed, checkpoint, instance_record
 from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
-from durable_storage.worker._episode import Episode, run_episode
+from durable_storage.worker._episode import Episode, run_episode, with_trace_context
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
@@ -54,6 +55,9 @@ from durable_storage.worker._screening import (
 from durable_storage.worker._trace import trace
 
 __all__ = ["OrchestrationDispatcher"]
+
+if TYPE_CHECKING:
+    from durable_storage.telemetry._spans import EpisodeTrace
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -395,10 +399,20 @@ class OrchestrationDispatcher:
 
     # --- one episode --------------------------------------------------------------------------------------
 
-    async def _process(self, instance_id: str, batch: list[Received], *, from_storage: bool = False) -> None:
+    async def _process(self, instance_id: str, batch: list[Received]) -> None:
         if is_entity(instance_id):
             await self._process_entity(instance_id, batch)
             return
+        traced = episode_trace()  # None unless OpenTelemetry tracing is configured (one check)
+        if traced is None:
+            await self._orchestrate(instance_id, batch, from_storage=False, traced=None)
+            return
+        with traced:
+            await self._orchestrate(instance_id, batch, from_storage=False, traced=traced)
+
+    async def _orchestrate(
+        self, instance_id: str, batch: list[Received], *, from_storage: bool, traced: EpisodeTrace | None
+    ) -> None:
         escaped = self._hub.escape(instance_id)
         known = self._memory.get(instance_id)
         if known is not None and known.history is not None and _for_other_executions(batch, known.execution_id):
@@ -461,12 +475,16 @@ class OrchestrationDispatcher:
             options=self._options.replay,
             resolve=self._orchestrator,
         )
+        if traced is not None:
+            context = traced.begin(instance_id, beginning, episode, new_events=len(events), replayed=len(history))
+            if context is not None:
+                episode = with_trace_context(episode, context)
         try:
             await self._commit(
                 instance_id, episode, etag=etag, row=row, inbound=keep, now=now, presumed_new=presumed_new
             )
         except _HistoryExists:
-            await self._process(instance_id, keep, from_storage=True)
+            await self._orchestrate(instance_id, keep, from_storage=True, traced=traced)
 
     async def _load(
         self, instance_id: str, escaped: str, batch: Sequence[Received], known: Remembered | None, *, from_storage: bool

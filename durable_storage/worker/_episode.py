@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._messages import MessageData, TaskMessage, with_parent_trace_context
 from durable_storage.history import (
     ContinueAsNewEvent,
+    DistributedTraceContext,
     EventRaisedEvent,
     EventSentEvent,
     ExecutionCompletedEvent,
@@ -46,7 +47,7 @@ from durable_storage.replay import (
 )
 from durable_storage.runtime_state import RuntimeState, runtime_state
 
-__all__ = ["Episode", "Outbound", "failed_episode", "run_episode"]
+__all__ = ["Episode", "Outbound", "failed_episode", "run_episode", "with_trace_context"]
 
 _Status = OrchestrationRuntimeStatus
 _MAX_CONTINUATIONS = 100  # continue-as-new loops within one episode before we checkpoint and go on later
@@ -289,7 +290,33 @@ def _next_execution(
         version=started.version,
         input=completion.output,
         tags=started.tags,
+        # The next generation keeps the trace lineage (TaskOrchestrationDispatcher: SetParentTraceContext).
+        parent_trace_context=started.parent_trace_context,
         generation=(started.generation or 0) + 1,
+    )
+
+
+def with_trace_context(episode: Episode, context: DistributedTraceContext) -> Episode:
+    """``episode`` handing on ``context`` (its span's) as DurableTask.Core does, for the activity and sub-orchestration
+    spans to be its children: on each TaskScheduled it sends and records, and on the ExecutionStarted of each child.
+
+    An ExecutionStarted it appends without a trace context (a start from an untraced client) gets ``context`` too:
+    the later episodes of that execution then join this episode's trace.
+    """
+    stamped: dict[int, HistoryEvent] = {}
+    for event in episode.appended:
+        if isinstance(event, TaskScheduledEvent) or (
+            isinstance(event, ExecutionStartedEvent) and event.parent_trace_context is None
+        ):
+            stamped[id(event)] = replace(event, parent_trace_context=context)
+    outbound = [replace(o, message=with_parent_trace_context(o.message, context)) for o in episode.outbound]
+    if not stamped:
+        return replace(episode, outbound=outbound)
+    return replace(
+        episode,
+        appended=[stamped.get(id(e), e) for e in episode.appended],
+        history=[stamped.get(id(e), e) for e in episode.history],
+        outbound=outbound,
     )
 
 

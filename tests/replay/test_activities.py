@@ -13,6 +13,7 @@ import pytest
 
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.replay import HTTP_ACTIVITY, Completion, ScheduleTaskAction
+from durable_storage.testing import run_orchestrator
 
 from .support import H, failure_of, output_of, run
 
@@ -72,14 +73,14 @@ def test_each_later_episode_returns_only_the_new_activity_with_the_next_sequence
 
 def test_the_last_episode_completes_with_the_output_and_the_next_sequence_id() -> None:
     h = H().started("hello_cities")
-    h.scheduled("say_hello", "Tokyo").episode().completed(0, "Hello Tokyo!")
-    h.scheduled("say_hello", "Seattle").episode().completed(1, "Hello Seattle!")
-    h.scheduled("say_hello", "London").episode().new().completed(2, "Hello London!")
+    h.activity_completed("say_hello", "Hello Tokyo!", input="Tokyo")
+    h.activity_completed("say_hello", "Hello Seattle!", input="Seattle")
+    h.activity_completed("say_hello", "Hello London!", input="London")
 
-    result = run(hello_cities, h)
+    result = run_orchestrator(hello_cities, h)
 
     assert result.actions == []
-    assert result.completion == Completion(
+    assert result.replay.completion == Completion(
         id=3,
         status=OrchestrationRuntimeStatus.Completed,
         output=json.dumps(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]),
@@ -109,9 +110,10 @@ def test_returning_none_completes_without_output() -> None:
     def nothing(context: Any) -> Any:
         yield context.call_activity("a")
 
-    result = run(nothing, H().started("nothing").scheduled("a").episode().new().completed(0))
+    result = run_orchestrator(nothing, H().started("nothing").activity_completed("a"))
 
-    assert result.completion == Completion(id=1, status=OrchestrationRuntimeStatus.Completed, output=None)
+    assert result.replay.completion == Completion(id=1, status=OrchestrationRuntimeStatus.Completed, output=None)
+    assert (result.status, result.output) == (OrchestrationRuntimeStatus.Completed, None)
 
 
 # --- ids are taken when a task is yielded ---------------------------------------------------------------------

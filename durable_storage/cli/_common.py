@@ -1,0 +1,294 @@
+"""What every command shares: the hub and client from the global options, output as a table or JSON, exit codes.
+
+Exit codes a script can rely on: 0 done; 1 the operation failed (storage unreachable, a conflict, a replay that
+does not match); 2 bad usage or an invalid value (nothing was written); 3 the instance, message or hub named does
+not exist.
+
+Results go to stdout (a table, or JSON with ``--json``); errors, questions and progress bars go to stderr, so that
+``--json`` output can be piped as it is. Option values are parsed by click types (:class:`JsonValue`,
+:class:`TimeValue`, :class:`StatusList`): a bad one exits 2 with click's message naming the option and the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from durable_storage.client import DurableOrchestrationClient
+from durable_storage.clock import utcnow
+from durable_storage.errors import DurableStorageError, InstanceNotFoundError
+from durable_storage.models import OrchestrationRuntimeStatus
+from durable_storage.taskhub import TaskHub
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliContext",
+    "JsonValue",
+    "StatusList",
+    "TimeValue",
+    "confirm",
+    "console",
+    "emit_json",
+    "fail",
+    "for_each",
+    "json_option",
+    "pass_cli",
+    "plain_text",
+    "plural",
+    "progress",
+    "run",
+    "show",
+    "table",
+    "time_text",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+T = TypeVar("T")
+
+console = Console(highlight=False, soft_wrap=False)
+_errors = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class CliContext:
+    """The global options, turned into a hub or a client on demand."""
+
+    connection: str | None
+    task_hub: str
+    partition_count: int
+
+    def hub(self) -> TaskHub:
+        """The task hub named by the options (connection string, or the AzureWebJobsStorage settings)."""
+        if self.connection:
+            return TaskHub.from_connection_string(
+                self.connection, task_hub=self.task_hub, partition_count=self.partition_count
+            )
+        return TaskHub.from_env(task_hub=self.task_hub, partition_count=self.partition_count)
+
+    def client(self) -> DurableOrchestrationClient:
+        """A client of that hub (an async context manager)."""
+        if self.connection:
+            return DurableOrchestrationClient.from_connection_string(
+                self.connection, task_hub=self.task_hub, partition_count=self.partition_count
+            )
+        return DurableOrchestrationClient.from_env(task_hub=self.task_hub, partition_count=self.partition_count)
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    _errors.print(f"error: {message}", markup=False, soft_wrap=True)
+    raise click.exceptions.Exit(code)
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; library errors become a message on stderr and the documented exit code."""
+    try:
+        return asyncio.run(work)
+    except InstanceNotFoundError as error:
+        fail(str(error), EXIT_NOT_FOUND)
+    except DurableStorageError as error:
+        fail(str(error), EXIT_USAGE if isinstance(error, ValueError) else EXIT_FAILED)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    to_json: Callable[[], Any] | None = getattr(value, "to_json", None)
+    if to_json is not None:
+        return to_json()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout (datetimes as ISO 8601)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_default) + "\n")
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    """An empty table with the house style: bold headers, no box lines a script would have to strip."""
+    result = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    return result
+
+
+def show(renderable: RenderableType) -> None:
+    """Print a table or text on stdout: styled and fitted to a terminal; piped, plain and never folded at 80 columns."""
+    if console.is_terminal:
+        console.print(renderable)
+    else:
+        sys.stdout.write(plain_text(renderable) + "\n")
+
+
+def plain_text(renderable: RenderableType) -> str:
+    """The text of a rich renderable without styles, as wide as its content, trailing spaces stripped."""
+    wide = Console(file=io.StringIO(), width=_UNFOLDED, color_system=None, highlight=False, soft_wrap=False)
+    with wide.capture() as captured:
+        wide.print(renderable)
+    return "\n".join(line.rstrip() for line in captured.get().splitlines())
+
+
+_UNFOLDED = 100_000
+
+
+def time_text(value: datetime | None) -> str:
+    """A time for a table: UTC, to the second, in ISO 8601 (so it can be pasted into ``--since``); ``-`` for None."""
+    return "-" if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def confirm(action: str, *, yes: bool) -> None:
+    """Go on to do ``action`` (``"delete task hub x"``) when ``--yes`` was given or the user agrees.
+
+    Without a terminal to ask on (a script, a pipe), it refuses with exit 2 rather than read an answer from stdin.
+    """
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        fail(f"refusing to {action} without confirmation: stdin is not a terminal to ask on; pass --yes", EXIT_USAGE)
+    if not click.confirm(action[:1].upper() + action[1:] + "?", default=False, err=True):
+        fail(f"not confirmed: did not {action}")
+
+
+async def for_each(
+    items: Sequence[str], act: Callable[[str], Awaitable[T]], description: str, *, concurrency: int = 8
+) -> tuple[list[T], dict[str, str]]:
+    """``act`` on every item, ``concurrency`` at a time, behind a progress bar.
+
+    Returns the results, and the items whose ``act`` raised a library error, each with its message.
+    """
+    limit = asyncio.Semaphore(concurrency)
+    results: list[T] = []
+    failures: dict[str, str] = {}
+    with progress() as bar:
+        task = bar.add_task(description, total=len(items))
+
+        async def one(item: str) -> None:
+            async with limit:
+                try:
+                    results.append(await act(item))
+                except DurableStorageError as error:
+                    failures[item] = str(error)
+                bar.advance(task)
+
+        await asyncio.gather(*(one(item) for item in items))
+    return results, failures
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 instance``, ``2 instances``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def progress() -> Progress:
+    """A progress bar on stderr, for operations over many instances (``with progress() as bar: ...``)."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_errors
+    )
+
+
+# --- option values ------------------------------------------------------------------------------------------
+
+
+class JsonValue(click.ParamType[Any]):
+    """A JSON value, parsed with ``json.loads`` (``--input '{"n": 3}'``; a string needs its quotes: ``'"x"'``)."""
+
+    name = "json"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            self.fail(
+                f"{value!r} is not JSON ({error.msg} at character {error.pos}); a string needs quotes, e.g. '\"text\"'",
+                param,
+                ctx,
+            )
+
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])", re.ASCII)
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class TimeValue(click.ParamType[datetime]):
+    """A point in time: ISO 8601 (UTC unless it has an offset), or a duration (``30m``, ``2h``, ``3d``) from now.
+
+    Args:
+        ahead: durations count forward from now (``--start-at 10m``); by default they mean that long ago.
+    """
+
+    name = "time"
+
+    def __init__(self, *, ahead: bool = False) -> None:
+        self.ahead = ahead
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            age = _AGE.fullmatch(text)
+            if age is not None:
+                delta = timedelta(**{_AGE_UNITS[age[2]]: float(age[1])})
+                return utcnow() + delta if self.ahead else utcnow() - delta
+            parsed = datetime.fromisoformat(text)
+        except (ValueError, OverflowError):
+            direction = "from now" if self.ahead else "ago"
+            self.fail(
+                f"{text!r} is not a time: must be ISO 8601 (2026-11-24T10:00:00Z) or a duration {direction} "
+                "(a number and s, m, h, d or w: 30m, 2h, 3d)",
+                param,
+                ctx,
+            )
+        # The tables show UTC, so a time typed without an offset is read as UTC rather than as local time.
+        return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+_STATUS_NAMES = {status.name.lower(): status for status in OrchestrationRuntimeStatus}
+
+
+class StatusList(click.ParamType[tuple[OrchestrationRuntimeStatus, ...]]):
+    """Runtime statuses by name, in any case, comma-separated (``completed,Failed``); a tuple without duplicates."""
+
+    name = "status"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[OrchestrationRuntimeStatus, ...]:
+        if isinstance(value, tuple):
+            return value
+        statuses: list[OrchestrationRuntimeStatus] = []
+        for name in str(value).split(","):
+            status = _STATUS_NAMES.get(name.strip().lower())
+            if status is None:
+                allowed = ", ".join(s.name for s in OrchestrationRuntimeStatus)
+                self.fail(f"{name.strip()!r} is not a runtime status: must be one of {allowed}", param, ctx)
+            statuses.append(status)
+        return tuple(dict.fromkeys(statuses))

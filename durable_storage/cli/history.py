@@ -1,0 +1,132 @@
+"""``durable-storage history ID [--json] [--export F]``: an instance's history, as a table or as an export file.
+
+The export (:mod:`durable_storage.gate`'s format: the instance, its status and input, and the events as
+``client.get_history`` returns them) can be attached to a bug report and replayed against any version of the code
+with ``durable-storage replay MODULE:APP --from-file F``, under a debugger if need be. Reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from durable_storage.cli._common import EXIT_NOT_FOUND, CliContext, emit_json, fail, json_option, pass_cli, run, show
+from durable_storage.cli._common import table as new_table
+from durable_storage.gate import ExportedHistory, export_instance, write_exports
+from durable_storage.history import (
+    EventRaisedEvent,
+    EventSentEvent,
+    ExecutionCompletedEvent,
+    ExecutionStartedEvent,
+    ExecutionTerminatedEvent,
+    HistoryEvent,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceCreatedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TaskCompletedEvent,
+    TaskFailedEvent,
+    TaskScheduledEvent,
+    TimerCreatedEvent,
+    TimerFiredEvent,
+)
+from durable_storage.taskhub import TaskHub
+
+__all__ = ["existing_hub", "history_command"]
+
+_SHOWN = 60  # characters of a payload shown in the table; --json and --export have it all
+
+
+@asynccontextmanager
+async def existing_hub(cli: CliContext) -> AsyncIterator[TaskHub]:
+    """The task hub of the global options, open; exit 3 when it does not exist (it is never created)."""
+    async with cli.hub() as hub:
+        if await hub.stored_partition_count() is None:
+            fail(
+                f"task hub {hub.name!r} does not exist in this storage account: check --task-hub and --connection",
+                EXIT_NOT_FOUND,
+            )
+        yield hub
+
+
+@click.command("history")
+@click.argument("instance_id")
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write the history to FILE as JSON, for a bug report; `replay MODULE:APP --from-file FILE` replays it.",
+)
+@json_option
+@pass_cli
+def history_command(cli: CliContext, /, instance_id: str, export_path: Path | None, as_json: bool) -> None:
+    """The history of INSTANCE_ID's current execution, event by event."""
+    exported = run(_export(cli, instance_id))
+    if export_path is not None:
+        try:
+            export_path.write_text(write_exports([exported]), encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot write the export to {str(export_path)!r}: {error.strerror or error}")
+        click.echo(f"exported {len(exported.events)} events of {instance_id} to {export_path}", err=as_json)
+    if as_json:
+        emit_json(exported.to_dict())
+    elif export_path is None:
+        click.echo(
+            f"instance {exported.instance_id}: {exported.name or '?'}, {exported.runtime_status or 'status unknown'}, "
+            f"execution {exported.execution_id or '?'}, {len(exported.events)} events"
+        )
+        show(_table(exported.events))
+
+
+async def _export(cli: CliContext, instance_id: str) -> ExportedHistory:
+    async with existing_hub(cli) as hub:
+        return await export_instance(hub, instance_id)
+
+
+def _table(events: tuple[HistoryEvent, ...]) -> Table:
+    result = new_table("#", "EVENT ID", "EVENT", "TIME", "DETAILS")
+    for index, event in enumerate(events):
+        when = event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        event_id = str(event.event_id) if event.event_id >= 0 else ""
+        result.add_row(str(index), event_id, event.event_type.name, when, describe(event))
+    return result
+
+
+def describe(event: HistoryEvent) -> str:
+    """What a history event says, in one line: names, task ids and payloads (shortened)."""
+    if isinstance(event, ExecutionStartedEvent):
+        return f"{event.name} input={_short(event.input)}"
+    if isinstance(event, (TaskScheduledEvent, SubOrchestrationInstanceCreatedEvent)):
+        return f"{event.name} input={_short(event.input)}"
+    if isinstance(event, (TaskCompletedEvent, SubOrchestrationInstanceCompletedEvent)):
+        return f"task {event.task_scheduled_id} result={_short(event.result)}"
+    if isinstance(event, (TaskFailedEvent, SubOrchestrationInstanceFailedEvent)):
+        return f"task {event.task_scheduled_id} failed: {_short(event.reason)}"
+    if isinstance(event, TimerCreatedEvent):
+        return f"fires at {event.fire_at.isoformat()}"
+    if isinstance(event, TimerFiredEvent):
+        return f"timer {event.timer_id}"
+    if isinstance(event, EventRaisedEvent):
+        return f"{event.name} input={_short(event.input)}"
+    if isinstance(event, EventSentEvent):
+        return f"{event.name} to {event.instance_id} input={_short(event.input)}"
+    if isinstance(event, ExecutionCompletedEvent):
+        details = event.failure_details
+        outcome = f"{details.error_type}: {details.error_message}" if details else _short(event.result)
+        return f"{event.orchestration_status.name} {outcome}"
+    if isinstance(event, ExecutionTerminatedEvent):
+        return f"reason={_short(event.input)}"
+    reason = getattr(event, "reason", None)
+    return f"reason={_short(reason)}" if reason else ""
+
+
+def _short(text: str | None) -> str:
+    if text is None:
+        return "null"
+    text = " ".join(text.split())
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."

@@ -1,0 +1,91 @@
+"""What the handlers share: the client of the app, JSON bodies, error responses and the status payload."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from durable_storage.client import DurableOrchestrationClient
+from durable_storage.errors import ConfigurationError
+from durable_storage.models import DurableOrchestrationStatus
+
+__all__ = [
+    "CLIENT",
+    "client_of",
+    "error",
+    "json_body",
+    "location_of",
+    "management_response",
+    "status_payload",
+]
+
+CLIENT = web.AppKey("client", DurableOrchestrationClient)
+
+
+def client_of(request: web.Request) -> DurableOrchestrationClient:
+    """The app's client, after checking that a ``taskHub`` parameter (if any) names its hub."""
+    client = request.app[CLIENT]
+    hub = request.query.get("taskHub")
+    if hub and hub.lower() != client.task_hub.name.lower():
+        raise ConfigurationError(
+            f"query parameter taskHub={hub!r} is invalid: this server serves task hub {client.task_hub.name!r}"
+        )
+    return client
+
+
+def error(status: int, message: str) -> web.Response:
+    """A JSON error response, ``{"Message": ...}`` as the Functions host's ``CreateErrorResponse``."""
+    return web.json_response({"Message": message}, status=status)
+
+
+async def json_body(request: web.Request, *, require_json_type: bool = False) -> tuple[bool, Any]:
+    """``(present, value)`` of the request's JSON body; an empty body is ``(False, None)``.
+
+    Raises:
+        ConfigurationError: the body is not JSON, or (``require_json_type``) not sent as ``application/json``.
+    """
+    text = await request.text()
+    if require_json_type and request.content_type.lower() != "application/json":
+        raise ConfigurationError("Only application/json request content is supported")
+    if not text.strip():
+        return False, None
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        raise ConfigurationError("Invalid JSON content: the request body is not JSON") from None
+
+
+def _seconds(value: datetime | None) -> str | None:
+    # StatusResponsePayload writes DateTime.ToString("s") + "Z": whole seconds, UTC.
+    return None if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_payload(status: DurableOrchestrationStatus) -> dict[str, Any]:
+    """The Functions host's ``StatusResponsePayload``: every key present, ``historyEvents`` only when shown."""
+    body: dict[str, Any] = {
+        "name": status.name,
+        "instanceId": status.instance_id,
+        "runtimeStatus": status.runtime_status.name if status.runtime_status is not None else None,
+        "input": status.input_,
+        "customStatus": status.custom_status,
+        "output": status.output,
+        "createdTime": _seconds(status.created_time),
+        "lastUpdatedTime": _seconds(status.last_updated_time),
+    }
+    if status.history is not None:
+        body["historyEvents"] = status.history
+    return body
+
+
+def location_of(request: web.Request) -> str:
+    """The request's URL for a ``Location`` header, without a ``token`` parameter (it is no one else's business)."""
+    return str(request.url.without_query_params("token")) if "token" in request.query else str(request.url)
+
+
+def management_response(request: web.Request, instance_id: str) -> web.Response:
+    """The check-status 202 of ``instance_id``, its URLs under the origin this request came to."""
+    response = request.app[CLIENT].create_check_status_response(request, instance_id)
+    return web.Response(status=response.status_code, body=response.get_body(), headers=response.headers)
