@@ -84,11 +84,30 @@ def cli(ctx: click.Context, connection: str | None, task_hub: str, partition_cou
     Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.
     """
     level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve") else "WARNING")).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if level != "DEBUG":
-        # The Azure SDK logs every request and response at INFO: a dozen lines per idle poll would drown ours.
-        logging.getLogger("azure").setLevel(logging.WARNING)
+    _configure_logging(level)
     ctx.obj = CliContext(connection=connection, task_hub=task_hub, partition_count=partition_count)
+
+
+def _quiet_azure(record: logging.LogRecord) -> bool:
+    # The Azure SDK logs every request and response at INFO: a dozen lines per idle poll would drown ours.
+    return record.levelno >= logging.WARNING or not record.name.startswith("azure")
+
+
+def _configure_logging(level: str) -> None:
+    """Log to stderr at ``level``, unless logging is configured already (a host program, or pytest, calling main).
+
+    The SDK's chatter is filtered on our handler, not by changing the "azure" logger, so that a program calling
+    ``main()`` keeps its own logging as it was.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "DEBUG":
+        handler.addFilter(_quiet_azure)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
