@@ -76,6 +76,12 @@ def say_hello(city: str) -> str:
     return f"Hello {city}!"
 
 
+# The same orchestration with say_hello as a local activity (activity_trigger(local=True)): --local.
+local_app = df.App()
+local_app.activity_trigger(input_name="city", local=True)(say_hello)
+
+
+@local_app.orchestration_trigger(context_name="context")
 @app.orchestration_trigger(context_name="context")
 def hello_cities5(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[str]]:
     """Five activity calls in sequence (Microsoft's HelloCities5)."""
@@ -92,6 +98,7 @@ class HelloResult:
     orchestrations: int
     warm_up: int
     max_polling_interval_s: float
+    local_activities: bool
     seconds: float
     detected_s: float
     orchestrations_per_s: float
@@ -123,11 +130,24 @@ def _failures(statuses: Sequence[df.DurableOrchestrationStatus]) -> int:
 
 
 async def measure(
-    connection: str, orchestrations: int, *, warm_up: int = 10, max_polling_interval: float = 1.0, timeout: float = 600
+    connection: str,
+    orchestrations: int,
+    *,
+    warm_up: int = 10,
+    max_polling_interval: float = 1.0,
+    timeout: float = 600,
+    local: bool = False,
 ) -> HelloResult:
-    """Run the warm-up, then the N measured orchestrations, on a fresh hub with one counted in-process worker."""
+    """Run the warm-up, then the N measured orchestrations, on a fresh hub with one counted in-process worker.
+
+    ``local``: say_hello runs as a local activity, inside the orchestration's episode.
+    """
     options = df.WorkerOptions(max_polling_interval=max_polling_interval)
-    async with fresh_client(connection, "hello") as client, counted_worker(client, app, options) as (_, worker_tally):
+    chosen = local_app if local else app
+    async with (
+        fresh_client(connection, "hello") as client,
+        counted_worker(client, chosen, options) as (_, worker_tally),
+    ):
         if warm_up:
             progress(f"hello_cities: warm-up, {warm_up} orchestrations")
             await until_ended(client, await _start_all(client, warm_up), timeout=timeout)
@@ -152,6 +172,7 @@ async def measure(
         orchestrations=n,
         warm_up=warm_up,
         max_polling_interval_s=max_polling_interval,
+        local_activities=local,
         seconds=round(seconds, 3),
         detected_s=round(span.wall_s, 3),
         orchestrations_per_s=round(n / seconds, 2),
@@ -199,6 +220,7 @@ def render(result: HelloResult) -> str:
         f"{result.calls_per_orchestration:>10.2f} "
         f"{result.cpu_ms_per_orchestration:>11.1f} {result.cpu_s:>6.1f} {azurite:>13} {result.failures:>8}",
         f"(one in-process worker, 4 partitions, max polling interval {result.max_polling_interval_s:g} s, "
+        f"{'local activities, ' if result.local_activities else ''}"
         f"{result.warm_up} warm-up orchestrations not counted, {os.cpu_count()} CPUs on this host)",
         "",
     ]
@@ -227,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = parser_for(__doc__)
     add_options(parser)
     parser.add_argument("--mix-out", type=Path, default=DEFAULT_MIX, metavar="PATH", help=f"default: {DEFAULT_MIX}")
+    parser.add_argument(
+        "--local", action="store_true", help="say_hello as a local activity (activity_trigger(local=True))"
+    )
     args = parser.parse_args(argv)
     check_options(parser, args)
 
@@ -237,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             warm_up=args.warm_up,
             max_polling_interval=args.max_polling_interval,
             timeout=args.timeout,
+            local=args.local,
         )
 
     result = run_on_storage(args.connection, work)

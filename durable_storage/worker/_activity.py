@@ -192,6 +192,15 @@ class ActivityDispatcher:
                 received.message.id,
             )
 
+    async def run_local(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
+        """Run a local activity for an episode (no work item): its TaskCompleted or TaskFailed.
+
+        It takes one of the activity slots, so local and queued activities together respect
+        ``max_concurrent_activities``.
+        """
+        async with self._slots:
+            return await self._run(scheduled)
+
     async def _already_answered(self, target: OrchestrationInstance, scheduled: TaskScheduledEvent) -> bool:
         if not target.execution_id:
             return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,6 +30,7 @@ from durable_storage.history import (
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
     HistoryEvent,
+    TaskScheduledEvent,
 )
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
@@ -38,7 +39,7 @@ from durable_storage.telemetry import episode_trace
 from durable_storage.worker._checkpoint import Committed, checkpoint, instance_record
 from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
-from durable_storage.worker._episode import Episode, run_episode, with_trace_context
+from durable_storage.worker._episode import Episode, resume_episode, run_episode, with_trace_context
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
@@ -162,11 +163,21 @@ class _HistoryExists(Exception):
 class OrchestrationDispatcher:
     """Runs the orchestrations of the partitions this worker owns."""
 
-    def __init__(self, hub: TaskHub, app: App, options: WorkerOptions, *, on_sent: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        hub: TaskHub,
+        app: App,
+        options: WorkerOptions,
+        *,
+        on_sent: Callable[[str], None],
+        run_activity: Callable[[TaskScheduledEvent], Awaitable[HistoryEvent]] | None = None,
+    ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
         self._on_sent = on_sent
+        # Runs a local activity (``activity_trigger(local=True)``) inside an episode: the activity dispatcher's.
+        self._run_activity = run_activity
         self._listeners: dict[str, _Listener] = {}
         self.backoffs: dict[str, Backoff] = {}
         self._pending: dict[str, list[Received]] = {}
@@ -465,6 +476,7 @@ class OrchestrationDispatcher:
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
         now = utcnow()
+        is_local = self._app.is_local_activity if self._run_activity is not None else None
         episode = await self._off_loop(
             run_episode,
             self._orchestrator(name),
@@ -474,7 +486,24 @@ class OrchestrationDispatcher:
             now=now,
             options=self._options.replay,
             resolve=self._orchestrator,
+            is_local=is_local,
         )
+        while episode.pending_local and self._run_activity is not None:
+            # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
+            results = await asyncio.gather(*(self._run_activity(e) for e in episode.pending_local))
+            now = utcnow()
+            started = runtime_state(episode.history).started
+            episode = await self._off_loop(
+                resume_episode,
+                self._orchestrator(started.name if started is not None else name),
+                episode,
+                results,
+                instance_id=instance_id,
+                now=now,
+                options=self._options.replay,
+                resolve=self._orchestrator,
+                is_local=is_local,
+            )
         if traced is not None:
             context = traced.begin(instance_id, beginning, episode, new_events=len(events), replayed=len(history))
             if context is not None:

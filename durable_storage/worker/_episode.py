@@ -51,6 +51,7 @@ __all__ = ["Episode", "Outbound", "failed_episode", "run_episode", "with_trace_c
 
 _Status = OrchestrationRuntimeStatus
 _MAX_CONTINUATIONS = 100  # continue-as-new loops within one episode before we checkpoint and go on later
+_MAX_LOCAL_ROUNDS = 100  # rounds of local activities in one episode; beyond it they go out as ordinary work items
 _TERMINAL_FOR_PARENT = frozenset({_Status.Completed, _Status.Failed, _Status.Terminated})
 
 
@@ -76,6 +77,9 @@ class Episode:
         outbound: messages to send before the history is written.
         state: the runtime state after the episode.
         custom_status: the custom status JSON text (None when unset).
+        pending_local: local activities scheduled and not run yet: run them, then :func:`resume_episode`.
+        local_rounds: how many rounds of local activities this episode ran.
+        before: the runtime state before the episode.
     """
 
     execution_id: str
@@ -85,6 +89,9 @@ class Episode:
     outbound: list[Outbound] = field(default_factory=list)
     state: RuntimeState | None = None
     custom_status: str | None = None
+    pending_local: list[TaskScheduledEvent] = field(default_factory=list)
+    local_rounds: int = 0
+    before: RuntimeState | None = None
 
 
 Orchestrator = Callable[[Any], Any]
@@ -99,29 +106,91 @@ def run_episode(
     now: datetime,
     options: ReplayOptions | None = None,
     resolve: Callable[[str], Orchestrator] | None = None,
+    is_local: Callable[[str], bool] | None = None,
 ) -> Episode:
     """Run one episode of ``instance_id`` over its ``history`` and the new ``messages`` (events, in order).
 
-    ``resolve`` finds the orchestrator of a new execution by name (continue-as-new keeps the name).
+    ``resolve`` finds the orchestrator of a new execution by name (continue-as-new keeps the name). ``is_local``
+    tells the activities that run inside the episode: when the orchestrator schedules some, the episode stops with
+    them in ``pending_local`` (nothing is sent for them); the caller runs them and calls :func:`resume_episode`.
     """
-    new_events: list[HistoryEvent] = [OrchestratorStartedEvent(timestamp=now), *messages]
     state = runtime_state(history)
-    execution_id = _execution_id(history, messages)
-    episode = Episode(execution_id, len(history), [], list(history))
-    outbound: list[Outbound] = []
+    episode = Episode(_execution_id(history, messages), len(history), [], list(history), before=state)
+    new_events: list[HistoryEvent] = [OrchestratorStartedEvent(timestamp=now), *messages]
+    return _advance(
+        orchestrator,
+        episode,
+        new_events,
+        instance_id=instance_id,
+        now=now,
+        options=options,
+        resolve=resolve,
+        is_local=is_local,
+    )
+
+
+def resume_episode(
+    orchestrator: Orchestrator,
+    episode: Episode,
+    results: Sequence[HistoryEvent],
+    *,
+    instance_id: str,
+    now: datetime,
+    options: ReplayOptions | None = None,
+    resolve: Callable[[str], Orchestrator] | None = None,
+    is_local: Callable[[str], bool] | None = None,
+) -> Episode:
+    """Go on with ``episode`` after its local activities ran: ``results`` are their TaskCompleted/TaskFailed.
+
+    The history gets what a worker would have written had they run as ordinary activities: a new round
+    (OrchestratorStarted, the results, what the orchestrator does next, OrchestratorCompleted), all in one
+    checkpoint.
+    """
+    episode.pending_local = []
+    new_events: list[HistoryEvent] = [OrchestratorStartedEvent(timestamp=now), *results]
+    return _advance(
+        orchestrator,
+        episode,
+        new_events,
+        instance_id=instance_id,
+        now=now,
+        options=options,
+        resolve=resolve,
+        is_local=is_local,
+    )
+
+
+def _advance(
+    orchestrator: Orchestrator,
+    episode: Episode,
+    new_events: list[HistoryEvent],
+    *,
+    instance_id: str,
+    now: datetime,
+    options: ReplayOptions | None,
+    resolve: Callable[[str], Orchestrator] | None,
+    is_local: Callable[[str], bool] | None,
+) -> Episode:
+    state = episode.before if episode.before is not None else runtime_state([])
+    outbound: list[Outbound] = list(episode.outbound)
     for _ in range(_MAX_CONTINUATIONS):
         result = replay(
             orchestrator, instance_id=instance_id, past_events=episode.history, new_events=new_events, options=options
         )
         started = runtime_state([*episode.history, *new_events]).started
-        appended = [*new_events, *_scheduling_events(result.actions, now)]
+        completion = result.completion
+        local: set[int] = set()
+        if is_local is not None and completion is None and episode.local_rounds < _MAX_LOCAL_ROUNDS:
+            local = {a.id for a in result.actions if isinstance(a, ScheduleTaskAction) and is_local(a.name)}
+        scheduling = _scheduling_events(result.actions, now)
+        appended = [*new_events, *scheduling]
         outbound += [
             _outbound(
                 a, instance_id=instance_id, execution_id=episode.execution_id, started=started, now=now, state=state
             )
             for a in result.actions
+            if not (isinstance(a, ScheduleTaskAction) and a.id in local)
         ]
-        completion = result.completion
         if completion is not None:
             appended.append(_completed_event(completion, now))
             outbound += _notify_parent(started, completion, now)
@@ -129,11 +198,15 @@ def run_episode(
         episode.appended += appended
         episode.history += appended
         episode.custom_status = result.custom_status
+        if local:
+            episode.local_rounds += 1
+            episode.pending_local = [e for e in scheduling if isinstance(e, TaskScheduledEvent) and e.event_id in local]
+            break
         if completion is None or completion.status is not _Status.ContinuedAsNew or started is None:
             break
         # Continue-as-new runs the next execution in this same episode, from RowKey 0 (storage-layout.md §5.5).
         next_started = _next_execution(started, completion, instance_id, now)
-        episode = Episode(next_started.orchestration_instance.execution_id or "", 0, [], [])
+        episode = Episode(next_started.orchestration_instance.execution_id or "", 0, [], [], before=state)
         new_events = [OrchestratorStartedEvent(timestamp=now), next_started, *completion.carryover_events]
         if resolve is not None:
             orchestrator = resolve(next_started.name)

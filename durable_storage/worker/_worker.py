@@ -46,7 +46,9 @@ class Worker(AsyncClosing):
         self.options = options or WorkerOptions()
         self._stopping = asyncio.Event()
         self.activities = ActivityDispatcher(self.hub, app, self.options, on_sent=self._sent)
-        self.orchestrations = OrchestrationDispatcher(self.hub, app, self.options, on_sent=self._sent)
+        self.orchestrations = OrchestrationDispatcher(
+            self.hub, app, self.options, on_sent=self._sent, run_activity=self.activities.run_local
+        )
         self.partitions = PartitionManager(self.hub, self.options, self.orchestrations)
         self._tasks: list[asyncio.Task[None]] = []
 
