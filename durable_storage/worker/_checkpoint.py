@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -175,8 +175,13 @@ async def checkpoint(
     now: datetime,
     instance_etag: str | None = None,
     previous_row: InstanceRecord | None = None,
+    sent: Callable[[Episode], None] | None = None,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
+
+    ``sent`` is told as soon as the outbound messages are in their queues, before History is written: the loops
+    that receive them can start at once (a result that comes back before the History write is waited for by its
+    instance's session, which is still committing, or abandoned and retried by another worker, as §5.4 says).
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
@@ -188,6 +193,8 @@ async def checkpoint(
     """
     # DTFx sends before it writes History: a crash here re-sends, never loses (storage-layout.md §5.6 step 2).
     await send_in_order(hub, episode.outbound, now)
+    if sent is not None and episode.outbound:
+        sent(episode)
     crashpoint("C1")
     escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(

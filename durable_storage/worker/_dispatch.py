@@ -566,6 +566,7 @@ class OrchestrationDispatcher:
                 now=now,
                 instance_etag=row.etag,
                 previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
+                sent=self._wake_for,  # the receiving loops start as soon as the messages are in their queues
             )
         except ConflictError as error:
             self._memory.forget(instance_id)
@@ -587,7 +588,6 @@ class OrchestrationDispatcher:
             await self._abandon(inbound)
             return False
         self._remember(instance_id, episode, committed)
-        self._wake_for(episode)
         return True
 
     async def _row_before(self, instance_id: str, escaped: str) -> _RowBefore:
@@ -643,7 +643,6 @@ class OrchestrationDispatcher:
         self._confirmed[instance_id] = outcome.processed
         while len(self._confirmed) > _CONFIRMED_ENTITIES:
             self._confirmed.pop(next(iter(self._confirmed)))
-        self._wake_for(episode)
 
     def _entity(self, instance_id: str) -> Callable[..., Any]:
         name = entity_id_of(instance_id).name
