@@ -53,6 +53,22 @@ class MessageChannel:
         Returns the message as sent. A body over 45 KiB of UTF-8 goes, gzipped, to
         ``{hub}-largemessages/{instanceId}/message-{ActivityId}-{EventType}.json.gz`` behind a wrapper message.
         """
+        message, body = await self._encode(message)
+        await self._queues.put(queue, body, visible_in=visible_in)
+        return message
+
+    async def send_held(self, queue: str, message: MessageData, *, hold: float) -> Received:
+        """Queue ``message`` hidden for ``hold`` seconds and keep it, as if this process had just received it.
+
+        For a message its sender will process itself: it saves the receive, and it comes back to the queue's
+        other readers only if the sender neither deletes it nor changes its visibility within ``hold`` seconds.
+        """
+        message, body = await self._encode(message)
+        held = await self._queues.put(queue, body, visible_in=hold)
+        return Received(held, message)
+
+    async def _encode(self, message: MessageData) -> tuple[MessageData, str]:
+        """``message`` stamped with the next sequence number, and its queue body (a blob wrapper when large)."""
         message = replace(message, sequence_number=next(self._sequence))
         body = encode_message(message)
         if needs_blob(body):
@@ -61,8 +77,7 @@ class MessageChannel:
             # wrapper pointing at nothing.
             await self._blobs.upload_text(self.container, name, body)
             body = encode_message(large_message_wrapper(name))
-        await self._queues.put(queue, body, visible_in=visible_in)
-        return message
+        return message, body
 
     async def receive(self, queue: str, *, max_messages: int = MAX_BATCH, visibility: float) -> list[Received]:
         """Receive and decode up to ``max_messages`` messages, fetching large ones from their blobs in parallel."""

@@ -90,18 +90,23 @@ class Queues:
 
         return await self._retry.run(OperationKind.READ, delete)
 
-    async def put(self, queue: str, body: str, *, visible_in: float = 0) -> None:
-        """Append a message that never expires, hidden for ``visible_in`` seconds (at most 7 days)."""
+    async def put(self, queue: str, body: str, *, visible_in: float = 0) -> QueueMessage:
+        """Append a message that never expires, hidden for ``visible_in`` seconds (at most 7 days).
+
+        Returns it with the pop receipt the service gave it: a message put hidden is held by its sender as if it
+        had received it (it can delete it or change its visibility).
+        """
         delay = _seconds(visible_in, "message delay")
 
-        async def send() -> None:
+        async def send() -> QueueMessage:
             with storage_errors(f"queue {queue}"):
-                await self._client(queue).send_message(
+                raw = await self._client(queue).send_message(
                     body, visibility_timeout=delay or None, time_to_live=_NEVER_EXPIRES
                 )
+            return replace(_message(queue, raw), body=body, dequeue_count=0)
 
         # Not idempotent (a resend duplicates), but every consumer tolerates duplicates: at-least-once delivery.
-        await self._retry.run(OperationKind.READ, send)
+        return await self._retry.run(OperationKind.READ, send)
 
     async def receive(self, queue: str, *, max_messages: int = MAX_BATCH, visibility: float) -> list[QueueMessage]:
         """Receive up to ``max_messages`` messages in one request, hiding them for ``visibility`` seconds."""

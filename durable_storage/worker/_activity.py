@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from durable_storage import _json
 from durable_storage._crashpoints import crashpoint
@@ -44,7 +44,18 @@ from durable_storage.worker._polling import Backoff
 if TYPE_CHECKING:
     from durable_storage.telemetry._spans import ActivityTrace
 
-__all__ = ["ActivityDispatcher"]
+__all__ = ["ActivityDispatcher", "ResultReceiver"]
+
+
+class ResultReceiver(Protocol):
+    """Who runs the orchestrations of this process: it takes activity results for the partitions it owns."""
+
+    def owns(self, queue: str) -> bool:
+        """Whether this process dispatches ``queue`` now."""
+
+    def deliver(self, received: Received) -> None:
+        """Take a result message, held hidden in ``queue``, as if it had been received from it."""
+
 
 _log = logging.getLogger(__name__)
 _LINGER_SECONDS = 0.05
@@ -65,6 +76,7 @@ class ActivityDispatcher:
         self._latest: dict[str, QueueMessage] = {}
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
         self._poison = Quarantine(hub)
+        self._receiver: ResultReceiver | None = None
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Receive and run activities until ``stopping`` is set; then wait for the running ones."""
@@ -210,6 +222,10 @@ class ActivityDispatcher:
         except StorageError:
             return False  # cannot tell: run it (at least once)
 
+    def hand_results_to(self, receiver: ResultReceiver) -> None:
+        """Give results for the partitions ``receiver`` owns straight to it (see :meth:`_reply`)."""
+        self._receiver = receiver
+
     async def _reply(self, data: MessageData, reply: HistoryEvent) -> None:
         assert data.task_message is not None
         target = data.task_message.orchestration_instance
@@ -221,6 +237,14 @@ class ActivityDispatcher:
         )
         partition = partition_of(target.instance_id, self._hub.names.partition_count)
         queue = self._hub.names.control_queue(partition)
+        receiver = self._receiver
+        if receiver is not None and receiver.owns(queue):
+            # The orchestration's partition is ours: the result goes into its queue already hidden, held as if
+            # our dequeue loop had received it, and straight to its session (no receive, no wait for a poll). If
+            # this process dies first, it surfaces after the visibility timeout like any message it had received.
+            held = await self._hub.messages.send_held(queue, message, hold=self._options.control_queue_visibility)
+            receiver.deliver(held)
+            return
         await self._hub.messages.send(queue, message)
         self._on_sent(queue)
 

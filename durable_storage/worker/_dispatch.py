@@ -240,6 +240,17 @@ class OrchestrationDispatcher:
         names = self._hub.names
         self._memory.forget_where(lambda i: names.control_queue(partition_of(i, names.partition_count)) == queue)
 
+    def owns(self, queue: str) -> bool:
+        """Whether this worker dispatches ``queue`` now (its lease is ours and still valid)."""
+        return self._may_run(queue)
+
+    def deliver(self, received: Received) -> None:
+        """A message this process put into an owned control queue and holds hidden (an activity's result)."""
+        if self._may_run(received.message.queue):
+            self._add([received])
+        else:
+            self._background(self._abandon([received], at_once=True))  # the partition left us meanwhile
+
     def is_listening(self, queue: str) -> bool:
         """True when ``queue``'s dequeue loop is alive and has polled recently (the renewal's health check)."""
         listener = self._listeners.get(queue)
@@ -321,8 +332,9 @@ class OrchestrationDispatcher:
                 if busy:
                     listener.adapt(len(batch))
                 if not batch:
-                    if not busy:
-                        await listener.backoff.wait()
+                    # Busy or not: activity results for our own partitions no longer come through the queue (they
+                    # are handed over), so an empty queue may stay empty a while.
+                    await listener.backoff.wait()
                     continue
                 listener.backoff.reset()
                 if listener.stop.is_set() or time.monotonic() >= listener.valid_until:

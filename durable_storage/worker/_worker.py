@@ -49,6 +49,7 @@ class Worker(AsyncClosing):
         self.orchestrations = OrchestrationDispatcher(
             self.hub, app, self.options, on_sent=self._sent, run_activity=self.activities.run_local
         )
+        self.activities.hand_results_to(self.orchestrations)
         self.partitions = PartitionManager(self.hub, self.options, self.orchestrations)
         self._tasks: list[asyncio.Task[None]] = []
 
