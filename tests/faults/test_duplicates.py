@@ -25,7 +25,7 @@ import pytest
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._messages import MessageData, TaskMessage, decode_message, partition_of
 from durable_storage.errors import DurableStorageError
-from durable_storage.history import OrchestrationInstance, TaskCompletedEvent
+from durable_storage.history import OrchestrationInstance, TaskCompletedEvent, TaskScheduledEvent, TimerFiredEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e import apps
@@ -107,24 +107,35 @@ async def test_duplicated_starts_and_events_are_ignored_or_delivered_as_document
     print(f"T09 copied before the first episode: {dict(copies)}; {report.line('T09 starts and events')}")
 
 
-async def resend_results(hub: TaskHub, instance_ids: list[str], sent: set[tuple[str, int]]) -> Counter[str]:
-    """Send again each result recorded in these histories (once each): what a Put Message retried after its
-    response was lost leaves behind. (A worker hands results for its own partitions straight to their sessions,
-    held hidden in the queue, so the copying loop never sees them visible.)"""
+async def resend_recorded(hub: TaskHub, instance_ids: list[str], sent: set[tuple[str, str, int]]) -> Counter[str]:
+    """Send again each work item, result and fired timer these histories record (once each): what a Put Message
+    retried after its response was lost leaves behind. The copying loop alone cannot be relied on for them: a
+    worker hands the results for its own partitions straight to their sessions, held hidden in the queue, wakes its
+    activity loop as soon as a work item is sent, and may poll just as a timer comes due, so none of them may ever
+    be seen visible."""
     kinds: Counter[str] = Counter()
     for instance_id in instance_ids:
         loaded = await hub.history.load(hub.escape(instance_id))
+        target = OrchestrationInstance(instance_id, loaded.execution_id)
         for event in loaded.events:
-            if not isinstance(event, TaskCompletedEvent) or (instance_id, event.task_scheduled_id) in sent:
+            control = hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
+            if isinstance(event, TaskCompletedEvent):
+                key, queue = (instance_id, "result", event.task_scheduled_id), control
+            elif isinstance(event, TimerFiredEvent):
+                key, queue = (instance_id, "timer", event.timer_id), control
+            elif isinstance(event, TaskScheduledEvent):
+                key = (instance_id, "work item", event.event_id)
+                queue = hub.names.work_item_queue
+            else:
                 continue
-            sent.add((instance_id, event.task_scheduled_id))
-            target = OrchestrationInstance(instance_id, loaded.execution_id)
+            if key in sent:
+                continue
+            sent.add(key)
             message = MessageData(
                 activity_id=uuid.uuid4(),
                 task_message=TaskMessage(event=event, orchestration_instance=target),
                 sender=target,
             )
-            queue = hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
             await hub.messages.send(queue, message)
             kinds[event.event_type.name] += 1
     return kinds
@@ -133,9 +144,9 @@ async def resend_results(hub: TaskHub, instance_ids: list[str], sent: set[tuple[
 @contextlib.asynccontextmanager
 async def duplicating(hub: TaskHub, results_of: list[str] | None = None) -> AsyncIterator[Counter[str]]:
     """While the block runs, copy every message seen visible in the control and work-item queues (once each), and
-    send each result recorded in the histories of ``results_of`` again (once each)."""
+    send each work item and result recorded in the histories of ``results_of`` again (once each)."""
     copied: set[str] = set()
-    resent: set[tuple[str, int]] = set()
+    resent: set[tuple[str, str, int]] = set()
     kinds: Counter[str] = Counter()
     queues = [*hub.names.control_queues, hub.names.work_item_queue]
     stop = asyncio.Event()
@@ -145,7 +156,7 @@ async def duplicating(hub: TaskHub, results_of: list[str] | None = None) -> Asyn
             with contextlib.suppress(DurableStorageError):
                 kinds.update(await copy_visible(hub, queues, copied))
                 if results_of:
-                    kinds.update(await resend_results(hub, results_of, resent))
+                    kinds.update(await resend_recorded(hub, results_of, resent))
             await asyncio.sleep(0.005)
 
     task = asyncio.create_task(loop())
@@ -169,7 +180,7 @@ async def test_results_timers_and_work_items_copied_while_running_change_no_outp
         return all(s.runtime_status is OrchestrationRuntimeStatus.Completed for s in statuses)
 
     async with Worker(client, apps.app, options=fast_options(min_polling_interval=0.3, max_polling_interval=0.6)):
-        async with duplicating(hub, results_of=chains) as copies:
+        async with duplicating(hub, results_of=[*chains, *timers]) as copies:
             for instance_id in chains:
                 await client.start_new("ledger_chain", instance_id, STEPS)
             await wait_until(lambda: completed(chains), timeout=45, interval=0.2, what="the chains to complete")
