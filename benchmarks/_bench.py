@@ -222,6 +222,16 @@ def parser_for(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def add_run_options(parser: argparse.ArgumentParser, *, timeout: float, timeout_help: str = "for the run") -> None:
+    """The options of a benchmark that runs one in-process worker: its longest poll wait, and the run's deadline."""
+    parser.add_argument(
+        "--max-polling-interval", type=float, default=1.0, metavar="SECONDS", help="the worker's (default: 1)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=timeout, metavar="SECONDS", help=f"{timeout_help} (default: {timeout:g})"
+    )
+
+
 def emit(figures: Mapping[str, Any], table: str, as_json: bool) -> None:
     """The figures on stdout: one JSON document, or the plain-text table."""
     print(json.dumps(figures, indent=2) if as_json else table)

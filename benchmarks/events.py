@@ -38,6 +38,7 @@ from typing import Any
 import durable_storage as df
 from benchmarks._bench import (
     Meter,
+    add_run_options,
     breakdown_lines,
     counted_worker,
     emit,
@@ -198,10 +199,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--per-execution", type=int, default=100, metavar="E", help="events before continue-as-new (100)"
     )
     parser.add_argument("--senders", type=int, default=32, metavar="S", help="raise_event calls at once (32)")
-    parser.add_argument(
-        "--max-polling-interval", type=float, default=1.0, metavar="SECONDS", help="the worker's (default: 1)"
-    )
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="for the run (default: 300)")
+    add_run_options(parser, timeout=300.0)
     args = parser.parse_args(argv)
     if min(args.events, args.per_execution, args.senders) < 1:
         parser.error("--events, --per-execution and --senders must be at least 1")

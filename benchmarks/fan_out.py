@@ -38,6 +38,7 @@ from typing import Any
 import durable_storage as df
 from benchmarks._bench import (
     Meter,
+    add_run_options,
     breakdown_lines,
     counted_worker,
     emit,
@@ -152,10 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure one fan-out and print the figures."""
     parser = parser_for(__doc__)
     parser.add_argument("--activities", type=int, default=1000, metavar="A", help="fanned out (default: 1000)")
-    parser.add_argument(
-        "--max-polling-interval", type=float, default=1.0, metavar="SECONDS", help="the worker's (default: 1)"
-    )
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="for the run (default: 600)")
+    add_run_options(parser, timeout=600.0)
     args = parser.parse_args(argv)
     if args.activities < 1:
         parser.error("--activities must be at least 1")

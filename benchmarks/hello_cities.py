@@ -47,6 +47,7 @@ from typing import Any
 import durable_storage as df
 from benchmarks._bench import (
     Meter,
+    add_run_options,
     breakdown_lines,
     counted_worker,
     emit,
@@ -233,10 +234,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     """The options of the HelloCities5 run (storage_floor --run-hello takes them too)."""
     parser.add_argument("--orchestrations", type=int, default=200, metavar="N", help="measured (default: 200)")
     parser.add_argument("--warm-up", type=int, default=10, metavar="W", help="not counted (default: 10)")
-    parser.add_argument(
-        "--max-polling-interval", type=float, default=1.0, metavar="SECONDS", help="the worker's (default: 1)"
-    )
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="for the run (default: 600)")
+    add_run_options(parser, timeout=600.0)
 
 
 def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import durable_storage as df
 from benchmarks._bench import (
     Meter,
+    add_run_options,
     breakdown_lines,
     counted_worker,
     emit,
@@ -182,10 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = parser_for(__doc__)
     parser.add_argument("--steps", type=int, default=50, metavar="K", help="activities per run (default: 50)")
     parser.add_argument("--runs", type=int, default=3, metavar="R", help="orchestrations, one at a time (default: 3)")
-    parser.add_argument(
-        "--max-polling-interval", type=float, default=1.0, metavar="SECONDS", help="the worker's (default: 1)"
-    )
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="per run (default: 300)")
+    add_run_options(parser, timeout=300.0, timeout_help="per run")
     args = parser.parse_args(argv)
     if args.steps < 2 or args.runs < 1:
         parser.error("--steps must be at least 2 and --runs at least 1")

@@ -33,6 +33,7 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 
 __all__ = [
+    "require_hub",
     "EXIT_FAILED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
@@ -102,6 +103,17 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
     _errors.print(f"error: {message}", markup=False, soft_wrap=True)
     raise click.exceptions.Exit(code)
+
+
+async def require_hub(hub: TaskHub) -> None:
+    """Exit 3 unless ``hub`` exists: commands other than ``start`` and ``hub create`` never create one, so a
+    mistyped ``--task-hub`` is reported instead of quietly making an empty hub."""
+    if await hub.stored_partition_count() is None:
+        fail(
+            f"task hub {hub.name!r} does not exist in this storage account: check --task-hub and --connection, or "
+            "create it with `durable-storage hub create`",
+            EXIT_NOT_FOUND,
+        )
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from durable_storage.cli._common import EXIT_NOT_FOUND, CliContext, emit_json, fail, json_option, pass_cli, run, show
+from durable_storage.cli._common import CliContext, emit_json, fail, json_option, pass_cli, require_hub, run, show
 from durable_storage.cli._common import table as new_table
 from durable_storage.gate import ExportedHistory, export_instance, write_exports
 from durable_storage.history import (
@@ -44,11 +44,7 @@ _SHOWN = 60  # characters of a payload shown in the table; --json and --export h
 async def existing_hub(cli: CliContext) -> AsyncIterator[TaskHub]:
     """The task hub of the global options, open; exit 3 when it does not exist (it is never created)."""
     async with cli.hub() as hub:
-        if await hub.stored_partition_count() is None:
-            fail(
-                f"task hub {hub.name!r} does not exist in this storage account: check --task-hub and --connection",
-                EXIT_NOT_FOUND,
-            )
+        await require_hub(hub)
         yield hub
 
 

@@ -35,6 +35,7 @@ from durable_storage.cli._common import (
     json_option,
     pass_cli,
     plural,
+    require_hub,
     run,
     show,
     table,
@@ -103,12 +104,8 @@ _AGO = TimeValue()
 @asynccontextmanager
 async def _client(cli: CliContext, *, create: bool) -> AsyncIterator[DurableOrchestrationClient]:
     async with cli.client() as client:
-        if not create and await client.task_hub.stored_partition_count() is None:
-            fail(
-                f"task hub {client.task_hub.name!r} does not exist in this storage account: check --task-hub, or "
-                "create it with `durable-storage hub create`",
-                EXIT_NOT_FOUND,
-            )
+        if not create:
+            await require_hub(client.task_hub)
         yield client
 
 

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,6 +40,7 @@ from durable_storage.worker._checkpoint import Committed, checkpoint, instance_r
 from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, resume_episode, run_episode, with_trace_context
+from durable_storage.worker._listener import Listener
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
@@ -49,6 +50,9 @@ from durable_storage.worker._screening import (
     SCHEDULING,
     abandon_delay,
     event_of,
+    first_start,
+    for_other_executions,
+    new_instance_row,
     ordered,
     result_id,
     screen,
@@ -63,45 +67,10 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 _BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
-_BUSY_SESSIONS = 4  # instances with an episode in progress from which on a dequeue loop lingers before receiving
-# A busy dequeue loop waits before each receive: 50 ms at first, up to 500 ms while receives come back thin (fewer
-# than 8 messages), shorter again after full ones, and never more than 20 ms per instance it already has in hand (so
-# the wait stays a fraction of the time the work in hand takes: at moderate load a hop waits a little, not 500 ms).
-_MIN_LINGER = 0.05
-_MAX_LINGER = 0.5
-_LINGER_PER_SESSION = 0.02
-_FEW_MESSAGES = 8
-_MANY_MESSAGES = 24
 _ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this often (LastUpdatedTime's bound)
 _REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
 _OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
-
-
-@dataclass(eq=False)
-class _Listener:
-    """The dequeue loop of one owned control queue."""
-
-    queue: str
-    valid_until: float  # time.monotonic() past which our lease may have expired (someone else may own the queue)
-    backoff: Backoff
-    task: asyncio.Task[None] | None = None
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    last_poll: float = field(default_factory=time.monotonic)
-    last_dequeue: datetime | None = None
-    linger: float = _MIN_LINGER
-
-    def adapt(self, received: int) -> None:
-        """Under load, aim each receive at a batch: linger longer after a thin one, shorter after a full one."""
-        if received < _FEW_MESSAGES:
-            self.linger = min(_MAX_LINGER, self.linger * 1.5)
-        elif received >= _MANY_MESSAGES:
-            self.linger = max(_MIN_LINGER, self.linger / 2)
-
-    @property
-    def idle(self) -> float:
-        """Seconds since the loop last went round."""
-        return time.monotonic() - self.last_poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,39 +89,6 @@ def _fresh_row(known: Remembered | None, etag: str | None) -> bool:
         and known.row is not None
         and known.row_etag == etag
         and time.monotonic() - known.row_written_at < _ROW_REFRESH_SECONDS
-    )
-
-
-def _for_other_executions(batch: Sequence[Received], execution_id: str | None) -> bool:
-    for received in batch:
-        message = received.data.task_message if received.data else None
-        if message is None or isinstance(message.event, ExecutionStartedEvent):
-            continue
-        target = message.orchestration_instance.execution_id
-        if target and target != execution_id:
-            return True
-    return False
-
-
-def _first_start(batch: Sequence[Received]) -> ExecutionStartedEvent | None:
-    """The start, when ``batch`` is nothing but the first start of an instance (generation 0: not a re-create)."""
-    events = [event_of(r) for r in batch]
-    first = events[0]
-    if not isinstance(first, ExecutionStartedEvent) or (first.generation or 0) != 0:
-        return None
-    execution_id = first.orchestration_instance.execution_id
-    for event in events[1:]:
-        # Copies of the same start may come along; anything else needs the history to be screened.
-        if not isinstance(event, ExecutionStartedEvent) or event.orchestration_instance.execution_id != execution_id:
-            return None
-    return first
-
-
-def _new_instance_row(record: InstanceRecord | None, start: ExecutionStartedEvent) -> bool:
-    # No row yet (the client writes it right after sending), or the Pending row of this very start.
-    return record is None or (
-        record.execution_id == start.orchestration_instance.execution_id
-        and record.runtime_status is OrchestrationRuntimeStatus.Pending
     )
 
 
@@ -178,7 +114,7 @@ class OrchestrationDispatcher:
         self._on_sent = on_sent
         # Runs a local activity (``activity_trigger(local=True)``) inside an episode: the activity dispatcher's.
         self._run_activity = run_activity
-        self._listeners: dict[str, _Listener] = {}
+        self._listeners: dict[str, Listener] = {}
         self.backoffs: dict[str, Backoff] = {}
         self._pending: dict[str, list[Received]] = {}
         self._sessions: dict[str, asyncio.Task[None]] = {}
@@ -210,7 +146,7 @@ class OrchestrationDispatcher:
         backoff = self.backoffs.setdefault(
             queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
         )
-        listener = _Listener(queue, valid_until, backoff)
+        listener = Listener(queue, valid_until, backoff)
         self._listeners[queue] = listener
         listener.task = asyncio.create_task(self._listen(listener), name=f"dequeue {queue}")
 
@@ -298,7 +234,7 @@ class OrchestrationDispatcher:
 
     # --- receiving ----------------------------------------------------------------------------------------
 
-    async def _listen(self, listener: _Listener) -> None:
+    async def _listen(self, listener: Listener) -> None:
         queue = listener.queue
         trace(self._options.worker_id, queue, "listen")
         lingered = False
@@ -312,13 +248,14 @@ class OrchestrationDispatcher:
                 if self._buffered >= _BUFFER_THRESHOLD:
                     await asyncio.sleep(0.05)
                     continue
-                busy = len(self._sessions) >= _BUSY_SESSIONS
+                linger = listener.linger_for(len(self._sessions))
+                busy = linger > 0
                 if busy and not lingered:
                     # Under load the episodes, not the receives, set the pace: let messages gather, so that each
                     # receive brings a batch (one request for many messages, and fewer empty ones). At low load it
                     # polls at once, for latency. Then round the loop: the lease may have run out meanwhile.
                     lingered = True
-                    await asyncio.sleep(min(listener.linger, _LINGER_PER_SESSION * len(self._sessions)))
+                    await asyncio.sleep(linger)
                     continue
                 lingered = False
                 trace(self._options.worker_id, queue, "receive")
@@ -438,7 +375,7 @@ class OrchestrationDispatcher:
     ) -> None:
         escaped = self._hub.escape(instance_id)
         known = self._memory.get(instance_id)
-        if known is not None and known.history is not None and _for_other_executions(batch, known.execution_id):
+        if known is not None and known.history is not None and for_other_executions(batch, known.execution_id):
             # A message for another execution: a late one for an older execution, or one for a newer execution that
             # someone else started. Only storage can tell, and dropping it on our word could lose it.
             self._memory.forget(instance_id)
@@ -534,12 +471,12 @@ class OrchestrationDispatcher:
         if known is not None and known.history is not None:
             # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
             return known.history, known.history_etag, known.execution_id, _RowBefore(known.row_etag), False
-        first = None if from_storage else _first_start(batch)
+        first = None if from_storage else first_start(batch)
         if first is None:
             loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
             return loaded.events, loaded.etag, loaded.execution_id, row, False
         row = await self._row_before(instance_id, escaped)
-        if row.read and _new_instance_row(row.record, first):
+        if row.read and new_instance_row(row.record, first):
             # The first start of a new instance: it has no history, so none is read. The History write inserts the
             # sentinel row, which fails if a history exists after all (a start delivered again after a crash
             # between the History and Instances writes): then the episode runs again from storage.

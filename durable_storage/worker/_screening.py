@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage.history import (
     EventType,
@@ -18,8 +19,20 @@ from durable_storage.history import (
     TaskFailedEvent,
     TimerFiredEvent,
 )
+from durable_storage.models import OrchestrationRuntimeStatus
 
-__all__ = ["RESULTS", "SCHEDULING", "abandon_delay", "event_of", "ordered", "result_id", "screen"]
+__all__ = [
+    "RESULTS",
+    "SCHEDULING",
+    "abandon_delay",
+    "event_of",
+    "first_start",
+    "for_other_executions",
+    "new_instance_row",
+    "ordered",
+    "result_id",
+    "screen",
+]
 
 RESULTS = (
     TaskCompletedEvent,
@@ -97,3 +110,37 @@ def result_id(event: HistoryEvent) -> int:
     if isinstance(event, TimerFiredEvent):
         return event.timer_id
     return int(getattr(event, "task_scheduled_id", -1))
+
+
+def for_other_executions(batch: Sequence[Received], execution_id: str | None) -> bool:
+    """Whether ``batch`` has a message (other than a start) addressed to an execution other than ``execution_id``."""
+    for received in batch:
+        message = received.data.task_message if received.data else None
+        if message is None or isinstance(message.event, ExecutionStartedEvent):
+            continue
+        target = message.orchestration_instance.execution_id
+        if target and target != execution_id:
+            return True
+    return False
+
+
+def first_start(batch: Sequence[Received]) -> ExecutionStartedEvent | None:
+    """The start, when ``batch`` is nothing but the first start of an instance (generation 0: not a re-create)."""
+    events = [event_of(r) for r in batch]
+    first = events[0]
+    if not isinstance(first, ExecutionStartedEvent) or (first.generation or 0) != 0:
+        return None
+    execution_id = first.orchestration_instance.execution_id
+    for event in events[1:]:
+        # Copies of the same start may come along; anything else needs the history to be screened.
+        if not isinstance(event, ExecutionStartedEvent) or event.orchestration_instance.execution_id != execution_id:
+            return None
+    return first
+
+
+def new_instance_row(record: InstanceRecord | None, start: ExecutionStartedEvent) -> bool:
+    """No row yet (the client writes it right after sending), or the Pending row of this very start."""
+    return record is None or (
+        record.execution_id == start.orchestration_instance.execution_id
+        and record.runtime_status is OrchestrationRuntimeStatus.Pending
+    )
