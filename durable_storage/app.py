@@ -27,6 +27,7 @@ __all__ = ["App", "Blueprint", "DFApp", "Entity", "FunctionKind", "Orchestrator"
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAME_ATTRIBUTE = "durable_function_name"  # read by context.call_activity(fn) and call_sub_orchestrator(fn)
+INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # read by context.get_input(): orchestration_trigger(input_type=...)
 
 
 class FunctionKind(enum.Enum):
@@ -49,27 +50,42 @@ class Registration:
 
 
 class Orchestrator:
-    """The legacy handle of azure-functions-durable: ``Orchestrator.create(fn)`` for ``app.orchestration``."""
+    """The legacy handle of azure-functions-durable: ``main = Orchestrator.create(fn)`` for ``app.orchestration``.
+
+    ``create`` returns a callable with ``.orchestrator_function`` (the generator function), as the SDK's does;
+    calling it with a context calls the function (the SDK's handle takes the host's JSON instead: our worker
+    replays the function itself, so the handle is only how a v1 app names its orchestrator).
+    """
 
     def __init__(self, function: Callable[..., Any]) -> None:
         self.orchestrator_function = function
 
+    def __call__(self, context: Any) -> Any:
+        return self.orchestrator_function(context)
+
     @classmethod
-    def create(cls, function: Callable[..., Any]) -> Orchestrator:
-        """Wrap an orchestrator function."""
-        return cls(function)
+    def create(cls, fn: Callable[..., Any]) -> Orchestrator:
+        """The handle of an orchestrator function."""
+        return cls(fn)
 
 
 class Entity:
-    """The legacy handle of azure-functions-durable: ``Entity.create(fn)`` for ``app.entity``."""
+    """The legacy handle of azure-functions-durable: ``main = Entity.create(fn)`` for ``app.entity``.
+
+    ``create`` returns a callable with ``.entity_function``, as the SDK's does; calling it with a context runs one
+    operation of the function.
+    """
 
     def __init__(self, function: Callable[..., Any]) -> None:
         self.entity_function = function
 
+    def __call__(self, context: Any) -> Any:
+        return self.entity_function(context)
+
     @classmethod
-    def create(cls, function: Callable[..., Any]) -> Entity:
-        """Wrap an entity function."""
-        return cls(function)
+    def create(cls, fn: Callable[..., Any]) -> Entity:
+        """The handle of an entity function."""
+        return cls(fn)
 
 
 def _check_name(name: object, kind: FunctionKind) -> str:
@@ -91,9 +107,24 @@ class App:
 
     # --- decorators -----------------------------------------------------------------------------------------
 
-    def orchestration_trigger(self, context_name: str, orchestration: str | None = None) -> Callable[[F], F]:
-        """Register a generator function as an orchestrator."""
-        return self._decorator(FunctionKind.ORCHESTRATOR, orchestration, context_name)
+    def orchestration_trigger(
+        self, context_name: str, orchestration: str | None = None, input_type: type | None = None
+    ) -> Callable[[F], F]:
+        """Register a generator function as an orchestrator.
+
+        ``input_type`` (a class with ``from_json``) is what ``context.get_input()`` decodes the input into when
+        the call names no ``expected_type``, as in azure-functions-durable.
+        """
+        if input_type is not None and not isinstance(input_type, type):
+            raise ConfigurationError(f"input_type {input_type!r} is invalid: must be a class or None")
+        register = self._decorator(FunctionKind.ORCHESTRATOR, orchestration, context_name)
+
+        def decorate(function: F) -> F:
+            if input_type is not None:
+                setattr(function, INPUT_TYPE_ATTRIBUTE, input_type)
+            return register(function)
+
+        return decorate
 
     def activity_trigger(
         self, input_name: str, activity: str | None = None, *, local: bool = False
@@ -113,8 +144,16 @@ class App:
         """Register an entity function (or class) that receives a ``DurableEntityContext``."""
         return self._decorator(FunctionKind.ENTITY, entity_name, context_name)
 
-    def function_name(self, name: str) -> Callable[[F], F]:
-        """Give the decorated function another name in the task hub (above or below its trigger decorator)."""
+    def function_name(self, name: str, setting_extra_fields: dict[str, Any] | None = None) -> Callable[[F], F]:
+        """Give the decorated function another name in the task hub (above or below its trigger decorator).
+
+        ``setting_extra_fields`` (extra fields of the Functions host's function metadata) is accepted and has no
+        meaning without that host.
+        """
+        if setting_extra_fields is not None and not isinstance(setting_extra_fields, dict):
+            raise ConfigurationError(
+                f"setting_extra_fields {setting_extra_fields!r} is invalid: must be a dict or None"
+            )
         _check_name(name, FunctionKind.ACTIVITY)
 
         def decorate(function: F) -> F:
@@ -144,7 +183,8 @@ class App:
 
     def orchestration(self, name: str, handle: Orchestrator | Callable[..., Any]) -> None:
         """Register ``Orchestrator.create(fn)`` (or a plain function) under ``name``."""
-        function = handle.orchestrator_function if isinstance(handle, Orchestrator) else handle
+        # Our handle or azure-functions-durable's: both carry the generator function as `orchestrator_function`.
+        function = getattr(handle, "orchestrator_function", handle)
         self._add(Registration(FunctionKind.ORCHESTRATOR, _check_name(name, FunctionKind.ORCHESTRATOR), function))
 
     def activity(self, name: str, function: Callable[..., Any]) -> None:
@@ -153,7 +193,7 @@ class App:
 
     def entity(self, name: str, handle: Entity | Callable[..., Any]) -> None:
         """Register ``Entity.create(fn)`` (or a plain function or class) under ``name``."""
-        function = handle.entity_function if isinstance(handle, Entity) else handle
+        function = getattr(handle, "entity_function", handle)
         self._add(Registration(FunctionKind.ENTITY, _check_name(name, FunctionKind.ENTITY), function))
 
     def register_functions(self, other: App) -> None:

@@ -34,14 +34,12 @@ from durable_storage.client._entities import (
     send_signal,
     state_of,
 )
+from durable_storage.client._http_responses import check_milliseconds, completion_response, json_response
 from durable_storage.client._management import (
     DEFAULT_MANAGEMENT_BASE_URL,
-    CheckStatusResponse,
-    HasUrl,
     check_base_url,
-    check_status_response,
+    check_status_headers,
     management_urls,
-    origin_of,
 )
 from durable_storage.client._messages import instance_message, new_id
 from durable_storage.client._pages import (
@@ -71,6 +69,7 @@ from durable_storage.client._validation import (
     check_instance_id,
     check_name,
     check_seconds,
+    check_target,
     check_text,
     encode_payload,
     runtime_statuses,
@@ -144,17 +143,20 @@ class DurableOrchestrationClient(AsyncClosing):
         )
         self._init(hub, base_url)
 
-    def _init(self, hub: TaskHub, management_base_url: str) -> None:
+    def _init(self, hub: TaskHub, management_base_url: str, connection_name: str | None = None) -> None:
         self._hub = hub
+        self._connection_name = connection_name  # the setting a from_env client was read from
         self._management_base_url = management_base_url
         self._ready = False
         self._ready_lock = asyncio.Lock()
         self._closed = False
 
     @classmethod
-    def _over(cls, hub: TaskHub, management_base_url: str) -> DurableOrchestrationClient:
+    def _over(
+        cls, hub: TaskHub, management_base_url: str, connection_name: str | None = None
+    ) -> DurableOrchestrationClient:
         client = cls.__new__(cls)
-        client._init(hub, management_base_url)
+        client._init(hub, management_base_url, connection_name)
         return client
 
     @classmethod
@@ -189,12 +191,15 @@ class DurableOrchestrationClient(AsyncClosing):
         """
         base_url = check_base_url(management_base_url)
         hub = TaskHub(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)
-        return cls._over(hub, base_url)
+        return cls._over(hub, base_url, name)
 
     @property
     def task_hub(self) -> TaskHub:
         """The storage resources of the hub; a ``Worker`` built on this client uses them."""
         return self._hub
+
+    def _check_target(self, task_hub_name: object, connection_name: object) -> None:
+        check_target(self._hub.name, self._connection_name, task_hub_name, connection_name)
 
     async def _ensure_hub(self) -> TaskHub:
         if not self._ready:
@@ -220,8 +225,8 @@ class DurableOrchestrationClient(AsyncClosing):
         orchestration_function_name: str,
         instance_id: str | None = None,
         client_input: Any = None,
-        *,
         version: str | None = None,
+        *,
         start_at: datetime | None = None,
     ) -> str:
         """Start an orchestration instance; returns its instance ID.
@@ -278,7 +283,7 @@ class DurableOrchestrationClient(AsyncClosing):
         instance_id: str,
         show_history: bool = False,
         show_history_output: bool = False,
-        show_input: bool = False,
+        show_input: bool = True,
     ) -> DurableOrchestrationStatus:
         """The status of ``instance_id``; a **falsy** status (with a ``message``) when there is no such instance.
 
@@ -290,7 +295,8 @@ class DurableOrchestrationClient(AsyncClosing):
             instance_id: the instance.
             show_history: include the history events (Durable Functions' ``showHistory`` form).
             show_history_output: include the payloads of those events too.
-            show_input: include the instance's input.
+            show_input: include the instance's input (the default, as the Functions host answers: the published
+                client never sends ``showInput=false``); False leaves it out.
         """
         check_instance_id(instance_id)
         check_flag(show_history, "show_history")
@@ -309,8 +315,8 @@ class DurableOrchestrationClient(AsyncClosing):
         return status_from_record(record, show_input=show_input, history=history)
 
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
-        """The status of every orchestration instance of the hub (entities left out)."""
-        return [status async for status in self.list_instances()]
+        """The status of every orchestration instance of the hub (entities left out), inputs included."""
+        return [status async for status in self.list_instances(show_input=True)]
 
     async def get_status_by(
         self,
@@ -319,8 +325,10 @@ class DurableOrchestrationClient(AsyncClosing):
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
         instance_id_prefix: str | None = None,
     ) -> list[DurableOrchestrationStatus]:
-        """The statuses of the instances that match every given condition (see :meth:`list_instances`)."""
-        pager = self.list_instances(created_time_from, created_time_to, runtime_status, instance_id_prefix)
+        """The statuses of the instances that match every condition (see :meth:`list_instances`), inputs included."""
+        pager = self.list_instances(
+            created_time_from, created_time_to, runtime_status, instance_id_prefix, show_input=True
+        )
         return [status async for status in pager]
 
     def list_instances(
@@ -421,14 +429,25 @@ class DurableOrchestrationClient(AsyncClosing):
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
         await self._hub.messages.send(control_queue(self._hub, instance_id), instance_message(instance_id, event))
 
-    async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
+    async def raise_event(
+        self,
+        instance_id: str,
+        event_name: str,
+        event_data: Any = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> None:
         """Send the external event ``event_name`` with ``event_data`` to a Pending, Running or Suspended instance.
+
+        ``task_hub_name`` and ``connection_name`` (as azure-functions-durable's) may only name this client's own
+        hub and connection; a client of another hub is built with ``from_env(..., task_hub=...)``.
 
         Raises:
             ConfigurationError: an empty event name or data that is not JSON-serializable.
             InstanceNotFoundError: no such instance.
             InstanceStateError: the instance has ended (Durable Functions' "410 Gone").
         """
+        self._check_target(task_hub_name, connection_name)
         check_instance_id(instance_id)
         name = check_name(event_name, "event_name")
         data = encode_payload(event_data, "event_data")
@@ -454,12 +473,15 @@ class DurableOrchestrationClient(AsyncClosing):
             return
         await self._send(instance_id, event(utcnow(), text))
 
-    async def terminate(self, instance_id: str, reason: str) -> None:
+    async def terminate(
+        self, instance_id: str, reason: str, task_hub_name: str | None = None, connection_name: str | None = None
+    ) -> None:
         """Terminate the instance (also a Pending one, before it starts); nothing happens when it already ended.
 
         Raises:
             InstanceNotFoundError: no such instance.
         """
+        self._check_target(task_hub_name, connection_name)
         await self._signal(
             instance_id, reason, "terminate", lambda now, text: ExecutionTerminatedEvent(timestamp=now, input=text)
         )
@@ -484,7 +506,9 @@ class DurableOrchestrationClient(AsyncClosing):
             instance_id, reason, "resume", lambda now, text: ExecutionResumedEvent(timestamp=now, reason=text)
         )
 
-    async def rewind(self, instance_id: str, reason: str) -> None:
+    async def rewind(
+        self, instance_id: str, reason: str, task_hub_name: str | None = None, connection_name: str | None = None
+    ) -> None:
         """Run a Failed instance again from its failures: failed activities and sub-orchestrations are retried.
 
         The provider's history-rewriting rewind (storage-layout.md §9.6): the failure rows become GenericEvents,
@@ -495,6 +519,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceNotFoundError: no such instance.
             InstanceStateError: the instance is not Failed, or has no history to rewind.
         """
+        self._check_target(task_hub_name, connection_name)
         check_instance_id(instance_id)
         check_text(reason, "reason")
         record = await self._record(instance_id)
@@ -518,19 +543,22 @@ class DurableOrchestrationClient(AsyncClosing):
 
     # --- purge ----------------------------------------------------------------------------------------------
 
-    async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
+    async def purge_instance_history(
+        self, instance_id: str, task_hub_name: str | None = None, connection_name: str | None = None
+    ) -> PurgeHistoryResult:
         """Delete everything of the instance: History rows, Instances row, and every blob of its payloads.
 
         The status is not checked (a running instance is purged too), as in Durable Functions. Idempotent:
         an unknown instance gives ``instances_deleted == 0``.
         """
+        self._check_target(task_hub_name, connection_name)
         check_instance_id(instance_id)
         await self._ensure_hub()
         return PurgeHistoryResult(int(await purge_instance(self._hub, instance_id)))
 
     async def purge_instance_history_by(
         self,
-        created_time_from: datetime,
+        created_time_from: datetime | None = None,
         created_time_to: datetime | None = None,
         runtime_status: list[OrchestrationRuntimeStatus] | None = None,
     ) -> PurgeHistoryResult:
@@ -542,7 +570,8 @@ class DurableOrchestrationClient(AsyncClosing):
         (storage-layout.md §9.5). An instance that fails to purge is logged and skipped.
 
         Raises:
-            ConfigurationError: ``created_time_from`` missing or naive, or an unknown status.
+            ConfigurationError: ``created_time_from`` missing (a ``ValueError``, as azure-functions-durable raises)
+                or naive, or an unknown status.
         """
         if created_time_from is None:
             raise ConfigurationError("created_time_from None is invalid: must be a timezone-aware datetime")
@@ -563,6 +592,8 @@ class DurableOrchestrationClient(AsyncClosing):
         entityId: EntityId,
         operation_name: str,
         operation_input: Any = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
         *,
         scheduled_time: datetime | None = None,
     ) -> None:
@@ -574,6 +605,7 @@ class DurableOrchestrationClient(AsyncClosing):
             ConfigurationError: not an EntityId, a key Durable Functions refuses, an empty operation name, an
                 input that is not JSON-serializable, or a naive ``scheduled_time``; nothing was sent.
         """
+        self._check_target(task_hub_name, connection_name)
         entity_id = check_entity_id(entityId)
         operation = check_name(operation_name, "operation_name")
         payload = encode_payload(operation_input, "operation_input")
@@ -581,8 +613,11 @@ class DurableOrchestrationClient(AsyncClosing):
         hub = await self._ensure_hub()
         await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=utcnow())
 
-    async def read_entity_state(self, entityId: EntityId) -> EntityStateResponse:
+    async def read_entity_state(
+        self, entityId: EntityId, task_hub_name: str | None = None, connection_name: str | None = None
+    ) -> EntityStateResponse:
         """The entity's state after its latest batch of operations (``entity_exists`` False when it has none)."""
+        self._check_target(task_hub_name, connection_name)
         entity_id = check_entity_id(entityId)
         hub = await self._ensure_hub()
         instance_id = str(entity_id)
@@ -687,26 +722,53 @@ class DurableOrchestrationClient(AsyncClosing):
         """
         return self.get_client_response_links(None, instance_id)
 
-    def get_client_response_links(self, request: str | HasUrl | None, instance_id: str) -> dict[str, str]:
-        """The management URLs of ``instance_id``, under the origin of ``request`` when one is given.
+    def get_client_response_links(self, request: Any, instance_id: str) -> dict[str, str]:
+        """The management URLs of ``instance_id`` under ``management_base_url``.
 
-        ``request`` is a URL, or a request object with a ``url`` (``azure.functions.HttpRequest``,
-        ``aiohttp.web.Request``): as in azure-functions-durable, the URLs then point at the host the request
-        came to; None uses ``management_base_url``.
+        ``request`` (the HTTP request that started the instance) is accepted as in azure-functions-durable, which
+        moves the URLs to the request's origin because under the Functions host that origin always serves the
+        webhooks. Ours need not (a web framework of yours), so the URLs stay on ``management_base_url``, the
+        address of ``durable-storage host`` or ``serve`` (``host`` gives its own to the clients it binds).
         """
         check_instance_id(instance_id)
-        base_url = self._management_base_url if request is None else origin_of(request)
-        return management_urls(base_url, instance_id, self._hub.name)
+        return management_urls(self._management_base_url, instance_id, self._hub.name)
 
-    def create_check_status_response(self, request: str | HasUrl | None, instance_id: str) -> CheckStatusResponse:
+    def create_check_status_response(self, request: Any, instance_id: str) -> Any:
         """A 202 Accepted response for an HTTP starter: ``Location`` = the status URL, body = the management URLs.
 
+        An ``azure.functions.HttpResponse`` when ``azure.functions`` is importable (return it from an HTTP
+        trigger as is), else a :class:`CheckStatusResponse` shaped like one.
+
         Args:
-            request: the request that started the instance (a URL or an object with ``url``), or None for
-                ``management_base_url``.
+            request: the request that started the instance (see :meth:`get_client_response_links`).
             instance_id: the instance started.
         """
-        return check_status_response(self.get_client_response_links(request, instance_id))
+        payload = self.get_client_response_links(request, instance_id)
+        return json_response(202, payload, check_status_headers(payload))
+
+    async def wait_for_completion_or_create_check_status_response(
+        self,
+        request: Any,
+        instance_id: str,
+        timeout_in_milliseconds: int = 10000,
+        retry_interval_in_milliseconds: int = 1000,
+    ) -> Any:
+        """Wait up to ``timeout_in_milliseconds`` for the instance to end; its result as an HTTP response.
+
+        Completed: 200 with the output; Terminated or Canceled: 200 with the status JSON; Failed: 500 with the
+        status JSON; still running at the deadline: the check-status 202 of :meth:`create_check_status_response`.
+
+        Raises:
+            ConfigurationError: a timeout or retry interval that is not a positive number, or an interval longer
+                than the timeout (azure-functions-durable raises for that too).
+        """
+        check_instance_id(instance_id)
+        timeout, interval = check_milliseconds(timeout_in_milliseconds, retry_interval_in_milliseconds)
+        try:
+            status = await self.wait_for_completion(instance_id, timeout=timeout, poll_interval=interval)
+        except TimeoutError:
+            return self.create_check_status_response(request, instance_id)
+        return completion_response(status) or self.create_check_status_response(request, instance_id)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ __all__ = [
     "CheckStatusResponse",
     "HasUrl",
     "check_base_url",
-    "check_status_response",
+    "check_status_headers",
     "management_urls",
     "origin_of",
 ]
@@ -94,20 +94,16 @@ class CheckStatusResponse:
 
     status_code: int
     headers: dict[str, str]
-    payload: dict[str, str]
+    payload: Any
     mimetype: str = "application/json"
     charset: str = "utf-8"
 
     def get_body(self) -> bytes:
-        """The JSON body, UTF-8."""
-        return json.dumps(self.payload).encode(self.charset)
+        """The JSON body, UTF-8 (a text payload is the body as it is, as azure-functions-durable sends it)."""
+        text = self.payload if isinstance(self.payload, str) else json.dumps(self.payload)
+        return text.encode(self.charset)
 
 
-def check_status_response(payload: dict[str, str]) -> CheckStatusResponse:
-    """The 202 Accepted response of a management payload: the async HTTP polling pattern."""
-    headers = {
-        "Content-Type": "application/json",
-        "Location": payload["statusQueryGetUri"],
-        "Retry-After": _RETRY_AFTER_SECONDS,
-    }
-    return CheckStatusResponse(202, headers, payload)
+def check_status_headers(payload: dict[str, str]) -> dict[str, str]:
+    """The headers of the 202 Accepted response of a management payload: where to poll, and when."""
+    return {"Location": payload["statusQueryGetUri"], "Retry-After": _RETRY_AFTER_SECONDS}

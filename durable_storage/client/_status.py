@@ -97,20 +97,20 @@ def status_from_record(
     custom = None if record.custom_status in (None, "", "null") else decode_payload(record.custom_status)
     return DurableOrchestrationStatus(
         name=record.name,
-        instance_id=record.instance_id,
-        created_time=_utc(record.created_time),
-        last_updated_time=_utc(record.last_updated_time),
-        input_=decode_payload(record.input) if show_input else None,
+        instanceId=record.instance_id,
+        createdTime=_utc(record.created_time),
+        lastUpdatedTime=_utc(record.last_updated_time),
+        input=decode_payload(record.input) if show_input else None,
         output=output,
-        runtime_status=status,
-        custom_status=custom,
+        runtimeStatus=status,
+        customStatus=custom,
         history=history,
     )
 
 
 def not_found(instance_id: str) -> DurableOrchestrationStatus:
     """The falsy status of an unknown instance, with the host's 404 message."""
-    return DurableOrchestrationStatus(instance_id=instance_id, message=f"No instance with ID '{instance_id}' found.")
+    return DurableOrchestrationStatus(instanceId=instance_id, message=f"No instance with ID '{instance_id}' found.")
 
 
 # --- history ---------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ __all__ = [
     "check_instance_id",
     "check_name",
     "check_seconds",
+    "check_target",
     "check_text",
     "encode_payload",
     "runtime_statuses",
@@ -128,3 +129,25 @@ def _iterable(value: object, what: str) -> Iterable[object]:
     if not isinstance(value, Iterable):
         raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a status, a list of statuses or None")
     return value
+
+
+# The Functions host's name for the default connection (AzureWebJobsStorage), which a binding may pass.
+_DEFAULT_CONNECTION_NAMES = ("Storage", "AzureWebJobsStorage")
+
+
+def check_target(hub: str, connection: str | None, task_hub_name: object, connection_name: object) -> None:
+    """Refuse a ``task_hub_name``/``connection_name`` (azure-functions-durable's arguments) naming another hub.
+
+    One client serves one hub on one account; another hub is another client, and the error says how to build it.
+    """
+    if task_hub_name is not None and task_hub_name != hub:
+        raise ConfigurationError(
+            f"task_hub_name {_show(task_hub_name)} is not this client's task hub {hub!r}: use a client of that hub, "
+            f"e.g. DurableOrchestrationClient.from_env(task_hub={_show(task_hub_name)})"
+        )
+    known = (*_DEFAULT_CONNECTION_NAMES, connection) if connection else _DEFAULT_CONNECTION_NAMES
+    if connection_name is not None and connection_name not in known:
+        raise ConfigurationError(
+            f"connection_name {_show(connection_name)} is not this client's connection ({known[-1]!r}): use a "
+            f"client of that account, e.g. DurableOrchestrationClient.from_env({_show(connection_name)})"
+        )

@@ -8,6 +8,7 @@ input (if it takes a parameter) and whose return value is the result. Pure: stat
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,26 @@ class DurableEntityContext:
         self._operation: str | None = None
         self._input: str | None = None
         self._result: Any = None
+
+    @classmethod
+    def from_json(cls, json_str: str | bytes) -> tuple[DurableEntityContext, list[dict[str, Any]]]:
+        """The context and operation batch of the Functions host's entity payload, as azure-functions-durable's.
+
+        The payload is ``{"self": {"name", "key"}, "exists", "state" (JSON text or null), "batch": [...]}``; the
+        batch is returned as it is (each item ``{"name", "input", ...}``), for tests written against the SDK.
+
+        Raises:
+            ValueError: not such a payload.
+        """
+        payload = json.loads(json_str)
+        identity = payload.get("self") if isinstance(payload, dict) else None
+        if not isinstance(identity, dict) or not isinstance(payload.get("batch", []), list):
+            raise ValueError("entity context JSON is invalid: must be an object with 'self' {name, key} and 'batch'")
+        state = payload.get("state")
+        if state is not None and not isinstance(state, str):
+            state = json.dumps(state)
+        context = cls(EntityId(identity.get("name", ""), identity.get("key", "")), state, bool(payload.get("exists")))
+        return context, list(payload.get("batch", []))
 
     @property
     def entity_name(self) -> str:

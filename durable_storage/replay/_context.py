@@ -10,12 +10,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
 from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
+from durable_storage.replay._host_json import SdkHistoryEvent, context_from_json
 from durable_storage.replay._tasks import (
     AtomicTask,
     CancellableTask,
@@ -29,12 +31,12 @@ from durable_storage.replay._tasks import (
 )
 
 if TYPE_CHECKING:
-    from durable_storage.history import HistoryEvent
     from durable_storage.replay._engine import Replayer
 
 __all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityCallTask", "EntityLock", "LockTask"]
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+_INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # set by App.orchestration_trigger(input_type=...)
 """The activity name Durable Functions gives ``call_http`` requests; the worker runs it itself."""
 # azure-functions-durable's namespace for new_uuid (python-api.md §1.3).
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
@@ -73,6 +75,20 @@ class DurableOrchestrationContext:
         self._is_replaying = False
         self.will_continue_as_new = False
         self._held_lock: EntityLock | None = None
+        # The SDK's bag of the host payload's other keys; our worker has none (from_json fills it).
+        self.function_context: SimpleNamespace = SimpleNamespace()
+
+    @classmethod
+    def from_json(cls, json_string: str | bytes | dict[str, Any]) -> DurableOrchestrationContext:
+        """A context built from the Functions host's orchestration payload, as azure-functions-durable's.
+
+        For unit tests written against the SDK: the payload's ``history`` (the host's event JSON), ``input``,
+        ``instanceId``, ``parentInstanceId`` and ``isReplaying`` give the context its state before the code runs.
+
+        Raises:
+            MessageFormatError: not such a payload.
+        """
+        return context_from_json(json_string)
 
     # --- identity and time ----------------------------------------------------------------------------------
 
@@ -102,9 +118,9 @@ class DurableOrchestrationContext:
         return self._is_replaying
 
     @property
-    def histories(self) -> Sequence[HistoryEvent]:
-        """The history events this replay runs over."""
-        return self._replayer.history
+    def histories(self) -> list[SdkHistoryEvent]:
+        """The history events this replay runs over, readable under the SDK's names (``event_type``, ``Name``...)."""
+        return [SdkHistoryEvent(event) for event in self._replayer.history]
 
     @property
     def custom_status(self) -> Any:
@@ -112,8 +128,12 @@ class DurableOrchestrationContext:
         return self._custom_status
 
     def get_input(self, expected_type: type | None = None) -> Any:
-        """The orchestration's input, decoded from JSON (custom classes through ``from_json``)."""
-        return _json.loads(self._replayer.input, expected_type)
+        """The orchestration's input, decoded from JSON (custom classes through ``from_json``).
+
+        ``expected_type`` defaults to the ``input_type`` of the orchestrator's ``orchestration_trigger``.
+        """
+        wanted = expected_type or getattr(self._replayer.orchestrator, _INPUT_TYPE_ATTRIBUTE, None)
+        return _json.loads(self._replayer.input, wanted)
 
     def set_custom_status(self, status: Any) -> None:
         """Publish ``status`` (JSON-serializable) in the instance's status; a falsy value publishes nothing."""

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from durable_storage.client import DurableOrchestrationClient
+from durable_storage.client._management import check_status_headers, management_urls, origin_of
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import DurableOrchestrationStatus
 
@@ -86,6 +87,6 @@ def location_of(request: web.Request) -> str:
 
 
 def management_response(request: web.Request, instance_id: str) -> web.Response:
-    """The check-status 202 of ``instance_id``, its URLs under the origin this request came to."""
-    response = request.app[CLIENT].create_check_status_response(request, instance_id)
-    return web.Response(status=response.status_code, body=response.get_body(), headers=response.headers)
+    """The check-status 202 of ``instance_id``, its URLs under the origin this request came to (which serves them)."""
+    payload = management_urls(origin_of(request), instance_id, request.app[CLIENT].task_hub.name)
+    return web.json_response(payload, status=202, headers=check_status_headers(payload))
