@@ -57,8 +57,8 @@ class Orchestrator:
     replays the function itself, so the handle is only how a v1 app names its orchestrator).
     """
 
-    def __init__(self, function: Callable[..., Any]) -> None:
-        self.orchestrator_function = function
+    def __init__(self, activity_func: Callable[..., Any]) -> None:  # the SDK's parameter name
+        self.orchestrator_function = activity_func
 
     def __call__(self, context: Any) -> Any:
         return self.orchestrator_function(context)
@@ -76,8 +76,8 @@ class Entity:
     operation of the function.
     """
 
-    def __init__(self, function: Callable[..., Any]) -> None:
-        self.entity_function = function
+    def __init__(self, entity_func: Callable[..., Any]) -> None:
+        self.entity_function = entity_func
 
     def __call__(self, context: Any) -> Any:
         return self.entity_function(context)

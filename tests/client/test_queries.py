@@ -45,7 +45,7 @@ async def test_get_status_all_lists_every_orchestration_but_no_entity(client: Du
     order = next(s for s in statuses if s.instance_id == "order-07")
     assert order.runtime_status is Status.Failed and order.created_time == T0 + timedelta(minutes=7)
     assert order.output == '"out"'  # Failed: the Output text as stored
-    assert all(s.input_ is None for s in statuses)  # like get_status without show_input
+    assert all(s.input_ == "Tokyo" for s in statuses)  # inputs included, as the host answers the SDK
 
 
 @pytest.mark.usefixtures("instances")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import azure.functions as func
 import pytest
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, TaskHub
@@ -54,27 +55,31 @@ def test_the_payload_points_at_the_local_server_by_default() -> None:
     }
 
 
-def test_the_base_url_option_and_the_request_origin_set_where_the_urls_point() -> None:
+def test_the_urls_point_at_the_base_url_not_at_the_callers_origin() -> None:
     client = offline_client(base="https://durable.example:8443/")
     assert client.management_base_url == "https://durable.example:8443"
     assert client.create_http_management_payload("a/b c")["statusQueryGetUri"] == (
         "https://durable.example:8443/runtime/webhooks/durabletask/instances/a%2Fb%20c?taskHub=Orders"
     )
-    # As azure-functions-durable: the URLs follow the host the HTTP request came to.
+    # Unlike azure-functions-durable: the origin of the request (a web app of the user's) need not serve the
+    # webhooks, so the URLs stay on management_base_url (durable-storage host/serve set it to their own address).
     request = SimpleNamespace(url="http://10.0.0.5:9000/api/start?x=1")
     links = client.get_client_response_links(request, "o-1")
-    assert links["terminatePostUri"].startswith("http://10.0.0.5:9000/runtime/webhooks/durabletask/instances/o-1/")
+    assert links["terminatePostUri"].startswith(
+        "https://durable.example:8443/runtime/webhooks/durabletask/instances/o-1/"
+    )
 
 
 def test_check_status_response_is_a_202_with_location_and_the_payload() -> None:
     response = offline_client().create_check_status_response("http://localhost:7072/api/orders", "order-2")
 
+    assert isinstance(response, func.HttpResponse)  # returnable from an HTTP trigger as it is
     assert response.status_code == 202
     assert response.mimetype == "application/json"
     body = json.loads(response.get_body())
     assert list(body) == _KEYS and body["id"] == "order-2"
     assert response.headers["Location"] == body["statusQueryGetUri"]
-    assert response.headers["Location"].startswith("http://localhost:7072/runtime/webhooks/durabletask/")
+    assert response.headers["Location"].startswith("http://127.0.0.1:7071/runtime/webhooks/durabletask/")
     assert response.headers["Retry-After"] == "10"
 
 
