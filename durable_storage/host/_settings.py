@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from durable_storage._connection import DEFAULT_CONNECTION_SETTING
+from durable_storage._connection import DEFAULT_CONNECTION_SETTING, lookup_setting
 from durable_storage._names import MAX_PARTITIONS, validate_task_hub_name
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._hostjson import HostConfig, read_int, read_json_file, read_text
@@ -274,9 +274,7 @@ def _hub_name(config: HostConfig, environ: Mapping[str, str]) -> tuple[str, bool
 
 def _reference(name: str, environ: Mapping[str, str], label: str) -> str:
     """The value of ``%name%``: app settings are environment variables, matched case-insensitively (.NET)."""
-    value = environ.get(name)
-    if value is None:
-        value = next((v for k, v in environ.items() if k.lower() == name.lower()), None)
+    value = lookup_setting(environ, name)
     if not value:
         raise ConfigurationError(f"{label} refers to %{name}%, but no setting {name!r} is set")
     return value
@@ -318,11 +316,10 @@ def _connection_setting(config: HostConfig, environ: Mapping[str, str]) -> str:
             f"{entry.label() if entry else 'connectionName'} is invalid: must be the name of a setting that holds "
             "the connection, e.g. AzureWebJobsStorage (value not shown)"
         )
-    lowered = {key.lower(): value for key, value in environ.items()}
     for candidate in (f"AzureWebJobs{name}", name):
         for setting in (f"ConnectionStrings:{candidate}", candidate):
             prefix = f"{setting.lower()}__"
-            if lowered.get(setting.lower()) or any(key.startswith(prefix) for key in lowered):
+            if lookup_setting(environ, setting) or any(key.lower().startswith(prefix) for key in environ):
                 return setting
     return DEFAULT_CONNECTION_SETTING if name.lower() == "storage" else name
 
