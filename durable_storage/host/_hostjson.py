@@ -154,11 +154,10 @@ def _overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], Entry]:
     return found
 
 
-def read_text(entry: Entry, *, secret: bool = False) -> str:
-    """A string setting; JSON numbers and booleans are refused (the value is not shown when ``secret``)."""
+def read_text(entry: Entry) -> str:
+    """A string setting; JSON numbers, booleans and the like are refused."""
     if not isinstance(entry.value, str):
-        shown = "(value not shown)" if secret else entry.shown()
-        raise ConfigurationError(f"{entry.label()} {shown} is invalid: must be a string")
+        raise ConfigurationError(f"{entry.label()} {entry.shown()} is invalid: must be a string")
     return entry.value
 
 

@@ -310,11 +310,11 @@ def _connection_setting(config: HostConfig, environ: Mapping[str, str]) -> str:
         )
     entry = config.get(*STORAGE, "connectionname") or config.get(*STORAGE, "connectionstringname")
     name = "Storage" if entry is None else read_text(entry).strip()
-    if not name or "=" in name or ";" in name:
+    if entry is not None and (not name or "=" in name or ";" in name):
         # A connection string pasted where its setting's name belongs: say so without echoing it.
         raise ConfigurationError(
-            f"{entry.label() if entry else 'connectionName'} is invalid: must be the name of a setting that holds "
-            "the connection, e.g. AzureWebJobsStorage (value not shown)"
+            f"{entry.label()} is invalid: must be the name of a setting that holds the connection, "
+            "e.g. AzureWebJobsStorage (value not shown)"
         )
     for candidate in (f"AzureWebJobs{name}", name):
         for setting in (f"ConnectionStrings:{candidate}", candidate):
