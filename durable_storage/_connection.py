@@ -27,6 +27,7 @@ __all__ = [
     "StorageConnection",
     "from_environment",
     "from_service_url",
+    "lookup_setting",
     "parse_connection_string",
 ]
 
@@ -379,7 +380,7 @@ def from_environment(
             invalid (the message names the variable).
     """
     env = os.environ if environ is None else environ
-    text = _lookup(env, name)
+    text = lookup_setting(env, name)
     if text is not None and text.strip():
         try:
             return parse_connection_string(text)
@@ -388,7 +389,8 @@ def from_environment(
     return _identity_connection(name, env)
 
 
-def _lookup(env: Mapping[str, str], key: str) -> str | None:
+def lookup_setting(env: Mapping[str, str], key: str) -> str | None:
+    """The value of setting ``key``: the exact name first, else any case of it (.NET configuration keys)."""
     if key in env:
         return env[key]
     lowered = key.lower()
@@ -396,8 +398,8 @@ def _lookup(env: Mapping[str, str], key: str) -> str | None:
 
 
 def _identity_connection(name: str, env: Mapping[str, str]) -> StorageConnection:
-    account = (_lookup(env, f"{name}__accountName") or "").strip()
-    uris = {s: _lookup(env, f"{name}__{s}ServiceUri") for s in _SERVICES}
+    account = (lookup_setting(env, f"{name}__accountName") or "").strip()
+    uris = {s: lookup_setting(env, f"{name}__{s}ServiceUri") for s in _SERVICES}
     if not account and not any(uris.values()):
         raise ConfigurationError(
             f"no storage connection is configured: set {name} to a connection string, or {name}__accountName, "
@@ -411,7 +413,7 @@ def _identity_connection(name: str, env: Mapping[str, str]) -> StorageConnection
         endpoints = _service_uris(name, uris)
     else:
         endpoints = {s: f"https://{account}.{s}.{_DEFAULT_SUFFIX}" for s in _SERVICES}
-    client_id = (_lookup(env, f"{name}__clientId") or "").strip() or None
+    client_id = (lookup_setting(env, f"{name}__clientId") or "").strip() or None
     return _build(
         account or None, endpoints, auth="identity", credential=_identity_kind(name, env), client_id=client_id
     )
@@ -427,7 +429,7 @@ def _service_uris(name: str, uris: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _identity_kind(name: str, env: Mapping[str, str]) -> IdentityKind:
-    value = _lookup(env, f"{name}__credential")
+    value = lookup_setting(env, f"{name}__credential")
     if not value:
         return "default"
     if value.strip().lower() == "managedidentity":
