@@ -83,8 +83,8 @@ def _module_names(module: Any) -> list[str]:
 
 def _sdk_class(name: str) -> Any:
     # Some top-level names of the SDK are its modules of the same name (DurableOrchestrationStatus): take the class.
-    for found in (getattr(sdk, name, None), getattr(sdk_models, name, None)):
-        found = getattr(found, name, None) if inspect.ismodule(found) else found
+    for where in (getattr(sdk, name, None), getattr(sdk_models, name, None)):
+        found = getattr(where, name, None) if inspect.ismodule(where) else where
         if isinstance(found, type):
             return found
     raise LookupError(f"azure-functions-durable has no class {name}")
