@@ -13,11 +13,15 @@ from urllib.parse import quote
 from durable_storage.errors import ConfigurationError, InvalidNameError
 
 __all__ = [
+    "HISTORY_BLOB_LEAF",
     "MAX_KEY_BYTES",
     "MAX_PARTITIONS",
+    "MESSAGE_BLOB_LEAF",
     "TaskHubNames",
     "blob_url",
     "escape_key",
+    "instance_blob_prefixes",
+    "is_blob_of_instance",
     "unescape_key",
     "validate_instance_id",
     "validate_partition_count",
@@ -281,6 +285,36 @@ def validate_instance_id(instance_id: object) -> None:
             f"instance ID {_shorten(instance_id)} is invalid: its table key is {size} bytes in UTF-16, "
             f"must be at most {MAX_KEY_BYTES} (1 KiB) after escaping"
         )
+
+
+# The leaf (last segment) of each kind of payload blob name in {hub}-largemessages (storage-layout.md §2.3, §3.4).
+MESSAGE_BLOB_LEAF = "message-"
+HISTORY_BLOB_LEAF = "history-"
+
+
+def instance_blob_prefixes(instance_id: str) -> tuple[str, ...]:
+    """The name prefixes under which the payload blobs of ``instance_id`` lie: two when escaping changes the ID.
+
+    Message blobs are named by the raw ID, history blobs by the escaped one (§1.3). A prefix also covers other
+    instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
+    filter what it lists with :func:`is_blob_of_instance`.
+    """
+    return tuple(sorted({f"{instance_id}/", f"{escape_key(instance_id)}/"}))
+
+
+def is_blob_of_instance(name: str, instance_id: str) -> bool:
+    """True when the payload blob ``name`` belongs to ``instance_id``, judged by its name alone.
+
+    The leaf after the last ``/`` is generated (``message-...`` or ``history-...``) and never holds a ``/``, so
+    what precedes it is the owner: the raw ID of a message blob, the escaped ID of a history blob. Escaping is
+    one-to-one, so every name has at most one owner. A name of another shape is nobody's: it is never deleted.
+    """
+    owner, separator, leaf = name.rpartition("/")
+    if not separator:
+        return False
+    if leaf.startswith(MESSAGE_BLOB_LEAF):
+        return owner == instance_id
+    return leaf.startswith(HISTORY_BLOB_LEAF) and owner == escape_key(instance_id)
 
 
 def blob_url(container_url: str, blob_name: str) -> str:
