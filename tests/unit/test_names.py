@@ -16,6 +16,8 @@ from durable_storage._names import (
     TaskHubNames,
     blob_url,
     escape_key,
+    instance_blob_prefixes,
+    is_blob_of_instance,
     unescape_key,
     validate_instance_id,
     validate_partition_count,
@@ -172,6 +174,48 @@ def test_escaping_round_trips_any_text(instance_id: str) -> None:
 @given(st.text(alphabet=st.sampled_from("^/\\#?\x00\x1f\x7f\x9f\xa0\xc0a\U0001f600")))
 def test_escaping_round_trips_text_made_of_the_special_characters(instance_id: str) -> None:
     assert unescape_key(escape_key(instance_id)) == instance_id
+
+
+# IDs made of the characters that make the two blob name spaces overlap: escapes, separators, generated leaves.
+_OVERLAPPING_IDS = st.lists(st.sampled_from(["^", "/", "0", "a", "message-", "history-", "\\", "#"]), min_size=1).map(
+    "".join
+)
+
+
+def _blob_names(instance_id: str) -> list[str]:
+    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as storage-layout.md §2.3 and §3.4."""
+    escaped = escape_key(instance_id)
+    return [
+        f"{instance_id}/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz",
+        f"{escaped}/history-0000000000000002-TaskCompleted-0A1B2C3D-Result.json.gz",
+        f"{escaped}/history--Input-0A1B2C3D-Input.json.gz",
+    ]
+
+
+@given(_OVERLAPPING_IDS, _OVERLAPPING_IDS)
+def test_a_payload_blob_belongs_to_exactly_the_instance_it_was_named_for(owner: str, other: str) -> None:
+    for name in _blob_names(owner):
+        assert is_blob_of_instance(name, owner)
+        assert name.startswith(instance_blob_prefixes(owner))
+        assert is_blob_of_instance(name, other) == (other == owner), (name, other)
+
+
+@pytest.mark.parametrize(
+    ("name", "instance_id"),
+    [
+        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv^0b"),  # that is pv/b's
+        ("pq/child/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq"),
+        ("pq/other.json.gz", "pq"),  # not a shape we write: nobody's, never deleted
+        ("message-0123.json.gz", ""),
+    ],
+)
+def test_a_blob_named_for_another_instance_or_for_none_is_not_the_instances(name: str, instance_id: str) -> None:
+    assert not is_blob_of_instance(name, instance_id)
+
+
+def test_the_blob_prefixes_are_the_raw_and_the_escaped_id_each_ending_in_a_slash() -> None:
+    assert instance_blob_prefixes("pv/b") == ("pv/b/", "pv^0b/")
+    assert instance_blob_prefixes("plain") == ("plain/",)
 
 
 @given(st.text())
