@@ -18,10 +18,10 @@ __all__ = [
     "MAX_PARTITIONS",
     "MESSAGE_BLOB_LEAF",
     "TaskHubNames",
+    "blob_ownership",
     "blob_url",
     "escape_key",
     "instance_blob_prefixes",
-    "is_blob_of_instance",
     "unescape_key",
     "validate_instance_id",
     "validate_partition_count",
@@ -292,29 +292,38 @@ MESSAGE_BLOB_LEAF = "message-"
 HISTORY_BLOB_LEAF = "history-"
 
 
+def _as_stored(name: str) -> str:
+    # The blob service stores a backslash as '/' (Azure and Azurite): the message blob of "a\\b" is listed as "a/b/...".
+    return name.replace("\\", "/")
+
+
 def instance_blob_prefixes(instance_id: str) -> tuple[str, ...]:
-    """The name prefixes under which the payload blobs of ``instance_id`` lie: two when escaping changes the ID.
+    """The name prefixes under which the payload blobs of ``instance_id`` are listed: two when escaping changes the ID.
 
     Message blobs are named by the raw ID, history blobs by the escaped one (§1.3). A prefix also covers other
     instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
-    filter what it lists with :func:`is_blob_of_instance`.
+    filter what it lists with :func:`blob_ownership`.
     """
-    return tuple(sorted({f"{instance_id}/", f"{escape_key(instance_id)}/"}))
+    return tuple(sorted({f"{_as_stored(instance_id)}/", f"{escape_key(instance_id)}/"}))
 
 
-def is_blob_of_instance(name: str, instance_id: str) -> bool:
-    """True when the payload blob ``name`` belongs to ``instance_id``, judged by its name alone.
+def blob_ownership(name: str, instance_id: str) -> bool | None:
+    """Whether the payload blob ``name``, as listed, belongs to ``instance_id``: None when only its content can tell.
 
     The leaf after the last ``/`` is generated (``message-...`` or ``history-...``) and never holds a ``/``, so
-    what precedes it is the owner: the raw ID of a message blob, the escaped ID of a history blob. Escaping is
-    one-to-one, so every name has at most one owner. A name of another shape is nobody's: it is never deleted.
+    what precedes it is the owner: the escaped ID of a history blob, which is exact (escaping is one-to-one and
+    leaves no ``/`` or ``\\``); the raw ID of a message blob, exact too unless it holds a ``/``, which the
+    service may have turned from a ``\\`` (``a/b`` and ``a\\b`` name their message blobs alike): None, then,
+    and the message's own instance ID decides. A name of another shape is nobody's, so it is never deleted.
     """
     owner, separator, leaf = name.rpartition("/")
     if not separator:
         return False
-    if leaf.startswith(MESSAGE_BLOB_LEAF):
-        return owner == instance_id
-    return leaf.startswith(HISTORY_BLOB_LEAF) and owner == escape_key(instance_id)
+    if leaf.startswith(HISTORY_BLOB_LEAF):
+        return owner == escape_key(instance_id)
+    if not leaf.startswith(MESSAGE_BLOB_LEAF) or owner != _as_stored(instance_id):
+        return False
+    return None if "/" in owner else True
 
 
 def blob_url(container_url: str, blob_name: str) -> str:

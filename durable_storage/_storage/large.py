@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from durable_storage._names import HISTORY_BLOB_LEAF, blob_url, instance_blob_prefixes, is_blob_of_instance
-from durable_storage._storage.blobs import Blobs, is_contained_name
+from durable_storage._messages import decode_message
+from durable_storage._names import HISTORY_BLOB_LEAF, blob_ownership, blob_url, instance_blob_prefixes
+from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES, Blobs, is_contained_name
 from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS
+from durable_storage.errors import MessageFormatError, ResourceNotFoundError
 
 __all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "URL_COLUMNS", "LargeProperties", "utf16_size"]
 
@@ -93,12 +95,26 @@ class LargeProperties:
         """The names of every payload blob of ``instance_id``: its message blobs and its history blobs.
 
         Listed by prefix, then kept only when the name belongs to this instance: the two naming schemes overlap
-        (``pq/`` holds ``pq/child``'s message blobs, ``pv^0b/`` the history blobs of ``pv/b``).
+        (``pq/`` holds ``pq/child``'s message blobs, ``pv^0b/`` the history blobs of ``pv/b``). Where the name
+        cannot tell (a message blob of an ID with a ``/``), the message inside is read and its instance ID decides.
         """
         listed = await asyncio.gather(
             *(self._blobs.list_names(self.container, prefix=p) for p in instance_blob_prefixes(instance_id))
         )
-        return sorted({name for names in listed for name in names if is_blob_of_instance(name, instance_id)})
+        names = sorted({name for names in listed for name in names})
+        owned = await asyncio.gather(*(self._owns(name, instance_id) for name in names))
+        return [name for name, mine in zip(names, owned, strict=True) if mine]
+
+    async def _owns(self, blob_name: str, instance_id: str) -> bool:
+        by_name = blob_ownership(blob_name, instance_id)
+        if by_name is not None:
+            return by_name
+        try:
+            message = decode_message(await self.download(blob_name), max_chars=MAX_PAYLOAD_BYTES)
+        except (ResourceNotFoundError, MessageFormatError):
+            return False  # gone meanwhile, or nobody's we can tell: never delete what may be another instance's
+        task = message.task_message
+        return task is not None and task.orchestration_instance.instance_id == instance_id
 
     async def delete_blobs(self, names: Iterable[str]) -> int:
         """Delete the blobs ``names``; returns how many existed."""

@@ -60,13 +60,23 @@ async def test_purge_deletes_rows_and_every_blob_of_the_instance_and_nothing_els
 
 @pytest.mark.parametrize(
     ("purged", "kept"),
-    [("pv^0b", "pv/b"), ("pv/b", "pv^0b"), ("pq", "pq/child"), ("a", "a/b/c"), ("x^^y", "x^y"), ("x^y", "x^^y")],
+    [
+        ("pv^0b", "pv/b"),
+        ("pv/b", "pv^0b"),
+        ("pq", "pq/child"),
+        ("a", "a/b/c"),
+        ("x^^y", "x^y"),
+        ("x^y", "x^^y"),
+        ("s/t", "s\\t"),
+        ("s\\t", "s/t"),
+    ],
 )
 async def test_purge_leaves_every_blob_of_an_instance_whose_blob_names_overlap(
     client: DurableOrchestrationClient, hub: TaskHub, purged: str, kept: str
 ) -> None:
     # "pv^0b" is the raw ID of one instance (naming its message blobs) and the escaped ID of "pv/b" (naming its
-    # history blobs); "pq/" starts the message blob names of "pq/child"; and "x^^y" is the escaped "x^y".
+    # history blobs); "pq/" starts the message blob names of "pq/child"; "x^^y" is the escaped "x^y"; and the blob
+    # service stores the message blobs of "s\\t" as "s/t/message-...", as it names those of "s/t".
     await big_instance(client, hub, kept)
     kept_blobs = await blobs_of(hub, "")
     await big_instance(client, hub, purged)

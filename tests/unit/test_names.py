@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from durable_storage._names import (
     MAX_KEY_BYTES,
     TaskHubNames,
+    blob_ownership,
     blob_url,
     escape_key,
     instance_blob_prefixes,
-    is_blob_of_instance,
     unescape_key,
     validate_instance_id,
     validate_partition_count,
@@ -182,39 +182,47 @@ _OVERLAPPING_IDS = st.lists(st.sampled_from(["^", "/", "0", "a", "message-", "hi
 )
 
 
-def _blob_names(instance_id: str) -> list[str]:
-    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as storage-layout.md §2.3 and §3.4."""
+def _stored_blob_names(instance_id: str) -> list[str]:
+    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as §2.3 and §3.4 name them and as
+    the blob service lists them (a backslash turned into '/')."""
     escaped = escape_key(instance_id)
     return [
-        f"{instance_id}/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz",
+        f"{instance_id}/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz".replace("\\", "/"),
         f"{escaped}/history-0000000000000002-TaskCompleted-0A1B2C3D-Result.json.gz",
         f"{escaped}/history--Input-0A1B2C3D-Input.json.gz",
     ]
 
 
 @given(_OVERLAPPING_IDS, _OVERLAPPING_IDS)
-def test_a_payload_blob_belongs_to_exactly_the_instance_it_was_named_for(owner: str, other: str) -> None:
-    for name in _blob_names(owner):
-        assert is_blob_of_instance(name, owner)
+def test_a_payload_blob_is_never_taken_for_another_instances_by_its_name(owner: str, other: str) -> None:
+    # None means "read the message inside", whose instance ID is exact.
+    for name in _stored_blob_names(owner):
+        assert blob_ownership(name, owner) in (True, None)
         assert name.startswith(instance_blob_prefixes(owner))
-        assert is_blob_of_instance(name, other) == (other == owner), (name, other)
+        if other != owner:
+            assert blob_ownership(name, other) in (False, None), (name, other)
 
 
 @pytest.mark.parametrize(
-    ("name", "instance_id"),
+    ("name", "instance_id", "owned"),
     [
-        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv^0b"),  # that is pv/b's
-        ("pq/child/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq"),
-        ("pq/other.json.gz", "pq"),  # not a shape we write: nobody's, never deleted
-        ("message-0123.json.gz", ""),
+        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv^0b", False),  # pv/b's
+        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv/b", True),
+        ("pq/child/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq", False),
+        ("pq/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq", True),
+        ("a/b/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "a/b", None),  # or a\\b's
+        ("a/b/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "a\\b", None),
+        ("pq/other.json.gz", "pq", False),  # not a shape we write: nobody's, never deleted
+        ("message-0123.json.gz", "", False),
     ],
 )
-def test_a_blob_named_for_another_instance_or_for_none_is_not_the_instances(name: str, instance_id: str) -> None:
-    assert not is_blob_of_instance(name, instance_id)
+def test_what_a_blob_name_says_of_its_owner(name: str, instance_id: str, owned: bool | None) -> None:
+    assert blob_ownership(name, instance_id) is owned
 
 
-def test_the_blob_prefixes_are_the_raw_and_the_escaped_id_each_ending_in_a_slash() -> None:
+def test_the_blob_prefixes_are_the_stored_raw_and_the_escaped_id_each_ending_in_a_slash() -> None:
     assert instance_blob_prefixes("pv/b") == ("pv/b/", "pv^0b/")
+    assert instance_blob_prefixes("a\\b") == ("a/b/", "a^1b/")
     assert instance_blob_prefixes("plain") == ("plain/",)
 
 
