@@ -32,6 +32,7 @@ from durable_storage._dotnet_json import (
 )
 from durable_storage._dotnet_json import decode_event as _decode_event_json
 from durable_storage._dotnet_json import encode_event as _encode_event_json
+from durable_storage._names import MESSAGE_BLOB_LEAF
 from durable_storage.errors import MessageFormatError
 from durable_storage.history import (
     DistributedTraceContext,
@@ -232,7 +233,7 @@ def large_message_blob_name(message: MessageData) -> str:
         raise ValueError(f"message {message.activity_id} has no TaskMessage: only a full message goes to a blob")
     instance_id = message.task_message.orchestration_instance.instance_id
     event_type = message.task_message.event.event_type.name
-    return f"{instance_id}/message-{message.activity_id.hex}-{event_type}.json.gz"
+    return f"{instance_id}/{MESSAGE_BLOB_LEAF}{message.activity_id.hex}-{event_type}.json.gz"
 
 
 def large_message_wrapper(blob_name: str) -> MessageData:

@@ -13,11 +13,15 @@ from urllib.parse import quote
 from durable_storage.errors import ConfigurationError, InvalidNameError
 
 __all__ = [
+    "HISTORY_BLOB_LEAF",
     "MAX_KEY_BYTES",
     "MAX_PARTITIONS",
+    "MESSAGE_BLOB_LEAF",
     "TaskHubNames",
+    "blob_ownership",
     "blob_url",
     "escape_key",
+    "instance_blob_prefixes",
     "unescape_key",
     "validate_instance_id",
     "validate_partition_count",
@@ -281,6 +285,45 @@ def validate_instance_id(instance_id: object) -> None:
             f"instance ID {_shorten(instance_id)} is invalid: its table key is {size} bytes in UTF-16, "
             f"must be at most {MAX_KEY_BYTES} (1 KiB) after escaping"
         )
+
+
+# The leaf (last segment) of each kind of payload blob name in {hub}-largemessages (storage-layout.md §2.3, §3.4).
+MESSAGE_BLOB_LEAF = "message-"
+HISTORY_BLOB_LEAF = "history-"
+
+
+def _as_stored(name: str) -> str:
+    # The blob service stores a backslash as '/' (Azure and Azurite): the message blob of "a\\b" is listed as "a/b/...".
+    return name.replace("\\", "/")
+
+
+def instance_blob_prefixes(instance_id: str) -> tuple[str, ...]:
+    """The name prefixes under which the payload blobs of ``instance_id`` are listed: two when escaping changes the ID.
+
+    Message blobs are named by the raw ID, history blobs by the escaped one (§1.3). A prefix also covers other
+    instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
+    filter what it lists with :func:`blob_ownership`.
+    """
+    return tuple(sorted({f"{_as_stored(instance_id)}/", f"{escape_key(instance_id)}/"}))
+
+
+def blob_ownership(name: str, instance_id: str) -> bool | None:
+    """Whether the payload blob ``name``, as listed, belongs to ``instance_id``: None when only its content can tell.
+
+    The leaf after the last ``/`` is generated (``message-...`` or ``history-...``) and never holds a ``/``, so
+    what precedes it is the owner: the escaped ID of a history blob, which is exact (escaping is one-to-one and
+    leaves no ``/`` or ``\\``); the raw ID of a message blob, exact too unless it holds a ``/``, which the
+    service may have turned from a ``\\`` (``a/b`` and ``a\\b`` name their message blobs alike): None, then,
+    and the message's own instance ID decides. A name of another shape is nobody's, so it is never deleted.
+    """
+    owner, separator, leaf = name.rpartition("/")
+    if not separator:
+        return False
+    if leaf.startswith(HISTORY_BLOB_LEAF):
+        return owner == escape_key(instance_id)
+    if not leaf.startswith(MESSAGE_BLOB_LEAF) or owner != _as_stored(instance_id):
+        return False
+    return None if "/" in owner else True
 
 
 def blob_url(container_url: str, blob_name: str) -> str:

@@ -308,9 +308,7 @@ async def instance_cost(hub: TaskHub, instance_id: str, *, prices: Prices | None
         raise InstanceNotFoundError(
             f"instance {instance_id!r} was not found in task hub {hub.name!r}", instance_id=instance_id
         )
-    names = sorted(
-        {n for p in {f"{instance_id}/", f"{escaped}/"} for n in await hub.account.blobs.list_names(container, prefix=p)}
-    )
+    names = await hub.large.blob_names_of(instance_id)
     sizes = await asyncio.gather(*(_blob_size(hub, container, name) for name in names))
     execution, current = _current_execution(rows)
     counts = _estimate(current, message_blobs=sum("/message-" in n for n in names), stored_blobs=len(names))

@@ -272,7 +272,9 @@ class DurableOrchestrationStatus:
         runtime_status: the runtime status, or None when the stored name is unknown.
         custom_status: the value the orchestrator set with ``set_custom_status``, decoded from JSON.
         history: the history events in Durable Functions' ``showHistory`` form, when asked for.
-        message: why there is no status (the instance was not found); None otherwise.
+        message: why there is no status (the instance was not found), or which of its payloads could not be
+            read (their blob was deleted or is corrupt: ``input_``/``output`` then hold a note saying so);
+            None otherwise.
     """
 
     def __init__(  # noqa: PLR0917 - the SDK's signature, keys as the host's JSON spells them

@@ -1,4 +1,4 @@
-"""Blob verbs over the async Azure Blob SDK: gzip payloads up and down, delete by prefix, leases.
+"""Blob verbs over the async Azure Blob SDK: gzip payloads up and down, list by prefix, delete, leases.
 
 Large messages and large table properties live as gzip blobs in ``{hub}-largemessages``
 (storage-layout.md §2.3, §3.4). Downloads are capped so a hostile or corrupt blob cannot exhaust memory.
@@ -169,13 +169,6 @@ class Blobs:
                 return []
 
         return await self._retry.run(OperationKind.READ, list_names)
-
-    async def delete_prefix(self, container: str, prefix: str) -> int:
-        """Delete every blob whose name starts with ``prefix``; returns how many were deleted."""
-        deleted = 0
-        for name in await self.list_names(container, prefix=prefix):
-            deleted += await self.delete(container, name)
-        return deleted
 
     async def acquire_lease(self, container: str, name: str | None, *, lease_id: str, duration: int) -> None:
         """Take a lease with our ``lease_id`` on a blob, or on the container itself when ``name`` is None.

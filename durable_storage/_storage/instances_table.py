@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from durable_storage._messages import decode_message
 from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES
-from durable_storage._storage.large import BLOB_NAME_SUFFIX, URL_COLUMNS, LargeProperties
+from durable_storage._storage.large import BLOB_NAME_SUFFIX, LargeProperties
 from durable_storage._storage.tables import Page, Row, Tables, Write, WriteMode
-from durable_storage.errors import MessageFormatError
+from durable_storage.errors import MessageFormatError, ResourceNotFoundError
 from durable_storage.history import ExecutionStartedEvent
 from durable_storage.models import OrchestrationRuntimeStatus
 
@@ -42,7 +42,11 @@ _COLUMNS = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceRecord:
-    """An Instances row. ``None`` means the column is absent; ``etag`` is the version it was read at."""
+    """An Instances row. ``None`` means the column is absent; ``etag`` is the version it was read at.
+
+    ``unreadable`` names each payload column (``"Input"``, ``"Output"``, ``"Tags"``) whose blob could not be read
+    (deleted by hand, or corrupt), with the reason; the attribute is then None. Writes ignore it.
+    """
 
     instance_id: str
     name: str | None = None
@@ -60,6 +64,7 @@ class InstanceRecord:
     tags: dict[str, str] | None = None
     task_hub_name: str | None = None
     etag: str | None = None
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
 
 def _columns(record: InstanceRecord) -> dict[str, Any]:
@@ -76,7 +81,9 @@ def _columns(record: InstanceRecord) -> dict[str, Any]:
     return values
 
 
-def _record(instance_id: str, values: Mapping[str, Any], etag: str | None) -> InstanceRecord:
+def _record(
+    instance_id: str, values: Mapping[str, Any], etag: str | None, unreadable: Mapping[str, str]
+) -> InstanceRecord:
     found: dict[str, Any] = {}
     for attribute, column in _COLUMNS.items():
         value = values.get(column)
@@ -87,7 +94,7 @@ def _record(instance_id: str, values: Mapping[str, Any], etag: str | None) -> In
         elif attribute == "tags":
             value = _tags(value, instance_id)
         found[attribute] = value
-    return InstanceRecord(instance_id=instance_id, etag=etag, **found)
+    return InstanceRecord(instance_id=instance_id, etag=etag, unreadable=unreadable, **found)
 
 
 def _start_message_input(text: str, blob_name: str) -> str | None:
@@ -135,15 +142,34 @@ class InstancesTable:
         return await self._from_row(instance_id, row, fetch_payloads=fetch_payloads)
 
     async def _from_row(self, instance_id: str, row: Row, *, fetch_payloads: bool) -> InstanceRecord:
-        values: Mapping[str, Any] = row.values
-        if fetch_payloads:
-            # Create-time offload writes {Column}BlobName (as History rows do); checkpoints write URLs.
-            restored, _ = await self._large.restore_history(values)
-            input_blob = self._large.blob_name_of_url(restored.get("Input"))
-            values = await self._large.restore_instance(restored, URL_COLUMNS)
-            if input_blob is not None and input_blob.endswith(_START_MESSAGE_SUFFIX):
-                values = {**values, "Input": _start_message_input(values["Input"], input_blob)}
-        return _record(instance_id, values, row.etag)
+        if not fetch_payloads:
+            return _record(instance_id, row.values, row.etag, {})
+        values, unreadable = await self._restored(row.values)
+        return _record(instance_id, values, row.etag, unreadable)
+
+    async def _restored(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The columns with offloaded payloads read back, and why each one that could not be read was not.
+
+        One row's missing or corrupt blob must not fail a whole listing: its column becomes None and the
+        reason is kept for the reader to show.
+        """
+        # Create-time offload writes {Column}BlobName (as History rows do); checkpoints write URLs.
+        result = {key: value for key, value in values.items() if not key.endswith(BLOB_NAME_SUFFIX)}
+        unreadable: dict[str, str] = {}
+        for column, name in self._large.instance_blobs(values).items():
+            try:
+                result[column] = await self._payload(column, name)
+            except ResourceNotFoundError:
+                result[column], unreadable[column] = None, f"blob {name!r} does not exist"
+            except MessageFormatError as error:
+                result[column], unreadable[column] = None, str(error)
+        return result, unreadable
+
+    async def _payload(self, column: str, blob_name: str) -> str | None:
+        text = await self._large.download(blob_name)
+        if column == "Input" and blob_name.endswith(_START_MESSAGE_SUFFIX):
+            return _start_message_input(text, blob_name)
+        return text
 
     async def write(self, record: InstanceRecord, escaped_id: str, *, mode: WriteMode) -> str | None:
         """Write ``record`` (large payloads offloaded first); returns the new ETag.

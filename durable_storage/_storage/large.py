@@ -7,14 +7,17 @@ column itself. Both forms are .NET's compatibility contract. Reads follow only r
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from durable_storage._names import blob_url
-from durable_storage._storage.blobs import Blobs, is_contained_name
+from durable_storage._messages import decode_message
+from durable_storage._names import HISTORY_BLOB_LEAF, blob_ownership, blob_url, instance_blob_prefixes
+from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES, Blobs, is_contained_name
 from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS
+from durable_storage.errors import MessageFormatError, ResourceNotFoundError
 
 __all__ = ["BLOB_NAME_SUFFIX", "MAX_PROPERTY_BYTES", "OFFLOAD_COLUMNS", "URL_COLUMNS", "LargeProperties", "utf16_size"]
 
@@ -55,7 +58,7 @@ class LargeProperties:
 
         The random part keeps two split-brain writers from overwriting each other's blob (durabletask#890).
         """
-        return f"{escaped_id}/history-{row_key}-{event_type}-{secrets.randbits(32):08X}-{column}.json.gz"
+        return f"{escaped_id}/{HISTORY_BLOB_LEAF}{row_key}-{event_type}-{secrets.randbits(32):08X}-{column}.json.gz"
 
     async def offload_history(self, values: dict[str, Any], *, escaped_id: str, row_key: str) -> dict[str, Any]:
         """A copy of a History row's columns with every large column moved to a blob (name in ``*BlobName``)."""
@@ -88,6 +91,35 @@ class LargeProperties:
                     result[column + BLOB_NAME_SUFFIX] = name
         return result
 
+    async def blob_names_of(self, instance_id: str) -> list[str]:
+        """The names of every payload blob of ``instance_id``: its message blobs and its history blobs.
+
+        Listed by prefix, then kept only when the name belongs to this instance: the two naming schemes overlap
+        (``pq/`` holds ``pq/child``'s message blobs, ``pv^0b/`` the history blobs of ``pv/b``). Where the name
+        cannot tell (a message blob of an ID with a ``/``), the message inside is read and its instance ID decides.
+        """
+        listed = await asyncio.gather(
+            *(self._blobs.list_names(self.container, prefix=p) for p in instance_blob_prefixes(instance_id))
+        )
+        names = sorted({name for names in listed for name in names})
+        owned = await asyncio.gather(*(self._owns(name, instance_id) for name in names))
+        return [name for name, mine in zip(names, owned, strict=True) if mine]
+
+    async def _owns(self, blob_name: str, instance_id: str) -> bool:
+        by_name = blob_ownership(blob_name, instance_id)
+        if by_name is not None:
+            return by_name
+        try:
+            message = decode_message(await self.download(blob_name), max_chars=MAX_PAYLOAD_BYTES)
+        except (ResourceNotFoundError, MessageFormatError):
+            return False  # gone meanwhile, or nobody's we can tell: never delete what may be another instance's
+        task = message.task_message
+        return task is not None and task.orchestration_instance.instance_id == instance_id
+
+    async def delete_blobs(self, names: Iterable[str]) -> int:
+        """Delete the blobs ``names``; returns how many existed."""
+        return sum(await asyncio.gather(*(self._blobs.delete(self.container, name) for name in names)))
+
     def url(self, blob_name: str) -> str:
         """The full URL of a blob of ours, each path segment escaped and ``/`` kept (``MessageManager.GetBlobUrl``)."""
         return blob_url(self._url_prefix.rstrip("/"), blob_name)
@@ -112,11 +144,17 @@ class LargeProperties:
                 names.append(name)
         return result, names
 
-    async def restore_instance(self, values: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-        """An Instances row's ``columns`` with our blob URLs replaced by the blob text."""
-        result = dict(values)
-        for column in columns:
-            name = self.blob_name_of_url(result.get(column))
-            if name is not None:
-                result[column] = await self._blobs.download_text(self.container, name)
-        return result
+    def instance_blobs(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """The blob name of each offloaded column of an Instances row, by column.
+
+        A create-time ``{Column}BlobName`` wins over a URL in the column: the row keeps it until it is replaced.
+        """
+        found = {column: name for column in URL_COLUMNS if (name := self.blob_name_of_url(values.get(column)))}
+        for key, name in values.items():
+            if key.endswith(BLOB_NAME_SUFFIX) and isinstance(name, str) and name:
+                found[key[: -len(BLOB_NAME_SUFFIX)]] = name
+        return found
+
+    async def download(self, blob_name: str) -> str:
+        """The text of one of our blobs (ResourceNotFoundError when it is gone, MessageFormatError when unreadable)."""
+        return await self._blobs.download_text(self.container, blob_name)

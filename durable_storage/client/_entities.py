@@ -99,6 +99,9 @@ def scheduler_state(record: InstanceRecord | None) -> SchedulerState:
     """The scheduler state in an entity's Instances row (a new entity when there is no row)."""
     if record is None:
         return SchedulerState()
+    if "Input" in record.unreadable:
+        _log.warning("entity %s has an unreadable state: %s", record.instance_id, record.unreadable["Input"])
+        return SchedulerState()
     try:
         return SchedulerState.from_json(record.input)
     except MessageFormatError as error:

@@ -90,22 +90,34 @@ def _utc(value: datetime | None) -> datetime | None:
 def status_from_record(
     record: InstanceRecord, *, show_input: bool, history: list[dict[str, Any]] | None = None
 ) -> DurableOrchestrationStatus:
-    """The status of an Instances row; its input only with ``show_input``, as Durable Functions does."""
+    """The status of an Instances row; its input only with ``show_input``, as Durable Functions does.
+
+    A payload whose blob could not be read shows as a note saying so (and ``message`` repeats it), so that one
+    instance's lost blob never hides the rest of its status, nor fails a listing.
+    """
     status = record.runtime_status
+    notes = _unreadable_notes(record)
     output = record.output if status in _TEXT_OUTPUT else decode_payload(record.output)
     # .NET writes the literal "null" when there is no custom status (durabletask#477).
     custom = None if record.custom_status in (None, "", "null") else decode_payload(record.custom_status)
+    shown = {column: note for column, note in notes.items() if show_input or column != "Input"}
     return DurableOrchestrationStatus(
         name=record.name,
         instanceId=record.instance_id,
         createdTime=_utc(record.created_time),
         lastUpdatedTime=_utc(record.last_updated_time),
-        input=decode_payload(record.input) if show_input else None,
-        output=output,
+        input=(notes.get("Input") or decode_payload(record.input)) if show_input else None,
+        output=notes.get("Output") or output,
         runtimeStatus=status,
         customStatus=custom,
         history=history,
+        message="; ".join(shown.values()) or None,
     )
+
+
+def _unreadable_notes(record: InstanceRecord) -> dict[str, str]:
+    """A readable note for each payload of ``record`` that could not be read, by column."""
+    return {column: f"[{column.lower()} unavailable: {why}]" for column, why in record.unreadable.items()}
 
 
 def not_found(instance_id: str) -> DurableOrchestrationStatus:

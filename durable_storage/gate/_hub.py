@@ -127,13 +127,15 @@ async def export_instance(hub: TaskHub, instance_id: str) -> ExportedHistory:
             f"instance {instance_id!r} was not found in task hub {hub.name!r}", instance_id=instance_id
         )
     started = runtime_state(loaded.events).started
+    started_input = started.input if started is not None else None
     stored_status = record.runtime_status if record is not None else runtime_state(loaded.events).status
     return ExportedHistory(
         instance_id=instance_id,
         execution_id=loaded.execution_id,
         name=(record.name if record is not None else None) or (started.name if started is not None else None),
         runtime_status=stored_status.value if stored_status is not None else None,
-        input=record.input if record is not None else (started.input if started is not None else None),
+        # A row whose input blob is gone still has the input in its history's ExecutionStarted.
+        input=record.input if record is not None and "Input" not in record.unreadable else started_input,
         events=tuple(loaded.events),
     )
 

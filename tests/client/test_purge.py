@@ -1,8 +1,10 @@
 """purge_instance_history and purge_instance_history_by (storage-layout.md §9.5, with its two flaws fixed).
 
-A purge deletes the History rows, the Instances row and every blob of the instance: message blobs under the raw ID
-and history blobs under the escaped one, each prefix ending in "/" so that ``orders/7`` never takes ``orders/70``
-along. Purging by filter only ever touches instances that ended: with no terminal status left, it purges nothing.
+A purge deletes the History rows, the Instances row and every blob of the instance: message blobs named by the raw
+ID and history blobs by the escaped one, and no blob named for another instance, though the two name spaces overlap:
+``orders/7`` never takes ``orders/70`` along, ``pv^0b`` never takes the history blobs of ``pv/b`` (escaped
+``pv^0b``), and ``pq`` never takes the message blobs of ``pq/child``. Purging by filter only ever touches
+instances that ended: with no terminal status left, it purges nothing.
 """
 
 from __future__ import annotations
@@ -54,6 +56,40 @@ async def test_purge_deletes_rows_and_every_blob_of_the_instance_and_nothing_els
         n for n in before if n.startswith(("orders/70/", "orders^070/"))
     )
     assert (await client.get_status("orders/70", show_input=True)).input_ == BIG
+
+
+@pytest.mark.parametrize(
+    ("purged", "kept"),
+    [
+        ("pv^0b", "pv/b"),
+        ("pv/b", "pv^0b"),
+        ("pq", "pq/child"),
+        ("a", "a/b/c"),
+        ("x^^y", "x^y"),
+        ("x^y", "x^^y"),
+        ("s/t", "s\\t"),
+        ("s\\t", "s/t"),
+    ],
+)
+async def test_purge_leaves_every_blob_of_an_instance_whose_blob_names_overlap(
+    client: DurableOrchestrationClient, hub: TaskHub, purged: str, kept: str
+) -> None:
+    # "pv^0b" is the raw ID of one instance (naming its message blobs) and the escaped ID of "pv/b" (naming its
+    # history blobs); "pq/" starts the message blob names of "pq/child"; "x^^y" is the escaped "x^y"; and the blob
+    # service stores the message blobs of "s\\t" as "s/t/message-...", as it names those of "s/t".
+    await big_instance(client, hub, kept)
+    kept_blobs = await blobs_of(hub, "")
+    await big_instance(client, hub, purged)
+    assert len(await blobs_of(hub, "")) > len(kept_blobs)
+
+    assert (await client.purge_instance_history(purged)).instances_deleted == 1
+
+    assert await blobs_of(hub, "") == kept_blobs
+    assert not await client.get_status(purged)
+    status = await client.get_status(kept, show_input=True)
+    assert (status.input_, status.message) == (BIG, None)
+    assert [e.get("Result") for e in await client.get_history(kept)][-1] == f'"{BIG}"'
+    assert [s.instance_id for s in await client.get_status_all()] == [kept]
 
 
 async def test_purge_of_an_unknown_instance_deletes_nothing_and_can_repeat(

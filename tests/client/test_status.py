@@ -7,6 +7,7 @@ message) or Terminated (the reason). A row left saying Running after its history
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus
@@ -183,3 +184,35 @@ async def test_an_input_a_dotnet_client_left_in_its_start_message_blob_is_read_f
     await write_row(hub, "net", Status.Pending, input=hub.large.url(blob))
 
     assert (await client.get_status("net", show_input=True)).input_ == {"large": True}
+
+
+async def test_a_payload_whose_blob_is_gone_shows_as_a_note_and_never_fails_a_listing(
+    client: DurableOrchestrationClient, hub: TaskHub
+) -> None:
+    big = json.dumps("z" * 100_000)  # over the 60 KiB column limit: Input and Output go to blobs
+    await write_row(hub, "lost", Status.Completed, input=big, output=big)
+    await write_row(hub, "intact", Status.Completed, input=big, output=big)
+    await client.start_new("hello", "lost-start", "s" * 100_000)  # Pending, its input in a blob since the start
+    container = hub.names.large_messages_container
+    for prefix in ("lost/", "lost-start/"):
+        for name in await hub.account.blobs.list_names(container, prefix=prefix):
+            assert await hub.account.blobs.delete(container, name)  # lost by hand, as an operator might
+
+    listed = {s.instance_id: s for s in await client.get_status_all()}
+    by = {s.instance_id: s for s in await client.get_status_by(runtime_status=[Status.Completed, Status.Pending])}
+    shown = [s async for s in client.list_instances(show_input=True)]
+    single = await client.get_status("lost", show_input=True)
+
+    assert set(listed) == set(by) == {s.instance_id for s in shown} == {"lost", "intact", "lost-start"}
+    assert (listed["intact"].output, listed["intact"].message) == ("z" * 100_000, None)
+    assert listed["lost"].runtime_status is Status.Completed and listed["lost"].created_time == T0
+    assert re.fullmatch(
+        r"\[output unavailable: blob 'lost/history--Output-[0-9A-F]{8}-Output\.json\.gz' does not exist\]",
+        listed["lost"].output,
+    )
+    assert listed["lost"].input_ is None and listed["lost"].message == listed["lost"].output
+    assert single.input_.startswith("[input unavailable: blob 'lost/history--Input-")
+    assert single.message == f"{single.input_}; {single.output}"
+    pending = next(s for s in shown if s.instance_id == "lost-start")
+    assert pending.runtime_status is Status.Pending
+    assert pending.input_.startswith("[input unavailable: blob 'lost-start/") and pending.input_.endswith("exist]")

@@ -1,10 +1,12 @@
 """Payloads of 1 MiB end to end: too large for a queue message (64 KiB) or a table property (64 KiB), they travel
-through the large-message blobs and come back unchanged; purge deletes those blobs with the instance."""
+through the large-message blobs and come back unchanged; purge deletes those blobs with the instance, and no other
+instance's."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -52,3 +54,21 @@ async def test_a_1_mib_input_and_output_round_trip_through_blobs(client: Durable
     await client.purge_instance_history(instance_id)
 
     assert await blobs.list_names(container, prefix=f"{instance_id}/") == []
+
+
+async def test_purging_an_id_leaves_the_pending_large_start_of_an_id_it_begins(
+    client: DurableOrchestrationClient,
+) -> None:
+    # The start message of "pq/child" waits in a blob named "pq/child/message-...": the purge of "pq" must not
+    # take it, or the start is quarantined and "pq/child" stays Pending for ever.
+    payload = "y" * (64 * 1024)
+    await client.wait_for_completion(await client.start_new("echo_orchestrator", "pq", payload), timeout=30)
+    start_at = datetime.now(timezone.utc) + timedelta(seconds=3)
+    await client.start_new("started_at", "pq/child", payload, start_at=start_at)
+
+    assert (await client.purge_instance_history("pq")).instances_deleted == 1
+
+    status = await client.wait_for_completion("pq/child", timeout=30, poll_interval=0.1)
+    assert status.runtime_status is OrchestrationRuntimeStatus.Completed
+    assert status.output["input"] == payload
+    assert not await client.get_status("pq")

@@ -98,6 +98,13 @@ async def test_large_payloads_count_their_blobs_and_bytes(hub: TaskHub, client: 
     assert report.storage_usd_per_month > 0
 
 
+async def test_only_the_instances_own_blobs_are_counted(hub: TaskHub, client: DurableOrchestrationClient) -> None:
+    await client.start_new("big_payload", "pq", "small")
+    await client.start_new("big_payload", "pq/child", "x" * BIG)  # its start message blob is "pq/child/message-..."
+
+    assert ((await instance_cost(hub, "pq")).blob_count, (await instance_cost(hub, "pq/child")).blob_count) == (0, 2)
+
+
 async def test_an_unknown_instance_is_not_found(hub: TaskHub) -> None:
     with pytest.raises(InstanceNotFoundError, match="instance 'nobody' was not found"):
         await instance_cost(hub, "nobody")

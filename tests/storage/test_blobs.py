@@ -1,4 +1,4 @@
-"""Blob verbs against a real Azurite: gzip text in and out, the inflation cap, delete by prefix, leases."""
+"""Blob verbs against a real Azurite: gzip text in and out, the inflation cap, listing, deletes, leases."""
 
 from __future__ import annotations
 
@@ -127,20 +127,20 @@ async def test_downloading_a_missing_blob_is_not_found(hub: TaskHub, container: 
         await hub.account.blobs.download_text(container, "nobody/here.json.gz")
 
 
-async def test_delete_prefix_deletes_exactly_the_blobs_under_the_prefix(hub: TaskHub, container: str) -> None:
+async def test_list_names_lists_exactly_the_names_under_the_prefix(hub: TaskHub, container: str) -> None:
     blobs = hub.account.blobs
     names = ["inst-a/1", "inst-a/2", "inst-a/sub/3", "inst-ab/1", "other/inst-a/1", "inst-A/1"]
     for name in names:
         await blobs.upload_text(container, name, name)
 
-    assert await blobs.delete_prefix(container, "inst-a/") == 3
+    assert sorted(await blobs.list_names(container, prefix="inst-a/")) == ["inst-a/1", "inst-a/2", "inst-a/sub/3"]
+    assert await blobs.delete(container, "inst-a/1") is True
+    assert await blobs.delete(container, "inst-a/1") is False
+    assert sorted(await blobs.list_names(container, prefix="inst-a/")) == ["inst-a/2", "inst-a/sub/3"]
 
-    assert sorted(await blobs.list_names(container, prefix="")) == ["inst-A/1", "inst-ab/1", "other/inst-a/1"]
-    assert await blobs.delete_prefix(container, "inst-a/") == 0
 
-
-async def test_delete_prefix_in_a_missing_container_deletes_nothing(hub: TaskHub) -> None:
-    assert await hub.account.blobs.delete_prefix(hub.names.lease_container, "x/") == 0
+async def test_list_names_in_a_missing_container_is_empty(hub: TaskHub) -> None:
+    assert await hub.account.blobs.list_names(hub.names.lease_container, prefix="x/") == []
 
 
 async def test_the_container_is_created_on_the_first_upload(hub: TaskHub) -> None:

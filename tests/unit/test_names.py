@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from durable_storage._names import (
     MAX_KEY_BYTES,
     TaskHubNames,
+    blob_ownership,
     blob_url,
     escape_key,
+    instance_blob_prefixes,
     unescape_key,
     validate_instance_id,
     validate_partition_count,
@@ -172,6 +174,56 @@ def test_escaping_round_trips_any_text(instance_id: str) -> None:
 @given(st.text(alphabet=st.sampled_from("^/\\#?\x00\x1f\x7f\x9f\xa0\xc0a\U0001f600")))
 def test_escaping_round_trips_text_made_of_the_special_characters(instance_id: str) -> None:
     assert unescape_key(escape_key(instance_id)) == instance_id
+
+
+# IDs made of the characters that make the two blob name spaces overlap: escapes, separators, generated leaves.
+_OVERLAPPING_IDS = st.lists(st.sampled_from(["^", "/", "0", "a", "message-", "history-", "\\", "#"]), min_size=1).map(
+    "".join
+)
+
+
+def _stored_blob_names(instance_id: str) -> list[str]:
+    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as §2.3 and §3.4 name them and as
+    the blob service lists them (a backslash turned into '/')."""
+    escaped = escape_key(instance_id)
+    return [
+        f"{instance_id}/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz".replace("\\", "/"),
+        f"{escaped}/history-0000000000000002-TaskCompleted-0A1B2C3D-Result.json.gz",
+        f"{escaped}/history--Input-0A1B2C3D-Input.json.gz",
+    ]
+
+
+@given(_OVERLAPPING_IDS, _OVERLAPPING_IDS)
+def test_a_payload_blob_is_never_taken_for_another_instances_by_its_name(owner: str, other: str) -> None:
+    # None means "read the message inside", whose instance ID is exact.
+    for name in _stored_blob_names(owner):
+        assert blob_ownership(name, owner) in (True, None)
+        assert name.startswith(instance_blob_prefixes(owner))
+        if other != owner:
+            assert blob_ownership(name, other) in (False, None), (name, other)
+
+
+@pytest.mark.parametrize(
+    ("name", "instance_id", "owned"),
+    [
+        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv^0b", False),  # pv/b's
+        ("pv^0b/history-0000000000000000-ExecutionStarted-0A1B2C3D-Input.json.gz", "pv/b", True),
+        ("pq/child/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq", False),
+        ("pq/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "pq", True),
+        ("a/b/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "a/b", None),  # or a\\b's
+        ("a/b/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz", "a\\b", None),
+        ("pq/other.json.gz", "pq", False),  # not a shape we write: nobody's, never deleted
+        ("message-0123.json.gz", "", False),
+    ],
+)
+def test_what_a_blob_name_says_of_its_owner(name: str, instance_id: str, owned: bool | None) -> None:
+    assert blob_ownership(name, instance_id) is owned
+
+
+def test_the_blob_prefixes_are_the_stored_raw_and_the_escaped_id_each_ending_in_a_slash() -> None:
+    assert instance_blob_prefixes("pv/b") == ("pv/b/", "pv^0b/")
+    assert instance_blob_prefixes("a\\b") == ("a/b/", "a^1b/")
+    assert instance_blob_prefixes("plain") == ("plain/",)
 
 
 @given(st.text())

@@ -196,3 +196,29 @@ async def test_start_can_wait_for_the_result(served: Served) -> None:
     async with served.http.post(url, json=1) as response:
         assert response.status == 202
         assert "Location" in response.headers
+
+
+async def test_the_query_and_the_dashboard_list_show_an_instance_whose_blob_is_gone(served: Served) -> None:
+    prefix = unique("lostblob")
+    payload = "q" * 100_000  # its input and output live in blobs
+    for suffix in ("lost", "kept"):
+        await served.client.start_new("echo_orchestrator", f"{prefix}{suffix}", payload)
+        await served.reaches(f"{prefix}{suffix}", "Completed")
+    hub = served.client.task_hub
+    container = hub.names.large_messages_container
+    for name in await hub.account.blobs.list_names(container, prefix=hub.escape(f"{prefix}lost") + "/"):
+        await hub.account.blobs.delete(container, name)  # lost by hand
+
+    async with served.http.get(f"{API}/instances", params={"instanceIdPrefix": prefix}) as response:
+        assert response.status == 200, await response.text()
+        query = {status["instanceId"]: status for status in await response.json()}
+    async with served.http.get("/api/instances", params={"instanceIdPrefix": prefix}) as response:
+        assert response.status == 200, await response.text()
+        listed = {status["instanceId"]: status for status in (await response.json())["instances"]}
+
+    for found in (query, listed):
+        assert (found[f"{prefix}kept"]["output"], found[f"{prefix}lost"]["runtimeStatus"]) == (payload, "Completed")
+        assert found[f"{prefix}lost"]["output"].startswith("[output unavailable: blob ")
+    assert query[f"{prefix}lost"]["input"].startswith("[input unavailable: blob ")
+    status = await served.status_of(f"{prefix}lost")
+    assert status["output"] == query[f"{prefix}lost"]["output"]
