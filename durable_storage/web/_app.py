@@ -72,10 +72,13 @@ def create_app(client: DurableOrchestrationClient, *, token: str | None = None) 
             otherwise). Without one, only requests addressed to a loopback host are answered.
 
     Raises:
-        ConfigurationError: an empty token.
+        ConfigurationError: an empty token, or one that is not a str.
     """
-    if token is not None and not token:
-        raise ConfigurationError("token '' is invalid: must be a non-empty str, or None for no token")
+    if token is not None and (not isinstance(token, str) or not token):
+        # The value is a secret, or a typo of one: its type is all the message shows.
+        raise ConfigurationError(
+            f"token ({type(token).__name__}, value not shown) is invalid: must be a non-empty str, or None for no token"
+        )
     app = web.Application(middlewares=[security_middleware(token), _errors])
     app[CLIENT] = client
     app.add_routes(_webhooks.routes())
