@@ -16,7 +16,7 @@ from durable_storage.errors import (
 )
 from durable_storage.web import _dashboard, _webhooks
 from durable_storage.web._responses import CLIENT, error
-from durable_storage.web._security import Handler, security_middleware
+from durable_storage.web._security import Handler, guard_logs, security_middleware
 
 __all__ = ["create_app"]
 
@@ -81,6 +81,7 @@ def create_app(client: DurableOrchestrationClient, *, token: str | None = None) 
         )
     app = web.Application(middlewares=[security_middleware(token), _errors])
     app[CLIENT] = client
+    guard_logs(app, token)
     app.add_routes(_webhooks.routes())
     _dashboard.install(app)
     app.on_response_prepare.append(_add_headers)
