@@ -59,6 +59,8 @@ _IGNORED_KEYS = {"fileendpoint", *(f"{s}secondaryendpoint" for s in ("queue", "t
 # Every setting name is letters only and at most 26 long; a pasted key or signature is longer or has digits.
 _SETTING_NAME = re.compile(r"[A-Za-z]{1,30}")
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+# Spaces and control characters (NUL included), which no service URL holds.
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +95,8 @@ class StorageConnection:
     client_id: str | None = None
 
     def __post_init__(self) -> None:
+        if self.account_name is not None:
+            _check_account_name("account_name", self.account_name)
         _check_auth(self)
         https_only = self.auth == "identity"
         for service in _SERVICES:
@@ -175,6 +179,12 @@ def _endpoint(label: str, value: str, *, https_only: bool = False) -> str:
         )
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{label} {value.strip()!r} is invalid: must be an http or https URL")
+    if _UNSAFE_IN_URL.search(value.strip()) or {".", ".."} & set(parts.path.split("/")):
+        # A NUL, a space or a '..' segment would reach the SDK, which would quote it or resolve it elsewhere.
+        raise ConfigurationError(
+            f"{label} {value.strip()!r} is invalid: must be an http or https URL without spaces, control "
+            "characters or '.'/'..' path segments"
+        )
     if https_only and parts.scheme.lower() != "https":
         raise ConfigurationError(
             f"{label} {value.strip()!r} is invalid: identity-based connections must use https, "
@@ -187,10 +197,10 @@ def _account_from_endpoint(url: str) -> str | None:
     """The account name in ``https://{name}.queue.…``, or the first path segment of a path-style (Azurite) URL."""
     parts = urlsplit(url)
     labels = (parts.hostname or "").split(".")
-    if len(labels) >= 3 and labels[1] in _SERVICES:
-        return labels[0]
-    segment = parts.path.strip("/").split("/", 1)[0]
-    return segment or None
+    virtual_host = len(labels) >= 3 and labels[1] in _SERVICES
+    name = labels[0] if virtual_host else parts.path.strip("/").split("/", 1)[0]
+    # Only a guess, shown in descriptions: a custom domain's first path segment is no account name.
+    return name if _ACCOUNT_NAME.fullmatch(name) else None
 
 
 def _split_settings(text: str) -> dict[str, str]:
@@ -277,8 +287,19 @@ def _development_storage(settings: Mapping[str, str]) -> StorageConnection:
     return _build(DEV_ACCOUNT_NAME, endpoints, auth="shared_key", account_key=DEV_ACCOUNT_KEY)
 
 
+def _check_account_name(label: str, name: object) -> None:
+    if isinstance(name, str) and _ACCOUNT_NAME.fullmatch(name):
+        return
+    # A key pasted into the wrong setting is long: only a value of a name's length is echoed (control characters
+    # escaped by repr).
+    shown = repr(name) if isinstance(name, str) and len(name) <= 30 else "(a value that is not shown)"
+    raise ConfigurationError(f"{label} {shown} is invalid: must be 3-24 lowercase letters or digits")
+
+
 def _account(settings: Mapping[str, str]) -> StorageConnection:
     name = settings.get("accountname")
+    if name is not None:
+        _check_account_name("AccountName", name)
     key = settings.get("accountkey")
     sas = settings.get("sharedaccesssignature")
     if key is not None and sas is not None:
@@ -319,19 +340,24 @@ def _account_endpoints(settings: Mapping[str, str], name: str | None) -> dict[st
         raise ConfigurationError(
             f"EndpointSuffix {suffix!r} is invalid: must be a DNS suffix such as {_DEFAULT_SUFFIX}"
         )
-    endpoints: dict[str, str] = {}
-    for service in _SERVICES:
-        label = f"{service.capitalize()}Endpoint"
-        if f"{service}endpoint" in settings:
-            endpoints[service] = _endpoint(label, settings[f"{service}endpoint"])
-        elif name is not None:
-            endpoints[service] = f"{protocol}://{name}.{service}.{suffix}"
-    missing = [f"{s.capitalize()}Endpoint" for s in _SERVICES if s not in endpoints]
-    if missing:
+    labels = {service: f"{service.capitalize()}Endpoint" for service in _SERVICES}
+    given = [service for service in _SERVICES if f"{service}endpoint" in settings]
+    if given:
+        # All three or none: deriving the missing ones from AccountName would send an emulator's or a proxy's
+        # table and blob calls to public Azure (https://NAME.table.core.windows.net) without a word.
+        if missing := [labels[s] for s in _SERVICES if s not in given]:
+            raise ConfigurationError(
+                f"connection string has {' and '.join(labels[s] for s in given)} but no {' or '.join(missing)}: "
+                "a task hub uses all three services, so give all three endpoints, or none to derive them from "
+                "AccountName"
+            )
+        return {s: _endpoint(labels[s], settings[f"{s}endpoint"]) for s in _SERVICES}
+    if name is None:
         raise ConfigurationError(
-            f"connection string has no {' or '.join(missing)}: give each endpoint, or AccountName to derive them"
+            "connection string has no QueueEndpoint, TableEndpoint or BlobEndpoint and no AccountName: give the "
+            "three endpoints, or AccountName to derive them"
         )
-    return endpoints
+    return {service: f"{protocol}://{name}.{service}.{suffix}" for service in _SERVICES}
 
 
 def _build(
@@ -405,10 +431,8 @@ def _identity_connection(name: str, env: Mapping[str, str]) -> StorageConnection
             f"no storage connection is configured: set {name} to a connection string, or {name}__accountName, "
             f"or {name}__queueServiceUri, {name}__tableServiceUri and {name}__blobServiceUri"
         )
-    if account and not _ACCOUNT_NAME.fullmatch(account):
-        raise ConfigurationError(
-            f"{name}__accountName {account!r} is invalid: must be 3-24 lowercase letters or digits"
-        )
+    if account:
+        _check_account_name(f"{name}__accountName", account)
     if any(uris.values()):
         endpoints = _service_uris(name, uris)
     else:

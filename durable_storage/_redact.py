@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "SecretMaskingFilter", "redact"]
 
@@ -30,6 +32,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: SharedKey account:signature (also SharedKeyLite); the account name is no secret.
     (re.compile(r"(SharedKey(?:Lite)?\s+[^:\s'\"]+:)[^\s'\",;<>]+"), rf"\g<1>{MASK}"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE), rf"\g<1>{MASK}"),
+    # The management server's ?token= (a request line or URL someone logs).
+    (re.compile(rf"(?<![A-Za-z0-9_%])(token=){_VALUE}", re.IGNORECASE), rf"\g<1>{MASK}"),
     # 403 AuthenticationErrorDetail: "The MAC signature found in the HTTP request '<sig>' is not the same ...".
     (re.compile(r"(MAC signature found in the HTTP request ')[^']*"), rf"\g<1>{MASK}"),
     # "... Server used following string to sign: '<multi-line text>'." The text may hold quotes of its own (table
@@ -70,7 +74,23 @@ class SecretMaskingFilter(logging.Filter):
     Python consults a logger's filters only for records logged on that very logger, not for records propagating
     from its children, so the storage layer attaches it to every ``azure.*`` logger the SDKs have created
     (``_storage/account.py``); applications may also attach it to their handlers.
+
+    Args:
+        secrets: values to mask wherever they appear, besides the shapes :func:`redact` knows (the management
+            server's token); each also in its URL-encoded forms.
     """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Each known secret also as a URL's query would carry it; longest first, so no prefix masks half of one.
+        forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+        self._secrets = sorted(forms, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        """``text`` with the known secrets and every secret of a known shape masked."""
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask ``record`` in place; always True (the record is kept)."""
@@ -79,13 +99,13 @@ class SecretMaskingFilter(logging.Filter):
         except (TypeError, ValueError, KeyError):
             # A message that does not format would be printed raw, args and all, by Handler.handleError.
             message = f"{record.msg} {record.args}"
-        record.msg = redact(message)
+        record.msg = self.mask(message)
         record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = self.mask(record.exc_text)
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = self.mask(record.stack_info)
         return True

@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from durable_storage._settings import check_number
 from durable_storage._storage.history_table import SENTINEL
 from durable_storage._storage.large import BLOB_NAME_SUFFIX
 from durable_storage._storage.tables import Row
@@ -130,9 +131,7 @@ class Prices:
 
     def __post_init__(self) -> None:
         for item in fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ConfigurationError(f"price {item.name} {value!r} is invalid: must be a number >= 0 (USD)")
+            check_number(getattr(self, item.name), f"price {item.name}", unit="USD", high=None)
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "prices") -> Prices:

@@ -35,7 +35,16 @@ def test_pure_modules_do_no_io() -> None:
     impure = {"asyncio", "time", "random", "os", "threading", "socket", "subprocess", "aiohttp", "azure", "secrets"}
     pure = [
         PACKAGE / name
-        for name in ("history.py", "_messages.py", "_names.py", "models.py", "_dotnet_json.py", "_datetimes.py")
+        for name in (
+            "history.py",
+            "_messages.py",
+            "_names.py",
+            "models.py",
+            "_dotnet_json.py",
+            "_datetimes.py",
+            "_settings.py",
+            "_redact.py",
+        )
     ]
     pure.append(PACKAGE / "_storage" / "codec.py")
     pure += [

@@ -18,6 +18,7 @@ from azure.storage.queue.aio import QueueServiceClient
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection
 from durable_storage._redact import SecretMaskingFilter
+from durable_storage._settings import check_instance
 from durable_storage._storage.blobs import Blobs
 from durable_storage._storage.calls import CountingTransport
 from durable_storage._storage.credentials import StorageCredential, build_credential
@@ -67,7 +68,7 @@ class StorageAccount(AsyncClosing):
     ) -> None:
         _guard_sdk_logs()
         self.connection = connection
-        self.retry = retry or StorageRetryPolicy()
+        self.retry = check_instance(retry, "retry", StorageRetryPolicy, optional=True) or StorageRetryPolicy()
         self._credential: Any = build_credential(connection, credential)
         self._owns_credential = credential is None
         options: dict[str, Any] = {

@@ -39,6 +39,7 @@ from azure.core.rest import AsyncHttpResponse, HttpRequest
 from azure.core.rest._http_response_impl_async import AsyncHttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 
+from durable_storage._settings import check_int, check_number
 from durable_storage.errors import ConfigurationError
 
 __all__ = [
@@ -98,12 +99,12 @@ class FaultRule:
     limit: int | None = None
 
     def __post_init__(self) -> None:
-        rates = [getattr(self, kind) for kind in FAULT_KINDS]
-        if any(not isinstance(rate, (int, float)) or not 0 <= rate <= 1 for rate in rates) or sum(rates) > 1:
-            raise ConfigurationError(f"fault rates {rates!r} are invalid: each must be 0-1 and their sum at most 1")
-        for name, value in (("skip", self.skip), ("limit", 0 if self.limit is None else self.limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigurationError(f"fault {name} {value!r} is invalid: must be an integer >= 0")
+        rates = [check_number(getattr(self, kind), f"fault {kind}", unit="chances", high=1.0) for kind in FAULT_KINDS]
+        if sum(rates) > 1:
+            raise ConfigurationError(f"fault rates {rates!r} are invalid: their sum must be at most 1")
+        check_int(self.skip, "fault skip", low=0)
+        if self.limit is not None:
+            check_int(self.limit, "fault limit", low=0)
 
     def matches(self, request: RequestKind) -> bool:
         """True when every pattern matches ``request``."""

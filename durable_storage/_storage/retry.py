@@ -15,7 +15,8 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from durable_storage.errors import ConfigurationError, TransientStorageError
+from durable_storage._settings import check_int, check_seconds
+from durable_storage.errors import TransientStorageError
 
 __all__ = ["FAST_RETRY", "OperationKind", "StorageRetryPolicy"]
 
@@ -58,13 +59,9 @@ class StorageRetryPolicy:
     max_delay: float = 8.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
-            raise ConfigurationError(f"retry attempts {self.attempts!r} is invalid: must be an integer >= 1")
-        if not 0 <= self.first_delay <= self.max_delay:
-            raise ConfigurationError(
-                f"retry delays first_delay={self.first_delay!r}, max_delay={self.max_delay!r} are invalid: "
-                "must satisfy 0 <= first_delay <= max_delay"
-            )
+        check_int(self.attempts, "retry attempts", low=1, high=100)
+        check_seconds(self.max_delay, "retry max_delay", high=3600.0)
+        check_seconds(self.first_delay, "retry first_delay", high=self.max_delay)
 
     async def run(self, kind: OperationKind, operation: Callable[[], Awaitable[T]]) -> T:
         """Await ``operation()`` until it succeeds, fails for good, or the attempts run out (last error raised)."""

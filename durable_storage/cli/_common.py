@@ -5,7 +5,13 @@ does not match); 2 bad usage or an invalid value (nothing was written); 3 the in
 not exist.
 
 Results go to stdout (a table, or JSON with ``--json``); errors, questions and progress bars go to stderr, so that
-``--json`` output can be piped as it is. Option values are parsed by click types (:class:`JsonValue`,
+``--json`` output can be piped as it is.
+
+Anyone who can start an instance over HTTP writes the IDs, names, inputs, outputs and statuses these commands
+print, so every table cell, message and error passes through :func:`visible`: control characters (an escape
+sequence that retitles the window or clears the screen), bidirectional overrides and lone surrogates are shown as
+``\x1b``-style escapes, and table cells are plain text, never rich markup (``[bold]`` prints as typed). ``--json``
+stays exact: JSON escapes them itself. Option values are parsed by click types (:class:`JsonValue`,
 :class:`TimeValue`, :class:`StatusList`): a bad one exits 2 with click's message naming the option and the value.
 """
 
@@ -24,7 +30,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.style import StyleType
 from rich.table import Table
+from rich.text import Text
 
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.clock import utcnow
@@ -40,10 +48,12 @@ __all__ = [
     "EXIT_USAGE",
     "CliContext",
     "JsonValue",
+    "SafeTable",
     "StatusList",
     "TimeValue",
     "confirm",
     "console",
+    "echo",
     "emit_json",
     "fail",
     "for_each",
@@ -55,7 +65,9 @@ __all__ = [
     "run",
     "show",
     "table",
+    "text",
     "time_text",
+    "visible",
 ]
 
 EXIT_OK = 0
@@ -99,9 +111,39 @@ pass_cli = click.make_pass_decorator(CliContext)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
+# C0 and C1 controls and DEL; zero-width and bidirectional formatting characters (text that reads other than it
+# prints); line and paragraph separators; lone surrogates, which no terminal encoding can write.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def visible(value: str, *, lines: bool = False) -> str:
+    """``value`` with every character a terminal would act on, or hide, shown as its escape (``\\x1b``).
+
+    Args:
+        value: text from storage, or a message that quotes some.
+        lines: keep newlines (and tabs) as they are, for a multi-line message of our own.
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        char = match[0]
+        return char if lines and char in "\n\t" else repr(char)[1:-1]
+
+    return _INVISIBLE.sub(escape, value)
+
+
+def text(value: str, style: StyleType = "") -> Text:
+    """A rich ``Text`` of ``value`` made :func:`visible`: plain text, never markup."""
+    return Text(visible(value), style=style)
+
+
+def echo(message: str, *, err: bool = False) -> None:
+    """Print a line of our own that may quote stored values (IDs, names), made :func:`visible`."""
+    click.echo(visible(message, lines=True), err=err)
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    _errors.print(f"error: {message}", markup=False, soft_wrap=True)
+    _errors.print(f"error: {visible(message, lines=True)}", markup=False, soft_wrap=True)
     raise click.exceptions.Exit(code)
 
 
@@ -142,9 +184,26 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=_default) + "\n")
 
 
+class SafeTable(Table):
+    """A table whose cells are plain text made :func:`visible`, whoever builds the row."""
+
+    def add_row(
+        self, *renderables: RenderableType | None, style: StyleType | None = None, end_section: bool = False
+    ) -> None:
+        super().add_row(*(_cell(cell) for cell in renderables), style=style, end_section=end_section)
+
+
+def _cell(cell: RenderableType | None) -> RenderableType | None:
+    if isinstance(cell, str):
+        return text(cell)  # a str cell would otherwise be parsed as rich markup
+    if isinstance(cell, Text) and visible(cell.plain) != cell.plain:
+        return text(cell.plain, cell.style)
+    return cell
+
+
 def table(*columns: str, title: str | None = None) -> Table:
     """An empty table with the house style: bold headers, no box lines a script would have to strip."""
-    result = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    result = SafeTable(title=title, box=None, header_style="bold", pad_edge=False)
     for column in columns:
         result.add_column(column, overflow="fold")
     return result

@@ -12,7 +12,18 @@ from pathlib import Path
 
 import click
 
-from durable_storage.cli._common import EXIT_USAGE, CliContext, emit_json, fail, json_option, pass_cli, run, show, table
+from durable_storage.cli._common import (
+    EXIT_USAGE,
+    CliContext,
+    echo,
+    emit_json,
+    fail,
+    json_option,
+    pass_cli,
+    run,
+    show,
+    table,
+)
 from durable_storage.cli.history import existing_hub
 from durable_storage.cost import CostReport, Prices, format_bytes, format_usd, instance_cost
 from durable_storage.errors import ConfigurationError
@@ -59,7 +70,7 @@ async def _cost(cli: CliContext, instance_id: str, prices: Prices | None) -> Cos
 
 
 def _print(report: CostReport) -> None:
-    click.echo(
+    echo(
         f"instance {report.instance_id}: {report.name or '?'}, {report.runtime_status or 'status unknown'}, "
         f"{report.events} events in {report.episodes} episodes (execution {report.execution_id or '?'})"
     )
@@ -68,7 +79,7 @@ def _print(report: CostReport) -> None:
         lines.add_row(line.service, line.operation, f"{line.count:,}", format_usd(line.usd), line.what)
     lines.add_row("total", "", f"{report.total_transactions:,}", format_usd(report.transactions_usd), "")
     show(lines)
-    click.echo("")
+    echo("")
     held = table("HELD IN", "BYTES", "EST. USD / MONTH")
     table_bytes = report.history_bytes + report.instance_bytes
     held.add_row("History rows", format_bytes(report.history_bytes), "")
@@ -76,7 +87,7 @@ def _print(report: CostReport) -> None:
     held.add_row(f"blobs ({report.blob_count})", format_bytes(report.blob_bytes), "")
     held.add_row("total", format_bytes(table_bytes + report.blob_bytes), format_usd(report.storage_usd_per_month))
     show(held)
-    click.echo(
+    echo(
         "\nTransactions are estimated from the history (an upper bound for this worker); prices are list prices "
         "(override with --prices)."
     )

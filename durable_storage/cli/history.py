@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from durable_storage.cli._common import CliContext, emit_json, fail, json_option, pass_cli, require_hub, run, show
+from durable_storage.cli._common import CliContext, echo, emit_json, fail, json_option, pass_cli, require_hub, run, show
 from durable_storage.cli._common import table as new_table
 from durable_storage.gate import ExportedHistory, export_instance, write_exports
 from durable_storage.history import (
@@ -68,11 +68,11 @@ def history_command(cli: CliContext, /, instance_id: str, export_path: Path | No
             export_path.write_text(write_exports([exported]), encoding="utf-8")
         except OSError as error:
             fail(f"cannot write the export to {str(export_path)!r}: {error.strerror or error}")
-        click.echo(f"exported {len(exported.events)} events of {instance_id} to {export_path}", err=as_json)
+        echo(f"exported {len(exported.events)} events of {instance_id} to {export_path}", err=as_json)
     if as_json:
         emit_json(exported.to_dict())
     elif export_path is None:
-        click.echo(
+        echo(
             f"instance {exported.instance_id}: {exported.name or '?'}, {exported.runtime_status or 'status unknown'}, "
             f"execution {exported.execution_id or '?'}, {len(exported.events)} events"
         )

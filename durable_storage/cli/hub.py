@@ -15,6 +15,7 @@ from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
     confirm,
+    echo,
     emit_json,
     fail,
     json_option,
@@ -23,6 +24,7 @@ from durable_storage.cli._common import (
     run,
     show,
     table,
+    text,
 )
 from durable_storage.clock import utcnow
 from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
@@ -41,7 +43,7 @@ def info_view(info: TaskHubInfo, now: datetime) -> RenderableType:
         return Text(f"task hub {info.name}: does not exist")
     partitions = table("PARTITION", "OWNER", "NEXT OWNER", "LEASE", "DEPTH", "OLDEST WAITING", "LAST DEQUEUE")
     for partition in info.partitions:
-        partitions.add_row(*(Text(cell) for cell in _row(partition, now)))
+        partitions.add_row(*(text(cell) for cell in _row(partition, now)))
     work_items = list(info.queues)[-1]
     return Group(
         Text(f"task hub {info.name}: {info.partition_count} partitions"),
@@ -154,4 +156,4 @@ def delete_command(cli: CliContext, /, yes: bool) -> None:
         await hub.delete()
 
     _with_hub(cli, delete)
-    click.echo(f"task hub {cli.task_hub} deleted")
+    echo(f"task hub {cli.task_hub} deleted")

@@ -26,9 +26,11 @@ from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
     JsonValue,
+    SafeTable,
     StatusList,
     TimeValue,
     confirm,
+    echo,
     emit_json,
     fail,
     for_each,
@@ -39,6 +41,7 @@ from durable_storage.cli._common import (
     run,
     show,
     table,
+    text,
     time_text,
 )
 from durable_storage.client import DurableOrchestrationClient
@@ -187,7 +190,7 @@ def _payload(value: Any, limit: int) -> Text:
     if value is None:
         return Text("-")
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return Text(shown if len(shown) <= limit else shown[: limit - 3] + "...")
+    return text(shown if len(shown) <= limit else shown[: limit - 3] + "...")
 
 
 def _runtime(status: DurableOrchestrationStatus) -> Text:
@@ -202,8 +205,8 @@ def _list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, Cos
         report = costs.get(status.instance_id or "") if costs else None
         columns = cost_columns(report) if report is not None else {}
         result.add_row(
-            Text(status.instance_id or ""),
-            Text(status.name or "-"),
+            text(status.instance_id or ""),
+            text(status.name or "-"),
             _runtime(status),
             time_text(status.created_time),
             time_text(status.last_updated_time),
@@ -232,11 +235,11 @@ def _cost_json(report: CostReport | None) -> dict[str, Any]:
 
 
 def _status_view(status: DurableOrchestrationStatus) -> Table:
-    view = Table.grid(padding=(0, 2))
+    view = SafeTable.grid(padding=(0, 2))
     view.add_column(style="bold")
     view.add_column(overflow="fold")
-    view.add_row("Instance ID", Text(status.instance_id or ""))
-    view.add_row("Name", Text(status.name or "-"))
+    view.add_row("Instance ID", text(status.instance_id or ""))
+    view.add_row("Name", text(status.name or "-"))
     view.add_row("Status", _runtime(status))
     view.add_row("Created", time_text(status.created_time))
     view.add_row("Last updated", time_text(status.last_updated_time))
@@ -314,7 +317,7 @@ def start_command(
     if as_json:
         emit_json({"instanceId": started, "name": name})
     else:
-        click.echo(f"started {name} as instance {started}")
+        echo(f"started {name} as instance {started}")
 
 
 @click.command("status")
@@ -374,9 +377,9 @@ def list_command(
     elif found:
         show(_list_table(found, costs))
     else:
-        click.echo(f"no instance matches ({matching.describe()})", err=True)
+        echo(f"no instance matches ({matching.describe()})", err=True)
     if more:
-        click.echo(f"showing the first {limit}: more match (--limit K shows more, --all every one)", err=True)
+        echo(f"showing the first {limit}: more match (--limit K shows more, --all every one)", err=True)
 
 
 @click.command("raise")
@@ -387,7 +390,7 @@ def list_command(
 def raise_command(cli: CliContext, /, instance_id: str, event: str, data: Any) -> None:
     """Raise the external event EVENT to the instance ID (one that has not ended)."""
     _call(cli, lambda client: client.raise_event(instance_id, event, data))
-    click.echo(f"event {event} raised to instance {instance_id}")
+    echo(f"event {event} raised to instance {instance_id}")
 
 
 async def _signal(client: DurableOrchestrationClient, verb: str, instance_id: str, reason: str) -> str:
@@ -417,7 +420,7 @@ def _signal_command(verb: str, summary: str) -> click.Command:
     @_reason_option(verb)
     @pass_cli
     def command(cli: CliContext, /, instance_id: str, reason: str) -> None:
-        click.echo(_call(cli, lambda client: _signal(client, verb, instance_id, reason)))
+        echo(_call(cli, lambda client: _signal(client, verb, instance_id, reason)))
 
     return command
 
@@ -462,14 +465,14 @@ def terminate_command(
     if instance_id is not None and bulk:
         raise _usage("give an instance ID or filters (--status, --prefix, --name), not both")
     if instance_id is not None:
-        click.echo(_call(cli, lambda client: _signal(client, "terminate", instance_id, reason)))
+        echo(_call(cli, lambda client: _signal(client, "terminate", instance_id, reason)))
         return
     if not bulk:
         raise _usage("give an instance ID, or --status, --prefix or --name to terminate every instance that matches")
     _wrong_statuses(chosen, ended=False, why="an instance that has ended cannot be terminated")
     matching = _Filter(statuses=chosen or _NOT_ENDED, prefix=prefix, name=name)
     done = _bulk(cli, matching, "terminate", lambda client, target: client.terminate(target, reason), yes=yes)
-    click.echo(f"terminate sent to {plural(len(done), 'instance')}: the workers apply it")
+    echo(f"terminate sent to {plural(len(done), 'instance')}: the workers apply it")
 
 
 @click.command("purge")
@@ -516,4 +519,4 @@ def purge_command(
     if as_json:
         emit_json({"instancesDeleted": deleted})
     else:
-        click.echo(f"purged {plural(deleted, 'instance')}")
+        echo(f"purged {plural(deleted, 'instance')}")

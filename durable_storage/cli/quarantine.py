@@ -10,6 +10,7 @@ from durable_storage import QuarantinedMessage
 from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
+    echo,
     emit_json,
     fail,
     json_option,
@@ -17,6 +18,7 @@ from durable_storage.cli._common import (
     run,
     show,
     table,
+    text,
     time_text,
 )
 from durable_storage.taskhub import TaskHub
@@ -50,7 +52,7 @@ def requeue_command(cli: CliContext, /, message_id: str, queue: str | None) -> N
     text, found = run(_requeue(cli.hub(), message_id, queue))
     if not found:
         fail(text, EXIT_NOT_FOUND)
-    click.echo(text)
+    echo(text)
 
 
 async def _list(hub: TaskHub) -> list[QuarantinedMessage]:
@@ -64,12 +66,12 @@ def _view(hub_name: str, messages: list[QuarantinedMessage]) -> RenderableType:
     listed = table("MESSAGE ID", "QUEUE", "INSTANCE", "RECEIVED", "QUARANTINED", "REASON")
     for message in messages:
         listed.add_row(
-            Text(message.message_id),
-            Text(message.queue),
-            Text(message.instance_id or "-"),
+            text(message.message_id),
+            text(message.queue),
+            text(message.instance_id or "-"),
             f"{message.dequeue_count}x",
             time_text(message.quarantined_at),
-            Text(message.reason),
+            text(message.reason),
         )
     return Group(Text(f"task hub {hub_name}: {len(messages)} quarantined messages"), listed)
 

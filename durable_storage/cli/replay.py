@@ -22,6 +22,7 @@ from durable_storage.cli._common import (
     CliContext,
     StatusList,
     TimeValue,
+    echo,
     emit_json,
     fail,
     json_option,
@@ -143,7 +144,7 @@ async def _from_hub(
 
 def _print(report: GateReport) -> None:
     summaries = report.by_name()
-    click.echo(f"{report.source}: {plural(len(report.checks), 'instance')} of {plural(len(summaries), 'orchestrator')}")
+    echo(f"{report.source}: {plural(len(report.checks), 'instance')} of {plural(len(summaries), 'orchestrator')}")
     if not summaries:
         return
     summary = table("ORCHESTRATOR", "REPLAYED", "PASSED", "FAILED", "SKIPPED")
@@ -151,7 +152,7 @@ def _print(report: GateReport) -> None:
         summary.add_row(s.name, str(s.replayed), str(s.passed), str(s.failed), str(s.skipped))
     show(summary)
     if report.failures:
-        click.echo("")
+        echo("")
         show(_failures(report))
 
 

@@ -478,6 +478,11 @@ class DurableOrchestrationClient(AsyncClosing):
     ) -> None:
         """Terminate the instance (also a Pending one, before it starts); nothing happens when it already ended.
 
+        An instance that ended (Completed, Failed, Terminated, Canceled) is left as it is and the call returns
+        without error, as the Durable Functions SDK's does: the HTTP API answers such a terminate 410 Gone, which
+        the SDK counts as success. The same holds for :meth:`suspend` and :meth:`resume`; :meth:`raise_event`
+        raises instead, as the SDK does on the same 410.
+
         Raises:
             InstanceNotFoundError: no such instance.
         """
@@ -489,6 +494,8 @@ class DurableOrchestrationClient(AsyncClosing):
     async def suspend(self, instance_id: str, reason: str) -> None:
         """Suspend the instance: new events are kept but not processed until :meth:`resume`.
 
+        Nothing happens, and no error is raised, when the instance already ended (see :meth:`terminate`).
+
         Raises:
             InstanceNotFoundError: no such instance.
         """
@@ -497,7 +504,7 @@ class DurableOrchestrationClient(AsyncClosing):
         )
 
     async def resume(self, instance_id: str, reason: str) -> None:
-        """Resume a suspended instance.
+        """Resume a suspended instance; nothing happens, and no error is raised, when it already ended.
 
         Raises:
             InstanceNotFoundError: no such instance.

@@ -9,13 +9,14 @@ would shift a scheduled start or a query window by the machine's UTC offset with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from durable_storage import _json
+from durable_storage import _settings as settings
 from durable_storage._names import validate_instance_id
+from durable_storage._settings import show
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import OrchestrationRuntimeStatus
 
@@ -31,13 +32,6 @@ __all__ = [
     "runtime_statuses",
 ]
 
-_SHOWN = 60
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
-
 
 def check_instance_id(instance_id: object) -> str:
     """``instance_id`` if it can be stored: a non-empty str whose escaped table key fits in 1 KiB."""
@@ -49,21 +43,21 @@ def check_instance_id(instance_id: object) -> str:
 def check_name(value: object, what: str) -> str:
     """``value`` if it is a non-empty str (an orchestrator or event name)."""
     if not isinstance(value, str) or not value:
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a non-empty str")
+        raise ConfigurationError(f"{what} {show(value)} is invalid: must be a non-empty str")
     return value
 
 
 def check_text(value: object, what: str) -> str | None:
     """``value`` if it is a str or None (a reason, a version)."""
     if value is not None and not isinstance(value, str):
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a str or None")
+        raise ConfigurationError(f"{what} {show(value)} is invalid: must be a str or None")
     return value
 
 
 def check_flag(value: object, what: str) -> bool:
     """``value`` if it is a bool."""
     if not isinstance(value, bool):
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be True or False")
+        raise ConfigurationError(f"{what} {show(value)} is invalid: must be True or False")
     return value
 
 
@@ -73,7 +67,7 @@ def encode_payload(value: Any, what: str) -> str:
         return _json.dumps(value)
     except (TypeError, ValueError, RecursionError) as error:
         raise ConfigurationError(
-            f"{what} {_show(value)} is invalid: must be JSON-serializable (plain JSON values, or objects whose "
+            f"{what} {show(value)} is invalid: must be JSON-serializable (plain JSON values, or objects whose "
             f"class defines to_json and from_json): {error}"
         ) from None
 
@@ -83,7 +77,7 @@ def check_aware(value: object, what: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a datetime or None")
+        raise ConfigurationError(f"{what} {show(value)} is invalid: must be a datetime or None")
     if value.utcoffset() is None:
         raise ConfigurationError(
             f"{what} {value.isoformat()} is invalid: must be timezone-aware, e.g. datetime.now(timezone.utc) "
@@ -94,14 +88,7 @@ def check_aware(value: object, what: str) -> datetime | None:
 
 def check_seconds(value: object, what: str, *, positive: bool = False) -> float | None:
     """``value`` if it is None or a finite number of seconds, >= 0 (> 0 when ``positive``)."""
-    if value is None:
-        return None
-    rule = "greater than 0" if positive else "0 or more"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a finite number of seconds, {rule}")
-    if value < 0 or (positive and value == 0):
-        raise ConfigurationError(f"{what} {value!r} is invalid: must be {rule} seconds")
-    return float(value)
+    return None if value is None else settings.check_seconds(value, what, high=None, above=positive)
 
 
 def _status(value: object, what: str) -> OrchestrationRuntimeStatus:
@@ -111,7 +98,7 @@ def _status(value: object, what: str) -> OrchestrationRuntimeStatus:
         return OrchestrationRuntimeStatus[value]
     names = ", ".join(OrchestrationRuntimeStatus.__members__)
     raise ConfigurationError(
-        f"{what} {_show(value)} is invalid: must be an OrchestrationRuntimeStatus or one of {names}"
+        f"{what} {show(value)} is invalid: must be an OrchestrationRuntimeStatus or one of {names}"
     )
 
 
@@ -127,7 +114,7 @@ def runtime_statuses(value: object, what: str = "runtime_status") -> tuple[Orche
 
 def _iterable(value: object, what: str) -> Iterable[object]:
     if not isinstance(value, Iterable):
-        raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a status, a list of statuses or None")
+        raise ConfigurationError(f"{what} {show(value)} is invalid: must be a status, a list of statuses or None")
     return value
 
 
@@ -142,12 +129,12 @@ def check_target(hub: str, connection: str | None, task_hub_name: object, connec
     """
     if task_hub_name is not None and task_hub_name != hub:
         raise ConfigurationError(
-            f"task_hub_name {_show(task_hub_name)} is not this client's task hub {hub!r}: use a client of that hub, "
-            f"e.g. DurableOrchestrationClient.from_env(task_hub={_show(task_hub_name)})"
+            f"task_hub_name {show(task_hub_name)} is not this client's task hub {hub!r}: use a client of that hub, "
+            f"e.g. DurableOrchestrationClient.from_env(task_hub={show(task_hub_name)})"
         )
     known = (*_DEFAULT_CONNECTION_NAMES, connection) if connection else _DEFAULT_CONNECTION_NAMES
     if connection_name is not None and connection_name not in known:
         raise ConfigurationError(
-            f"connection_name {_show(connection_name)} is not this client's connection ({known[-1]!r}): use a "
-            f"client of that account, e.g. DurableOrchestrationClient.from_env({_show(connection_name)})"
+            f"connection_name {show(connection_name)} is not this client's connection ({known[-1]!r}): use a "
+            f"client of that account, e.g. DurableOrchestrationClient.from_env({show(connection_name)})"
         )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from durable_storage import _json
+from durable_storage._settings import check_duration
 from durable_storage.errors import NonDeterminismError
 from durable_storage.history import (
     EventRaisedEvent,
@@ -55,6 +56,9 @@ _PASS_WHILE_SUSPENDED = _SCHEDULING | {
 }
 
 
+_WEEK = timedelta(days=7)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplayOptions:
     """Limits the runtime imposes on orchestrations.
@@ -69,11 +73,11 @@ class ReplayOptions:
     long_timer_interval: timedelta = timedelta(days=3)
 
     def __post_init__(self) -> None:
-        if not timedelta(0) < self.long_timer_interval <= self.max_timer_duration:
-            raise ValueError(
-                f"long_timer_interval {self.long_timer_interval} is invalid: must be > 0 and <= max_timer_duration "
-                f"({self.max_timer_duration})"
-            )
+        # A timer longer than 7 days could never be scheduled: Azure queues delay a message at most that long.
+        check_duration(self.max_timer_duration, "max_timer_duration", low=timedelta(0), high=_WEEK, above=True)
+        check_duration(
+            self.long_timer_interval, "long_timer_interval", low=timedelta(0), high=self.max_timer_duration, above=True
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from durable_storage.errors import (
 )
 from durable_storage.web import _dashboard, _webhooks
 from durable_storage.web._responses import CLIENT, error
-from durable_storage.web._security import Handler, security_middleware
+from durable_storage.web._security import Handler, guard_logs, security_middleware
 
 __all__ = ["create_app"]
 
@@ -72,12 +72,16 @@ def create_app(client: DurableOrchestrationClient, *, token: str | None = None) 
             otherwise). Without one, only requests addressed to a loopback host are answered.
 
     Raises:
-        ConfigurationError: an empty token.
+        ConfigurationError: an empty token, or one that is not a str.
     """
-    if token is not None and not token:
-        raise ConfigurationError("token '' is invalid: must be a non-empty str, or None for no token")
+    if token is not None and (not isinstance(token, str) or not token):
+        # The value is a secret, or a typo of one: its type is all the message shows.
+        raise ConfigurationError(
+            f"token ({type(token).__name__}, value not shown) is invalid: must be a non-empty str, or None for no token"
+        )
     app = web.Application(middlewares=[security_middleware(token), _errors])
     app[CLIENT] = client
+    guard_logs(app, token)
     app.add_routes(_webhooks.routes())
     _dashboard.install(app)
     app.on_response_prepare.append(_add_headers)

@@ -4,21 +4,27 @@ With a token every request carries ``Authorization: Bearer T`` or ``?token=T`` (
 Without one the server is meant for loopback only, where any local web page could still reach it from the user's
 browser; two checks close that: the ``Host`` header must name a loopback host (DNS rebinding), and a state-changing
 request that comes with an ``Origin`` header must come from the server's own origin (CSRF). The token never
-appears in a log line, an error or a response: the access log below writes the path without the query string.
+appears in a log line, an error or a response: the access log below writes the path without the query string, and
+:func:`guard_logs` masks it in every record of the server's loggers, aiohttp's own included (a request aiohttp
+cannot parse is logged by ``aiohttp.server`` with its raw request line, ``?token=`` and all).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 from yarl import URL
 
-__all__ = ["AccessLogger", "is_loopback", "security_middleware"]
+from durable_storage._redact import SecretMaskingFilter
+
+__all__ = ["AccessLogger", "ServerLogFilter", "guard_logs", "is_loopback", "security_middleware"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -90,3 +96,54 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info("%s %s %d %.1f ms", request.method, request.path, response.status, time * 1000)
+
+
+# Every logger that writes about a request while the server runs. A filter applies only to records logged on its
+# own logger, not on a child's, so each is named; asyncio reports exceptions escaping protocol callbacks.
+_SERVER_LOGGERS = (
+    "aiohttp.access",
+    "aiohttp.server",
+    "aiohttp.web",
+    "aiohttp.internal",
+    "aiohttp.websocket",
+    "asyncio",
+    "durable_storage.web._app",
+)
+
+
+class ServerLogFilter(SecretMaskingFilter):
+    """Masks the token in a server log record, and drops the raw request aiohttp's parse errors carry.
+
+    aiohttp logs a request it cannot parse (a 9,000-character query, a NUL, a bad header) with an exception whose
+    message quotes the raw request line or header, cut at some length: a cut token would escape any mask that
+    looks for the whole value, so the exception is reduced to its class and status.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask ``record`` in place; always True (the record is kept)."""
+        failure = record.exc_info[1] if record.exc_info else None
+        if isinstance(failure, HttpProcessingError):
+            record.msg = (
+                f"{record.getMessage()}: {type(failure).__name__} ({failure.code}); the request is not logged, "
+                "it may carry the token"
+            )
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return super().filter(record)
+
+
+def guard_logs(app: web.Application, token: str | None) -> None:
+    """Attach a :class:`ServerLogFilter` for ``token`` to the server's loggers while ``app`` runs."""
+    log_filter = ServerLogFilter([token] if token else [])
+
+    async def attach(_: web.Application) -> None:
+        for name in _SERVER_LOGGERS:
+            logging.getLogger(name).addFilter(log_filter)
+
+    async def detach(_: web.Application) -> None:
+        for name in _SERVER_LOGGERS:
+            logging.getLogger(name).removeFilter(log_filter)
+
+    app.on_startup.append(attach)
+    app.on_cleanup.append(detach)

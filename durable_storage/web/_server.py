@@ -7,7 +7,9 @@ from types import TracebackType
 
 from aiohttp import web
 
+from durable_storage._settings import check_int, show
 from durable_storage.client import DurableOrchestrationClient
+from durable_storage.errors import ConfigurationError
 from durable_storage.web._app import create_app
 from durable_storage.web._security import AccessLogger
 
@@ -30,9 +32,11 @@ class ManagementServer:
     def __init__(
         self, client: DurableOrchestrationClient, *, host: str = "127.0.0.1", port: int = 7071, token: str | None = None
     ) -> None:
+        if not isinstance(host, str) or not host:
+            raise ConfigurationError(f"host {show(host)} is invalid: must be a non-empty str (a name or an address)")
+        self._port = check_int(port, "port", low=0, high=65535)
         self._app = create_app(client, token=token)
         self._host = host
-        self._port = port
         self._runner: web.AppRunner | None = None
 
     @property

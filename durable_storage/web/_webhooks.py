@@ -6,8 +6,11 @@ so that scripts and tools written against ``func start`` work against ``durable-
 * start: 202 + ``Location`` and the management URLs; 400 bad JSON or ID; 409 the ID is in use.
 * status: 202 + ``Location`` while Pending/Running/Suspended/ContinuedAsNew, 200 once ended (500 for Failed with
   ``returnInternalServerErrorOnFailure=true``), 404 unknown.
-* raise event / terminate / suspend / resume: 202; 404 unknown; 410 Gone once the instance ended.
-* rewind: 202; 404; 412 unless Failed. Restart: 202 (check-status of the new instance); 400 unknown; 409.
+* raise event / terminate / suspend / resume: 202; 404 unknown; 410 Gone once the instance ended. The client agrees
+  with the Durable Functions SDK, which reads this 410 as success for terminate, suspend and resume (its call
+  returns, nothing is sent) and as an error for raise event (``InstanceStateError``).
+* rewind: 202; 404; 410 once Completed, Terminated or Canceled; 412 while not ended.
+* restart: 202 (check-status of the new instance); 400 unknown; 409.
 * purge one: 200 ``{"instancesDeleted": n}``; 404; 412 unless ended. Purge by filter: 200; 400 without
   ``createdTimeFrom``; 404 when nothing matched.
 * entities: GET state 200/404; POST (``?op=``) or DELETE signals, 202; GET ``entities[/{name}]`` lists, paged.
@@ -215,8 +218,11 @@ async def _rewind(request: web.Request) -> web.StreamResponse:
         return _not_found(instance_id)
     if status.runtime_status is not _Status.Failed:
         name = status.runtime_status.name if status.runtime_status else "of an unknown status"
+        # The host answers 410 Gone for an instance that ended other than Failed (as for terminate), which the
+        # Python SDK's rewind raises on; one still on its way can only become rewindable, so it gets 412.
         return error(
-            412, f'This orchestration has status {name}, but only orchestrations in the "Failed" state can be rewound.'
+            410 if _ended(status) else 412,
+            f'This orchestration has status {name}, but only orchestrations in the "Failed" state can be rewound.',
         )
     try:
         await client.rewind(instance_id, request.query.get("reason", ""))

@@ -7,6 +7,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+from durable_storage._settings import check_instance, check_int, check_seconds, show
 from durable_storage.errors import ConfigurationError
 from durable_storage.replay import ReplayOptions
 
@@ -16,6 +17,25 @@ __all__ = ["WorkerOptions"]
 def _default_worker_id() -> str:
     # Unique per process: two workers on one machine must never share a lease identity (§10 WorkerId).
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+_WEEK = 7 * 24 * 3600.0
+# The most of each count; more would only exhaust threads, memory or the patience of a poisoned message.
+_COUNTS = {"max_concurrent_activities": 10_000, "max_concurrent_orchestrations": 100_000, "max_dequeue_count": 1000}
+# (low, high, low excluded) of each timing in seconds. Every one is finite and bounded: an infinite lease or
+# polling interval lets a worker report "running" and never take or renew a partition.
+_SECONDS: dict[str, tuple[float, float, bool]] = {
+    # Azure queues hide a received message for at most 7 days.
+    "control_queue_visibility": (1.0, _WEEK, False),
+    "work_item_visibility": (1.0, _WEEK, False),
+    "max_polling_interval": (0.0, 600.0, True),
+    "min_polling_interval": (0.0, 600.0, True),
+    # A crashed worker's partitions wait out its lease: an hour is already a long outage.
+    "lease_interval": (1.0, 3600.0, False),
+    "lease_renew_interval": (0.0, 3600.0, True),
+    "drain_timeout": (0.0, 600.0, True),
+    "max_clock_skew": (0.0, 86_400.0, False),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,26 +79,16 @@ class WorkerOptions:
 
     def __post_init__(self) -> None:
         if not self.worker_id or not isinstance(self.worker_id, str):
-            raise ConfigurationError(f"worker_id {self.worker_id!r} is invalid: must be a non-empty string")
-        for name in ("max_concurrent_activities", "max_concurrent_orchestrations", "max_dequeue_count"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{name} {value!r} is invalid: must be an integer >= 1")
-        for name in ("control_queue_visibility", "work_item_visibility"):
-            value = getattr(self, name)
-            if not 1 <= value <= 7 * 24 * 3600:
-                raise ConfigurationError(f"{name} {value!r} is invalid: must be 1 s to 7 days")
-        if not 0 < self.min_polling_interval <= self.max_polling_interval:
+            raise ConfigurationError(f"worker_id {show(self.worker_id)} is invalid: must be a non-empty string")
+        for name, most in _COUNTS.items():
+            check_int(getattr(self, name), name, low=1, high=most)
+        for name, (low, high, above) in _SECONDS.items():
+            check_seconds(getattr(self, name), name, low=low, high=high, above=above)
+        # The relations between settings, once each is known to be a number in its own range.
+        check_seconds(self.min_polling_interval, "min_polling_interval", high=self.max_polling_interval, above=True)
+        if self.lease_renew_interval >= self.lease_interval:
             raise ConfigurationError(
-                f"polling intervals min={self.min_polling_interval!r}, max={self.max_polling_interval!r} are invalid: "
-                "must satisfy 0 < min <= max"
-            )
-        if not 0 < self.drain_timeout <= 600:
-            raise ConfigurationError(f"drain_timeout {self.drain_timeout!r} is invalid: must be > 0 and <= 600 s")
-        if not 0 <= self.max_clock_skew <= 86_400:
-            raise ConfigurationError(f"max_clock_skew {self.max_clock_skew!r} is invalid: must be 0 to 86400 s")
-        if not 0 < self.lease_renew_interval < self.lease_interval:
-            raise ConfigurationError(
-                f"lease_renew_interval {self.lease_renew_interval!r} is invalid: must be > 0 and shorter than "
+                f"lease_renew_interval {self.lease_renew_interval!r} is invalid: must be shorter than "
                 f"lease_interval ({self.lease_interval!r})"
             )
+        check_instance(self.replay, "replay", ReplayOptions)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from durable_storage._closing import AsyncClosing
+from durable_storage._settings import check_instance
 from durable_storage.app import App
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._activity import ActivityDispatcher
@@ -43,7 +44,7 @@ class Worker(AsyncClosing):
     def __init__(self, client: Any, app: App, *, options: WorkerOptions | None = None) -> None:
         self.hub = _task_hub(client)
         self.app = app
-        self.options = options or WorkerOptions()
+        self.options = check_instance(options, "options", WorkerOptions, optional=True) or WorkerOptions()
         self._stopping = asyncio.Event()
         self.activities = ActivityDispatcher(self.hub, app, self.options, on_sent=self._sent)
         self.orchestrations = OrchestrationDispatcher(

@@ -48,7 +48,12 @@ BAD_CALLS: list[tuple[str, Call, type[Exception], str]] = [
     ("suspend id", lambda c: c.suspend("", "r"), InvalidNameError, r"must not be empty"),
     ("resume id", lambda c: c.resume(LONG_ID, "r"), InvalidNameError, r"at most 1024"),
     ("rewind reason", lambda c: c.rewind("i", ["r"]), ConfigurationError, r"reason \['r'\] .*str or None"),
-    ("negative timeout", lambda c: c.wait_for_completion("i", timeout=-1), ConfigurationError, r"timeout -1 .*0 or"),
+    (
+        "negative timeout",
+        lambda c: c.wait_for_completion("i", timeout=-1),
+        ConfigurationError,
+        r"timeout -1 .*at least 0",
+    ),
     ("nan timeout", lambda c: c.wait_for_completion("i", timeout=float("nan")), ConfigurationError, r"timeout nan"),
     ("poll 0", lambda c: c.wait_for_completion("i", poll_interval=0), ConfigurationError, r"greater than 0"),
     ("status flag", lambda c: c.get_status("i", show_input="yes"), ConfigurationError, r"show_input 'yes'"),

@@ -158,7 +158,7 @@ def test_prices_are_overridable_by_name_and_refuse_what_they_do_not_know() -> No
     assert Prices.from_dict(prices.to_dict()) == prices
     with pytest.raises(ConfigurationError, match="price 'queue' is unknown: must be one of queue_class1_per_10k"):
         Prices.from_dict({"queue": 1})
-    with pytest.raises(ConfigurationError, match="price table_per_10k -1 is invalid: must be a number >= 0"):
+    with pytest.raises(ConfigurationError, match="price table_per_10k -1 is invalid: must be a finite number of USD"):
         Prices(table_per_10k=-1)
     with pytest.raises(ConfigurationError, match="prices is a list: must be a JSON object"):
         Prices.from_dict([1])

@@ -10,6 +10,7 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME
 from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.errors import ConfigurationError
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 
@@ -52,3 +53,26 @@ async def test_a_hub_works_end_to_end_over_each_kind_of_connection_string(connec
         signature = re.search(r"sig=([^&]+)", sas)
         assert signature is not None and signature[1] not in text
     assert DEV_ACCOUNT_KEY not in text
+
+
+async def test_the_test_azurite_with_only_its_queue_endpoint_is_refused_before_any_request(
+    connection_string: str,
+) -> None:
+    # Before, the table and blob calls went to https://devstoreaccount1.{table,blob}.core.windows.net.
+    queue_only = re.sub(r"(?:Blob|Table)Endpoint=[^;]+;?", "", connection_string)
+    assert "QueueEndpoint=" in queue_only
+
+    with pytest.raises(ConfigurationError) as caught:
+        TaskHub.from_connection_string(queue_only, task_hub=unique_hub_name(), retry=FAST_RETRY)
+
+    assert "has QueueEndpoint but no TableEndpoint or BlobEndpoint" in str(caught.value)
+    assert DEV_ACCOUNT_KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["../../x", "dev\x00store"])
+async def test_an_account_name_azure_would_refuse_never_reaches_the_emulator(connection_string: str, name: str) -> None:
+    hostile = connection_string.replace(f"AccountName={DEV_ACCOUNT_NAME}", f"AccountName={name}")
+    assert hostile != connection_string
+
+    with pytest.raises(ConfigurationError, match=r"AccountName .* is invalid: must be 3-24 lowercase letters"):
+        TaskHub.from_connection_string(hostile, task_hub=unique_hub_name(), retry=FAST_RETRY)

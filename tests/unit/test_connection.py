@@ -30,6 +30,7 @@ AZURITE_PORTS = (
     "TableEndpoint=http://127.0.0.1:41002/devstoreaccount1;"
 )
 SERVICES = ("queue", "table", "blob")
+TABLE_AND_BLOB = "TableEndpoint=https://t.example;BlobEndpoint=https://b.example"
 ENDPOINTS_AND_SAS = (
     "BlobEndpoint=https://myacct.blob.core.windows.net/;QueueEndpoint=https://myacct.queue.core.windows.net/;"
     f"TableEndpoint=https://myacct.table.core.windows.net/;SharedAccessSignature={SAS}"
@@ -113,10 +114,52 @@ def test_explicit_endpoints_on_any_port_are_kept_without_a_trailing_slash() -> N
     )
 
 
-def test_missing_endpoints_are_derived_from_the_account_name() -> None:
-    conn = parse_connection_string(f"{PORTAL};QueueEndpoint=https://queues.example.com")
-    assert conn.queue_endpoint == "https://queues.example.com"
-    assert conn.table_endpoint == "https://myacct.table.core.windows.net"
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1", "but no TableEndpoint or BlobEndpoint"),
+        ("QueueEndpoint=https://q.example;TableEndpoint=https://t.example", "but no BlobEndpoint"),
+    ],
+)
+def test_some_endpoints_without_the_others_are_refused_not_sent_to_public_azure(given: str, missing: str) -> None:
+    # Deriving the others from AccountName sent an emulator's table and blob calls to *.core.windows.net.
+    text = f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT_NAME};AccountKey={DEV_ACCOUNT_KEY};{given}"
+    error = str(config_error(text))
+    assert missing in error and "give all three endpoints, or none to derive them from AccountName" in error
+    assert DEV_ACCOUNT_KEY not in error
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("../../x", "AccountName '../../x' is invalid"),
+        ("acct\x00x", "AccountName 'acct\\x00x' is invalid"),
+        ("MyAccount", "AccountName 'MyAccount' is invalid"),
+        ("ab", "AccountName 'ab' is invalid"),
+        ("a" * 25, "AccountName 'aaaaaaaaaaaaaaaaaaaaaaaaa' is invalid"),
+        (KEY.rstrip("="), "AccountName (a value that is not shown) is invalid"),
+    ],
+)
+def test_an_account_name_that_azure_would_not_allow_is_refused(name: str, shown: str) -> None:
+    error = str(config_error(f"AccountName={name};AccountKey={KEY}"))
+    assert error == f"{shown}: must be 3-24 lowercase letters or digits"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:10001/dev\x00x", "http://127.0.0.1:10001/a b", "http://127.0.0.1:10001/../../x"],
+)
+def test_an_endpoint_with_control_characters_spaces_or_dot_segments_is_refused(endpoint: str) -> None:
+    text = f"QueueEndpoint={endpoint};{TABLE_AND_BLOB};SharedAccessSignature={SAS}"
+    error = str(config_error(text))
+    assert error.startswith("QueueEndpoint ") and "without spaces, control characters or '.'/'..' path" in error
+
+
+def test_a_connection_built_directly_refuses_an_invalid_account_name() -> None:
+    with pytest.raises(ConfigurationError, match="account_name 'a/b' is invalid: must be 3-24 lowercase"):
+        StorageConnection(
+            account_name="a/b", queue_endpoint=Q, table_endpoint=T, blob_endpoint=B, auth="sas", sas_token="sig=1"
+        )
 
 
 def test_keys_are_case_insensitive_whitespace_is_ignored_and_values_keep_their_equals_signs() -> None:
@@ -156,24 +199,36 @@ MALFORMED = [
     ("  ;  ", "connection string is empty"),
     (f"AccountName=myacct;AccountKey {KEY[:-2]}", "connection string part 2 is invalid: must be Key=Value"),
     (f"=x;AccountKey={KEY}", "connection string part 1 is invalid: must be Key=Value"),
-    (f"DefaultEndpointsProtocol=ftp;AccountName=a;AccountKey={KEY}", "DefaultEndpointsProtocol 'ftp' is invalid: must"),
+    (
+        f"DefaultEndpointsProtocol=ftp;AccountName=acct;AccountKey={KEY}",
+        "DefaultEndpointsProtocol 'ftp' is invalid: must",
+    ),
     ("DefaultEndpointsProtocol=https;AccountName=myacct", "connection string has no credential: needs AccountKey"),
     (f"AccountKey={KEY}", "connection string has AccountKey but no AccountName"),
-    (f"SharedAccessSignature={SAS}", "connection string has no QueueEndpoint or TableEndpoint or BlobEndpoint: give"),
+    (f"SharedAccessSignature={SAS}", "connection string has no QueueEndpoint, TableEndpoint or BlobEndpoint and no"),
     (
         f"QueueEndpoint=https://q.example;SharedAccessSignature={SAS}",
-        "connection string has no TableEndpoint or BlobEndpoint: give each endpoint, or AccountName to derive them",
+        "connection string has QueueEndpoint but no TableEndpoint or BlobEndpoint: a task hub uses all three",
     ),
-    (f"{PORTAL};QueueEndpoint=ftp://q.example", "QueueEndpoint 'ftp://q.example' is invalid: must be an http or https"),
-    (f"{PORTAL};TableEndpoint=localhost", "TableEndpoint 'localhost' is invalid: must be an http or https URL"),
-    (f"{PORTAL};BlobEndpoint=https://b.example/?{SAS}", "BlobEndpoint is invalid: must not carry a query string"),
+    (
+        f"{PORTAL};QueueEndpoint=ftp://q.example;{TABLE_AND_BLOB}",
+        "QueueEndpoint 'ftp://q.example' is invalid: must be an http or https",
+    ),
+    (
+        f"{PORTAL};TableEndpoint=localhost;QueueEndpoint=https://q.example;BlobEndpoint=https://b.example",
+        "TableEndpoint 'localhost' is invalid: must be an http or https URL",
+    ),
+    (
+        f"{PORTAL};BlobEndpoint=https://b.example/?{SAS};QueueEndpoint=https://q.example;TableEndpoint=https://t.x",
+        "BlobEndpoint is invalid: must not carry a query string",
+    ),
     (f"{PORTAL};SharedAccessSignature={SAS}", "connection string sets both AccountKey and SharedAccessSignature"),
     (f"{PORTAL};AccountKy={KEY}", "connection string setting 'AccountKy' is not supported: must be one of"),
     (f"{KEY}", "connection string setting (a name that is not shown) is not supported"),
     (f"{PORTAL};accountkey={KEY}", "connection string sets AccountKey twice: each setting may appear once"),
     ("AccountName=myacct;AccountKey=", "connection string setting AccountKey is empty: must have a value"),
     (f"AccountName=myacct;AccountKey={KEY[:-3]}!", "AccountKey is invalid: must be base64 (value not shown)"),
-    (f"AccountName=a;SharedAccessSignature={SAS.replace('sig=', 'sog=')}", "SharedAccessSignature is invalid: must"),
+    (f"AccountName=acct;SharedAccessSignature={SAS.replace('sig=', 'sog=')}", "SharedAccessSignature is invalid: must"),
     (f"{PORTAL[:-16]}core/windows", "EndpointSuffix 'core/windows' is invalid: must be a DNS suffix"),
 ]
 
@@ -239,12 +294,12 @@ Q, T, B = "https://a.queue.x.net", "https://a.table.x.net", "https://a.blob.x.ne
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"auth": "shared_key", "account_name": "a"}, "auth 'shared_key' is incomplete: needs account_key"),
-        ({"auth": "sas", "account_name": "a"}, "auth 'sas' is incomplete: needs sas_token"),
+        ({"auth": "shared_key", "account_name": "acct"}, "auth 'shared_key' is incomplete: needs account_key"),
+        ({"auth": "sas", "account_name": "acct"}, "auth 'sas' is incomplete: needs sas_token"),
         ({"auth": "sas", "account_name": None, "sas_token": "sig=1", "account_key": KEY}, "account_key must be None"),
-        ({"auth": "identity", "account_name": "a"}, "auth 'identity' is incomplete: needs credential"),
-        ({"auth": "identity", "account_name": "a", "credential": "cli"}, "credential 'cli' is invalid: must be"),
-        ({"auth": "token", "account_name": "a"}, "auth 'token' is invalid: must be shared_key, sas, identity"),
+        ({"auth": "identity", "account_name": "acct"}, "auth 'identity' is incomplete: needs credential"),
+        ({"auth": "identity", "account_name": "acct", "credential": "cli"}, "credential 'cli' is invalid: must be"),
+        ({"auth": "token", "account_name": "acct"}, "auth 'token' is invalid: must be shared_key, sas, identity"),
     ],
 )
 def test_a_connection_built_directly_is_checked_too(fields: dict[str, Any], expected: str) -> None:
@@ -257,7 +312,7 @@ def test_a_connection_built_directly_is_checked_too(fields: dict[str, Any], expe
 def test_an_identity_connection_refuses_http_endpoints() -> None:
     with pytest.raises(ConfigurationError, match="queue_endpoint 'http://a' is invalid: identity-based connections"):
         StorageConnection(
-            account_name="a",
+            account_name="acct",
             queue_endpoint="http://a",
             table_endpoint=T,
             blob_endpoint=B,

@@ -46,6 +46,11 @@ STRING_TO_SIGN = "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Tue, 24 Nov 2026 10:00:00
         (f"Authorization: SharedKeyLite acct:{SHARED_KEY_SIG}", "Authorization: SharedKeyLite acct:***"),
         (f"'Authorization': 'Bearer {JWT}'", "'Authorization': 'Bearer ***'"),
         (f"authorization=bearer {JWT}", "authorization=bearer ***"),
+        (
+            "GET /runtime/webhooks/durabletask/instances?token=s3cret&top=5",
+            "GET /runtime/webhooks/durabletask/instances?token=***&top=5",
+        ),
+        ("b'/?Token=abc%2Fdef x'", "b'/?Token=*** x'"),
     ],
 )
 def test_every_kind_of_secret_is_masked_and_the_rest_kept(text: str, expected: str) -> None:
@@ -156,3 +161,18 @@ def test_the_filter_masks_the_stack_info() -> None:
     record = logging.LogRecord("azure", logging.INFO, __file__, 1, "m", (), None, sinfo=f"Stack: sig={SIG}")
     SecretMaskingFilter().filter(record)
     assert record.stack_info == "Stack: sig=***"
+
+
+def test_a_filter_given_a_secret_masks_it_and_its_url_encoded_forms_wherever_they_appear() -> None:
+    secret = "tok/en+with space"
+    record = logging.LogRecord(
+        "aiohttp.server",
+        logging.ERROR,
+        __file__,
+        1,
+        "seen %s, %s and %s",
+        (secret, "tok%2Fen%2Bwith%20space", "tok%2Fen%2Bwith+space"),
+        None,
+    )
+    SecretMaskingFilter([secret]).filter(record)
+    assert record.getMessage() == "seen ***, *** and ***"

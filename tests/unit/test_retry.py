@@ -70,10 +70,16 @@ async def test_the_last_error_surfaces_when_attempts_run_out() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"attempts": 0}, "retry attempts 0 is invalid: must be an integer >= 1"),
+        ({"attempts": 0}, "retry attempts 0 is invalid: must be an integer, 1 to 100"),
         ({"attempts": True}, "retry attempts True is invalid"),
-        ({"first_delay": 2.0, "max_delay": 1.0}, "must satisfy 0 <= first_delay <= max_delay"),
-        ({"first_delay": -1.0}, "must satisfy 0 <= first_delay <= max_delay"),
+        ({"attempts": "3"}, "retry attempts '3' is invalid: must be an integer"),
+        (
+            {"first_delay": 2.0, "max_delay": 1.0},
+            "retry first_delay 2.0 is invalid: must be a finite number of seconds, 0 to 1",
+        ),
+        ({"first_delay": -1.0}, "retry first_delay -1.0 is invalid: must be a finite number of seconds, 0 to 8"),
+        ({"max_delay": float("inf")}, "retry max_delay inf is invalid: must be a finite number of seconds"),
+        ({"first_delay": None}, "retry first_delay None is invalid"),
     ],
 )
 def test_a_bad_policy_is_refused_with_the_rule(options: dict[str, object], message: str) -> None:

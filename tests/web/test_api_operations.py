@@ -3,6 +3,9 @@ purge, entity signal and read; 202 when accepted, 404 unknown, 410 ended, 412 no
 
 from __future__ import annotations
 
+import pytest
+
+from durable_storage.errors import InstanceStateError
 from durable_storage.testing import wait_until
 from tests.web.support import API, Served, unique
 
@@ -74,6 +77,31 @@ async def test_rewind_runs_a_failed_instance_again(served: Served) -> None:
 
     status = await served.reaches(instance_id, "Completed")
     assert status["output"] == ["first step", f"{instance_id} succeeded on attempt 2"]
+
+
+async def test_the_client_and_the_http_api_treat_an_ended_instance_as_durable_functions_does(served: Served) -> None:
+    # The host answers 410 Gone to all five; the published SDK counts 410 as success for terminate, suspend and
+    # resume (the call returns) and raises for raise_event and rewind (python-api.md, functions-host.md §2.2-2.3).
+    instance_id = unique("ended") + "1"
+    await served.client.start_new("echo_orchestrator", instance_id, "done")
+    await served.reaches(instance_id, "Completed")
+    base = f"{API}/instances/{instance_id}"
+
+    for operation in ("terminate", "suspend", "resume", "rewind"):
+        async with served.http.post(f"{base}/{operation}?reason=late") as response:
+            assert response.status == 410, operation
+    async with served.http.post(f"{base}/raiseEvent/Item", json=1) as response:
+        assert response.status == 410
+
+    assert await served.client.terminate(instance_id, "late") is None
+    assert await served.client.suspend(instance_id, "late") is None
+    assert await served.client.resume(instance_id, "late") is None
+    with pytest.raises(InstanceStateError, match="Completed"):
+        await served.client.raise_event(instance_id, "Item", 1)
+    with pytest.raises(InstanceStateError, match="Completed"):
+        await served.client.rewind(instance_id, "late")
+    status = await served.status_of(instance_id)
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "done")
 
 
 async def test_restart_starts_the_instance_again(served: Served) -> None:

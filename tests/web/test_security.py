@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from durable_storage import DurableOrchestrationClient, TaskHub
 from durable_storage.__main__ import main
@@ -166,3 +170,42 @@ async def test_the_server_url_has_the_port_it_got(client: DurableOrchestrationCl
         _ = server.url
     async with server:
         assert server.url.startswith("http://127.0.0.1:") and not server.url.endswith(":0")
+
+
+def _hostile_requests(token: str) -> list[bytes]:
+    """Requests aiohttp refuses while parsing, each with the token where its error message quotes the raw bytes."""
+    lines = [
+        f"GET /api/info?token={token}&pad={'a' * 9000} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # line too long
+        f"GET /api/info?token={token}\x00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # NUL in the query
+        f"GET /api/info?tok%65n={token} HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",  # bad version, encoded name
+        f"G\x01T /api/info?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # bad method
+        f"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\x01\r\n\r\n",  # bad header
+        f"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: {token}{'b' * 9000}\r\n\r\n",  # header too long
+        f"GET /api/info?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n",
+    ]
+    return [line.encode("latin-1") for line in lines]
+
+
+async def test_no_log_record_of_any_logger_holds_the_token_when_aiohttp_rejects_a_request(
+    client: DurableOrchestrationClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp.server logged "Error handling request" with the raw request line, ?token= and all.
+    token = "tkn-" + uuid.uuid4().hex
+    caplog.set_level(logging.DEBUG)
+    async with serving(client, token=token, worker=False) as served:
+        port = URL(served.server.url).port
+        for request in _hostile_requests(token):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            await writer.drain()
+            answer = await reader.read(4096)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0], answer[:100]
+        async with served.http.get("/api/info", params={"token": token}) as response:
+            assert response.status == 200
+
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    logged = "\n".join(formatter.format(record) for record in caplog.records)
+    assert token[:12] not in logged and token[4:16] not in logged
+    assert all(token[:12] not in repr(record.__dict__) for record in caplog.records)
+    assert "aiohttp.server" in logged and "LineTooLong (400); the request is not logged" in logged
