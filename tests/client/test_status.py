@@ -210,7 +210,8 @@ async def test_a_payload_whose_blob_is_gone_shows_as_a_note_and_never_fails_a_li
         r"\[output unavailable: blob 'lost/history--Output-[0-9A-F]{8}-Output\.json\.gz' does not exist\]",
         listed["lost"].output,
     )
-    assert listed["lost"].input_ is None and listed["lost"].message == listed["lost"].output
+    assert listed["lost"].input_.startswith("[input unavailable: blob 'lost/history--Input-")  # inputs by default
+    assert listed["lost"].message == f"{listed['lost'].input_}; {listed['lost'].output}"
     assert single.input_.startswith("[input unavailable: blob 'lost/history--Input-")
     assert single.message == f"{single.input_}; {single.output}"
     pending = next(s for s in shown if s.instance_id == "lost-start")
