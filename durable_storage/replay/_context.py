@@ -346,7 +346,7 @@ class DurableOrchestrationContext:
             )
         flat: list[Any] = []
         for item in entities:
-            flat.extend([item] if is_entity_id(item) else list(item))
+            flat.extend([item] if is_entity_id(item) else list(item))  # type: ignore[arg-type]  # an iterable
         lockset = tuple(sorted({str(e): e for e in map(entity_id_of, flat)}.values(), key=str))
         if not lockset:
             raise ValueError("lock_entities() needs at least one EntityId")

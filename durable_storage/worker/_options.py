@@ -40,6 +40,8 @@ class WorkerOptions:
         max_clock_skew: the largest difference between two workers' clocks to tolerate (seconds). Another
             worker's lease counts as expired once its row has not changed for ``lease_interval`` of this worker's
             own time, or once its ``ExpiresAt`` is more than this far in the past.
+        http_timeout: seconds a ``context.call_http`` request may take when it names no timeout of its own (100,
+            as .NET's HttpClient under Durable Functions); then its task fails.
         replay: limits of the replay engine (timer lengths).
     """
 
@@ -55,6 +57,7 @@ class WorkerOptions:
     drain_timeout: float = 60.0
     max_dequeue_count: int = 10
     max_clock_skew: float = 300.0
+    http_timeout: float = 100.0
     replay: ReplayOptions = field(default_factory=ReplayOptions)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,8 @@ class WorkerOptions:
             )
         if not 0 < self.drain_timeout <= 600:
             raise ConfigurationError(f"drain_timeout {self.drain_timeout!r} is invalid: must be > 0 and <= 600 s")
+        if isinstance(self.http_timeout, bool) or not 0 < self.http_timeout <= 86_400:
+            raise ConfigurationError(f"http_timeout {self.http_timeout!r} is invalid: must be > 0 and <= 86400 s")
         if not 0 <= self.max_clock_skew <= 86_400:
             raise ConfigurationError(f"max_clock_skew {self.max_clock_skew!r} is invalid: must be 0 to 86400 s")
         if not 0 < self.lease_renew_interval < self.lease_interval:
