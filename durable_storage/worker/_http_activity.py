@@ -101,9 +101,7 @@ class HttpActivity:
         limits = aiohttp.ClientTimeout(total=timeout)
         async with self._session.request(method, url, headers=headers, data=body, timeout=limits) as answer:
             raw = await answer.read()
-            return DurableHttpResponse(
-                answer.status, _incoming(answer.headers), raw.decode(answer.charset or "utf-8", errors="replace")
-            )
+            return DurableHttpResponse(answer.status, _incoming(answer.headers), _text(raw, answer.charset))
 
     async def _token(self, source: ManagedIdentityTokenSource, timeout: float, shown: str) -> str:
         if self._credential is None:
@@ -161,6 +159,14 @@ def _outgoing(request: DurableHttpRequest) -> tuple[CIMultiDict[str], bytes | No
         content_type += "; charset=utf-8"
     headers["Content-Type"] = content_type
     return headers, request.content.encode("utf-8")
+
+
+def _text(raw: bytes, charset: str | None) -> str:
+    # .NET's ReadAsStringAsync: the declared charset, else UTF-8; an unknown charset is no reason to fail.
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
 
 
 def _incoming(headers: Any) -> dict[str, str | list[str]]:
