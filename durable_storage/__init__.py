@@ -28,13 +28,17 @@ from durable_storage.errors import (
 )
 from durable_storage.models import (
     CleanEntityStorageResult,
+    DurableHttpRequest,
+    DurableHttpResponse,
     DurableOrchestrationStatus,
     EntityId,
     EntityMetadata,
     EntityStateResponse,
+    ManagedIdentityTokenSource,
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
     RetryOptions,
+    TokenSource,
 )
 from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
 from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
@@ -49,6 +53,8 @@ __all__ = [
     "DFApp",
     "DurableEntity",
     "DurableEntityContext",
+    "DurableHttpRequest",
+    "DurableHttpResponse",
     "DurableOrchestrationClient",
     "DurableOrchestrationContext",
     "DurableOrchestrationStatus",
@@ -65,6 +71,7 @@ __all__ = [
     "InstancePager",
     "InstanceStateError",
     "InvalidNameError",
+    "ManagedIdentityTokenSource",
     "MessageFormatError",
     "NonDeterminismError",
     "OrchestrationRuntimeStatus",
@@ -82,6 +89,7 @@ __all__ = [
     "TaskHub",
     "TaskHubInfo",
     "TaskHubMismatchError",
+    "TokenSource",
     "TransientStorageError",
     "Worker",
     "WorkerOptions",

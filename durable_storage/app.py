@@ -182,9 +182,8 @@ class App:
     # --- legacy registration --------------------------------------------------------------------------------
 
     def orchestration(self, name: str, handle: Orchestrator | Callable[..., Any]) -> None:
-        """Register ``Orchestrator.create(fn)`` (or a plain function) under ``name``."""
-        # Our handle or azure-functions-durable's: both carry the generator function as `orchestrator_function`.
-        function = getattr(handle, "orchestrator_function", handle)
+        """Register ``Orchestrator.create(fn)`` (ours or azure.durable_functions'), or a function, as ``name``."""
+        function = _unwrap(handle, "orchestrator_function")
         self._add(Registration(FunctionKind.ORCHESTRATOR, _check_name(name, FunctionKind.ORCHESTRATOR), function))
 
     def activity(self, name: str, function: Callable[..., Any]) -> None:
@@ -192,8 +191,8 @@ class App:
         self._add(Registration(FunctionKind.ACTIVITY, _check_name(name, FunctionKind.ACTIVITY), function))
 
     def entity(self, name: str, handle: Entity | Callable[..., Any]) -> None:
-        """Register ``Entity.create(fn)`` (or a plain function or class) under ``name``."""
-        function = getattr(handle, "entity_function", handle)
+        """Register ``Entity.create(fn)`` (ours or azure.durable_functions') or a function or class under ``name``."""
+        function = _unwrap(handle, "entity_function")
         self._add(Registration(FunctionKind.ENTITY, _check_name(name, FunctionKind.ENTITY), function))
 
     def register_functions(self, other: App) -> None:
@@ -248,6 +247,17 @@ class App:
         del self._functions[(registration.kind, _key(registration.kind, registration.name))]
         registration.name = name
         self._add(registration)
+
+
+def _unwrap(handle: Any, attribute: str) -> Callable[..., Any]:
+    # azure.durable_functions' Orchestrator.create / Entity.create return a handle that runs the SDK's own replay
+    # (or entity batch) over host JSON; the user's function it wraps is what our engine runs.
+    function = getattr(handle, attribute, handle)
+    if not callable(function):
+        raise ConfigurationError(
+            f"{attribute.split('_', maxsplit=1)[0]} {handle!r} is invalid: must be a function or a handle"
+        )
+    return function  # type: ignore[no-any-return]
 
 
 def _key(kind: FunctionKind, name: str) -> str:

@@ -9,15 +9,21 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from durable_storage._http import DurableHttpRequest, DurableHttpResponse, ManagedIdentityTokenSource, TokenSource
+
 __all__ = [
     "CleanEntityStorageResult",
+    "DurableHttpRequest",
+    "DurableHttpResponse",
     "DurableOrchestrationStatus",
     "EntityId",
     "EntityMetadata",
     "EntityStateResponse",
+    "ManagedIdentityTokenSource",
     "OrchestrationRuntimeStatus",
     "PurgeHistoryResult",
     "RetryOptions",
+    "TokenSource",
 ]
 
 
@@ -156,6 +162,27 @@ class RetryOptions:
         )
 
 
+def retry_options_of(value: object) -> RetryOptions:
+    """``value`` as our RetryOptions: ours, or azure-functions-durable's (read through its two properties).
+
+    The SDK's object has only the first interval and the attempts; the Functions host builds .NET RetryOptions
+    from those two, with a backoff coefficient of 1, and so do we.
+
+    Raises:
+        ValueError: anything else, or values RetryOptions refuses; the message names them.
+    """
+    if isinstance(value, RetryOptions):
+        return value
+    first = getattr(value, "first_retry_interval_in_milliseconds", None)
+    attempts = getattr(value, "max_number_of_attempts", None)
+    if first is None or attempts is None:
+        raise ValueError(
+            f"retry_options of type {type(value).__name__} is invalid: must be a RetryOptions (durable_storage's "
+            "or azure.durable_functions')"
+        )
+    return RetryOptions(first, attempts)
+
+
 def _positive_number(value: object) -> bool:
     # Finite too: an infinite retry interval would schedule a timer no datetime can hold.
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
@@ -207,10 +234,34 @@ class EntityId:
         return f"EntityId({self.name!r}, {self.key!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, EntityId) and str(self) == str(other)
+        # azure-functions-durable's EntityId names the same entity when its scheduler ID is ours.
+        return is_entity_id(other) and str(self) == EntityId.get_scheduler_id(other)  # type: ignore[arg-type]
 
     def __hash__(self) -> int:
         return hash(str(self))
+
+
+def is_entity_id(value: object) -> bool:
+    """True for our EntityId and for azure-functions-durable's (an object with a str ``name`` and ``key``)."""
+    return isinstance(value, EntityId) or (
+        isinstance(getattr(value, "name", None), str) and isinstance(getattr(value, "key", None), str)
+    )
+
+
+def entity_id_of(value: object, what: str = "entity") -> EntityId:
+    """``value`` as our EntityId: ours, or azure-functions-durable's (any object with a str ``name`` and ``key``).
+
+    Raises:
+        ValueError: anything else, or an empty name or key; the message names the value.
+    """
+    if isinstance(value, EntityId):
+        return value
+    if not is_entity_id(value):
+        raise ValueError(
+            f"{what} {value!r} is invalid: must be an EntityId(name, key) (durable_storage's or "
+            "azure.durable_functions')"
+        )
+    return EntityId(value.name, value.key)  # type: ignore[attr-defined]  # checked by is_entity_id
 
 
 def _utc_text(value: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import azure.durable_functions as adf
 import pytest
 
 import durable_storage as df
@@ -89,3 +90,24 @@ def test_two_functions_under_one_name_are_refused() -> None:
 def test_empty_names_are_refused(bad: object) -> None:
     with pytest.raises(df.ConfigurationError, match="must be a non-empty string"):
         df.App().activity(bad, lambda x: x)  # type: ignore[arg-type]
+
+
+def test_the_published_sdks_legacy_handles_register_the_users_functions() -> None:
+    # A v1 app's __init__.py: main = df.Orchestrator.create(fn) / df.Entity.create(fn), of azure.durable_functions.
+    def orchestrator(context):  # type: ignore[no-untyped-def]
+        yield context.call_activity("a")
+
+    def counter(context):  # type: ignore[no-untyped-def]
+        context.set_result(0)
+
+    app = df.App()
+    app.orchestration("Legacy", adf.Orchestrator.create(orchestrator))
+    app.entity("Counter", adf.Entity.create(counter))
+
+    assert app.get(FunctionKind.ORCHESTRATOR, "Legacy").function is orchestrator
+    assert app.get(FunctionKind.ENTITY, "counter").function is counter
+
+
+def test_a_handle_that_is_not_callable_is_refused_naming_it() -> None:
+    with pytest.raises(df.ConfigurationError, match=r"orchestrator 'main' is invalid: must be a function"):
+        df.App().orchestration("o", "main")  # type: ignore[arg-type]

@@ -17,7 +17,13 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 from durable_storage._connection import StorageConnection
 from durable_storage.errors import ConfigurationError
 
-__all__ = ["StorageCredential", "build_credential", "check_supplied_credential"]
+__all__ = [
+    "StorageCredential",
+    "build_credential",
+    "check_supplied_credential",
+    "check_token_credential",
+    "default_token_credential",
+]
 
 StorageCredential: TypeAlias = AzureNamedKeyCredential | AzureSasCredential | AsyncTokenCredential
 
@@ -32,25 +38,46 @@ def check_supplied_credential(credential: object, conn: StorageConnection) -> St
     """
     if isinstance(credential, (AzureNamedKeyCredential, AzureSasCredential)):
         return credential
-    get_token = getattr(credential, "get_token", None)
-    kind = type(credential).__name__
-    if get_token is None:
-        raise ConfigurationError(
-            f"credential of type {kind} is invalid: must be an async token credential (azure.identity.aio), "
-            "an AzureNamedKeyCredential or an AzureSasCredential"
-        )
-    if not inspect.iscoroutinefunction(get_token):
-        raise ConfigurationError(
-            f"credential of type {kind} is invalid: its get_token is synchronous; the storage clients are async, "
-            "so use the azure.identity.aio credential of the same name"
-        )
+    token_credential = check_token_credential(
+        credential,
+        "an async token credential (azure.identity.aio), an AzureNamedKeyCredential or an AzureSasCredential",
+    )
     insecure = [e for e in (conn.queue_endpoint, conn.table_endpoint, conn.blob_endpoint) if e.startswith("http:")]
     if insecure:
         raise ConfigurationError(
             f"endpoint {insecure[0]!r} is invalid for a token credential: must be https, so the token never "
             "travels in clear"
         )
+    return token_credential
+
+
+def check_token_credential(
+    credential: object, allowed: str = "an async token credential (azure.identity.aio)"
+) -> AsyncTokenCredential:
+    """``credential`` if it has an async ``get_token`` (an ``azure.identity.aio`` credential or a test's fake).
+
+    Raises:
+        ConfigurationError: it does not, or its ``get_token`` is synchronous; the message names the type, never
+            the credential's contents.
+    """
+    get_token = getattr(credential, "get_token", None)
+    kind = type(credential).__name__
+    if get_token is None:
+        raise ConfigurationError(f"credential of type {kind} is invalid: must be {allowed}")
+    if not inspect.iscoroutinefunction(get_token):
+        raise ConfigurationError(
+            f"credential of type {kind} is invalid: its get_token is synchronous; the clients are async, so use the "
+            "azure.identity.aio credential of the same name"
+        )
     return credential  # type: ignore[return-value]  # duck-typed AsyncTokenCredential (a Protocol)
+
+
+def default_token_credential() -> AsyncTokenCredential:
+    """A new ``DefaultAzureCredential`` (environment, workload identity, managed identity, Azure CLI...).
+
+    It owns an HTTP session: whoever asked for it closes it. No token is requested here.
+    """
+    return DefaultAzureCredential()
 
 
 def build_credential(conn: StorageConnection, supplied: object = None) -> StorageCredential:

@@ -29,7 +29,7 @@ from durable_storage.entities import (
 )
 from durable_storage.errors import ConfigurationError, MessageFormatError
 from durable_storage.history import EventRaisedEvent, OrchestrationInstance
-from durable_storage.models import EntityId, EntityMetadata, EntityStateResponse
+from durable_storage.models import EntityId, EntityMetadata, EntityStateResponse, entity_id_of
 from durable_storage.taskhub import TaskHub
 
 __all__ = ["check_entity_id", "entity_records", "metadata_of", "send_release", "send_signal", "state_of"]
@@ -39,9 +39,12 @@ _FORBIDDEN_IN_KEYS = frozenset("/\\#?")
 
 
 def check_entity_id(entity_id: object) -> EntityId:
-    """``entity_id`` if it is an EntityId whose key Durable Functions accepts (no ``/ \\ # ?``, no controls)."""
-    if not isinstance(entity_id, EntityId):
-        raise ConfigurationError(f"entity_id {entity_id!r} is invalid: must be an EntityId(name, key)")
+    """``entity_id`` (ours or azure.durable_functions') as our EntityId, if Durable Functions accepts its key (no
+    ``/ \\ # ?``, no controls)."""
+    try:
+        entity_id = entity_id_of(entity_id, "entity_id")
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     for what, text in (("name", entity_id.name), ("key", entity_id.key)):
         bad = sorted({c for c in text if c in _FORBIDDEN_IN_KEYS or ord(c) < 32 or 127 <= ord(c) < 160})
         if bad or (what == "name" and "@" in text):

@@ -14,8 +14,9 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
+from durable_storage._http import DurableHttpRequest
 from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
-from durable_storage.models import EntityId, RetryOptions
+from durable_storage.models import EntityId, RetryOptions, entity_id_of, is_entity_id, retry_options_of
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
 from durable_storage.replay._host_json import SdkHistoryEvent, context_from_json
 from durable_storage.replay._tasks import (
@@ -50,6 +51,14 @@ class EntityCallTask(AtomicTask):
         self.request_id: str | None = None
 
 
+# call_* kind -> the binding type, the trigger argument that renames it, and the name azure-functions-durable's
+# error message gives the trigger.
+_TRIGGERS = {
+    "activity": ("activityTrigger", "activity", "ActivityTrigger"),
+    "sub_orchestrator": ("orchestrationTrigger", "orchestration", "OrchestrationTrigger"),
+}
+
+
 def _function_name(function: Any, what: str) -> str:
     if isinstance(function, str):
         if not function:
@@ -59,10 +68,35 @@ def _function_name(function: Any, what: str) -> str:
     name = getattr(function, "durable_function_name", None)
     if isinstance(name, str):
         return name
+    built = getattr(function, "_function", None)
+    if getattr(built, "_trigger", None) is not None:
+        return _published_function_name(built, what)
     raise ValueError(
         f"The `call_{what}` API received {function!r}, which is neither a name nor a function registered with an "
         f"App's {what}_trigger decorator"
     )
+
+
+def _published_function_name(built: Any, what: str) -> str:
+    """The task hub name of a function decorated by ``azure.functions``/``azure.durable_functions`` (v2 model).
+
+    The name the host registers: the trigger's ``activity``/``orchestration`` argument, else the function name.
+    (azure-functions-durable 1.7 itself always sends the function name, which fails when the trigger renames it.)
+    """
+    trigger = built._trigger
+    binding, field, shown = _TRIGGERS[what]
+    if getattr(trigger, "type", None) != binding:
+        # azure-functions-durable's text, which users' tests match.
+        raise ValueError(
+            f"Received function with Trigger-type `{getattr(trigger, 'type', None)}` but expected `{shown}`. Ensure "
+            f"your function is annotated with the `{shown}` decorator or directly pass in the name of the function "
+            "as a string."
+        )
+    get_function_name = getattr(built, "get_function_name", None)  # honours @app.function_name(...)
+    name = getattr(trigger, field, None) or (get_function_name() if callable(get_function_name) else None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} function {built!r} has no name")
+    return name
 
 
 class DurableOrchestrationContext:
@@ -173,7 +207,7 @@ class DurableOrchestrationContext:
         """Like :meth:`call_activity`, retried per ``retry_options`` with durable timers in between."""
         activity, payload = _function_name(name, "activity"), _json.dumps(input_)
         return RetryableTask(
-            lambda: self._activity(activity, payload, expected_type), _retry(retry_options), self._replayer
+            lambda: self._activity(activity, payload, expected_type), retry_options_of(retry_options), self._replayer
         )
 
     def call_sub_orchestrator(
@@ -201,7 +235,7 @@ class DurableOrchestrationContext:
         orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
         return RetryableTask(
             lambda: self._sub_orchestration(orchestration, payload, instance_id, version, expected_type),
-            _retry(retry_options),
+            retry_options_of(retry_options),
             self._replayer,
         )
 
@@ -226,19 +260,21 @@ class DurableOrchestrationContext:
         headers: dict[str, str] | None = None,
         token_source: Any = None,
         is_raw_str: bool = False,
+        *,
+        timeout: timedelta | None = None,
     ) -> TaskBase:
-        """Make an HTTP request through the worker's built-in HTTP activity; yields the response as a dict."""
+        """Make an HTTP request through the worker's built-in HTTP activity; yields the response as a dict.
+
+        The dict is ``{"statusCode", "headers", "content"}`` (``DurableHttpResponse.from_json`` types it); any
+        status is an answer, a 202 included (it is not polled, as Durable Functions does for Python). A
+        connection failure or ``timeout`` (keyword-only extension; default the worker's ``http_timeout``) fails
+        the task. ``token_source``: a ``ManagedIdentityTokenSource`` (ours or azure.durable_functions').
+        """
         if is_raw_str and content is not None and not isinstance(content, str):
             raise TypeError("`is_raw_str` is True but `content` is not a str")
         body = content if (is_raw_str or content is None) else _json.dumps(content)
-        request = {
-            "method": method,
-            "uri": uri,
-            "content": body,
-            "headers": headers,
-            "tokenSource": token_source.to_json() if hasattr(token_source, "to_json") else token_source,
-        }
-        return self._activity(HTTP_ACTIVITY, _json.dumps(request), None)
+        request = DurableHttpRequest(method, uri, body, headers, token_source, timeout=timeout)
+        return self._activity(HTTP_ACTIVITY, _json.dumps(request.to_json()), None)
 
     # --- timers and events ----------------------------------------------------------------------------------
 
@@ -276,7 +312,7 @@ class DurableOrchestrationContext:
         self, entityId: EntityId, operationName: str, operationInput: Any = None, expected_type: type | None = None
     ) -> TaskBase:
         """Call ``operationName`` on the entity; yields its result (a failure raises TaskFailedError)."""
-        target, payload = str(_entity(entityId)), _json.dumps(operationInput)
+        target, payload = str(entity_id_of(entityId)), _json.dumps(operationInput)
 
         def action(id_: int) -> SendEventAction:
             task.request_id = self._replayer.request_id(id_)
@@ -300,7 +336,7 @@ class DurableOrchestrationContext:
 
         ``scheduled_time`` (ours, as .NET's ``SignalEntity(entity, time, ...)``): deliver it then, not now.
         """
-        target, payload = str(_entity(entityId)), _json.dumps(operationInput)
+        target, payload = str(entity_id_of(entityId)), _json.dumps(operationInput)
         due = _fire_time(scheduled_time, self.current_utc_datetime) if scheduled_time is not None else None
 
         def action(id_: int) -> SendEventAction:
@@ -330,8 +366,8 @@ class DurableOrchestrationContext:
             )
         flat: list[Any] = []
         for item in entities:
-            flat.extend([item] if isinstance(item, EntityId) else list(item))
-        lockset = tuple(sorted({str(_entity(e)): e for e in flat}.values(), key=str))
+            flat.extend([item] if is_entity_id(item) else list(item))  # type: ignore[arg-type]  # an iterable
+        lockset = tuple(sorted({str(e): e for e in map(entity_id_of, flat)}.values(), key=str))
         if not lockset:
             raise ValueError("lock_entities() needs at least one EntityId")
 
@@ -425,18 +461,6 @@ class LockTask(EntityCallTask):
             value = EntityLock(self._context, self._entities, self.request_id or "")
             self._context._held_lock = value
         super().complete(value, failed=failed, is_played=is_played)
-
-
-def _entity(entity_id: Any) -> EntityId:
-    if not isinstance(entity_id, EntityId):
-        raise ValueError(f"entity {entity_id!r} is invalid: must be an EntityId(name, key)")
-    return entity_id
-
-
-def _retry(options: Any) -> RetryOptions:
-    if not isinstance(options, RetryOptions):
-        raise ValueError(f"retry_options {options!r} is invalid: must be a RetryOptions")
-    return options
 
 
 def _fire_time(fire_at: Any, now: datetime) -> datetime:

@@ -35,8 +35,10 @@ from durable_storage.history import (
     TaskFailedEvent,
     TaskScheduledEvent,
 )
+from durable_storage.replay import HTTP_ACTIVITY
 from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import activity_trace
+from durable_storage.worker._http_activity import HttpActivity
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
@@ -64,7 +66,15 @@ _LINGER_SECONDS = 0.05
 class ActivityDispatcher:
     """Runs the activities of one task hub for one worker."""
 
-    def __init__(self, hub: TaskHub, app: App, options: WorkerOptions, *, on_sent: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        hub: TaskHub,
+        app: App,
+        options: WorkerOptions,
+        *,
+        on_sent: Callable[[str], None],
+        http_credential: object = None,
+    ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
@@ -77,6 +87,7 @@ class ActivityDispatcher:
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
         self._poison = Quarantine(hub)
         self._receiver: ResultReceiver | None = None
+        self._http = HttpActivity(timeout=options.http_timeout, credential=http_credential)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Receive and run activities until ``stopping`` is set; then wait for the running ones."""
@@ -117,9 +128,10 @@ class ActivityDispatcher:
     def _free_slots(self) -> int:
         return self._options.max_concurrent_activities - len(self._running)
 
-    def close(self) -> None:
-        """Release the thread pool (running threads finish on their own)."""
+    async def close(self) -> None:
+        """Release the thread pool (running threads finish on their own) and the HTTP session of ``call_http``."""
         self._threads.shutdown(wait=False, cancel_futures=True)
+        await self._http.close()
 
     def _adopt(self, message: QueueMessage) -> None:
         # Its visibility lapsed (renewals failing, or the loop starved) and the queue handed it to us again while
@@ -266,20 +278,27 @@ class ActivityDispatcher:
     async def _run(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None = None) -> HistoryEvent:
         now = utcnow()
         try:
-            function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
-            argument = _json.loads(scheduled.input)
-            if inspect.iscoroutinefunction(function):
-                value = await function(argument)
-            else:
-                loop = asyncio.get_running_loop()
-                call = function if traced is None else traced.wrap(function)
-                value = await loop.run_in_executor(self._threads, call, argument)
-            return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=_json.dumps(value))
+            result = await self._call(scheduled, traced)
+            return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=result)
         except Exception as error:
             failed = _failed(scheduled, error, now)
             if traced is not None:
                 traced.failed(error, failed.reason or type(error).__name__)
             return failed
+
+    async def _call(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None) -> str:
+        """The activity's result as JSON text; raises what it raises."""
+        if scheduled.name == HTTP_ACTIVITY:  # context.call_http: the worker's own activity, as in Durable Functions
+            return await self._http.run(scheduled.input)
+        function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
+        argument = _json.loads(scheduled.input)
+        if inspect.iscoroutinefunction(function):
+            value = await function(argument)
+        else:
+            loop = asyncio.get_running_loop()
+            call = function if traced is None else traced.wrap(function)
+            value = await loop.run_in_executor(self._threads, call, argument)
+        return _json.dumps(value)
 
 
 def _failed(

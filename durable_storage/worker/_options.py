@@ -35,6 +35,7 @@ _SECONDS: dict[str, tuple[float, float, bool]] = {
     "lease_renew_interval": (0.0, 3600.0, True),
     "drain_timeout": (0.0, 600.0, True),
     "max_clock_skew": (0.0, 86_400.0, False),
+    "http_timeout": (0.0, 86_400.0, True),
 }
 
 
@@ -60,6 +61,8 @@ class WorkerOptions:
         max_clock_skew: the largest difference between two workers' clocks to tolerate (seconds). Another
             worker's lease counts as expired once its row has not changed for ``lease_interval`` of this worker's
             own time, or once its ``ExpiresAt`` is more than this far in the past.
+        http_timeout: seconds a ``context.call_http`` request may take when it names no timeout of its own (100,
+            as .NET's HttpClient under Durable Functions); then its task fails.
         replay: limits of the replay engine (timer lengths).
     """
 
@@ -75,6 +78,7 @@ class WorkerOptions:
     drain_timeout: float = 60.0
     max_dequeue_count: int = 10
     max_clock_skew: float = 300.0
+    http_timeout: float = 100.0
     replay: ReplayOptions = field(default_factory=ReplayOptions)
 
     def __post_init__(self) -> None:

@@ -39,14 +39,24 @@ class Worker(AsyncClosing):
         client: a ``DurableOrchestrationClient`` (or a ``TaskHub``); the worker uses its connection and hub.
         app: the registry of orchestrators, activities and entities this worker runs.
         options: concurrency, polling and lease settings.
+        http_credential: the async token credential whose tokens ``context.call_http`` sends for a
+            ``ManagedIdentityTokenSource``; by default a ``DefaultAzureCredential``, made at the first such request
+            and closed with the worker (a given credential stays the caller's to close).
+
+    Raises:
+        ConfigurationError: ``http_credential`` has no async ``get_token``.
     """
 
-    def __init__(self, client: Any, app: App, *, options: WorkerOptions | None = None) -> None:
+    def __init__(
+        self, client: Any, app: App, *, options: WorkerOptions | None = None, http_credential: object = None
+    ) -> None:
         self.hub = _task_hub(client)
         self.app = app
         self.options = check_instance(options, "options", WorkerOptions, optional=True) or WorkerOptions()
         self._stopping = asyncio.Event()
-        self.activities = ActivityDispatcher(self.hub, app, self.options, on_sent=self._sent)
+        self.activities = ActivityDispatcher(
+            self.hub, app, self.options, on_sent=self._sent, http_credential=http_credential
+        )
         self.orchestrations = OrchestrationDispatcher(
             self.hub, app, self.options, on_sent=self._sent, run_activity=self.activities.run_local
         )
@@ -96,7 +106,7 @@ class Worker(AsyncClosing):
                 await task
         await self.orchestrations.drain()  # anything left after a drain timeout
         self.orchestrations.close()
-        self.activities.close()
+        await self.activities.close()
         _log.info("worker %s stopped", self.worker_id)
 
     async def __aenter__(self) -> Worker:

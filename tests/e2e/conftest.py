@@ -8,15 +8,18 @@ minutes); they die with the test run (PR_SET_PDEATHSIG) and are killed in teardo
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from azure.core.credentials import AccessToken
 
 from durable_storage import DurableOrchestrationClient, Worker
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._trace import TRACE_VARIABLE
-from tests.e2e import apps
+from tests.e2e import apps, sdk_apps
+from tests.e2e.http_server import LocalServer
 from tests.e2e.support import WorkerProcess, fast_options, start_worker_process, stop_for_good
 
 
@@ -59,3 +62,38 @@ def worker_process(
     yield start
     for worker in started:
         stop_for_good(worker)
+
+
+class FakeCredential:
+    """An async token credential that hands out a fixed token and records the scopes asked for (no Azure call)."""
+
+    TOKEN = "fake-token-7c1e9a"
+
+    def __init__(self) -> None:
+        self.scopes: list[str] = []
+
+    async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        self.scopes.extend(scopes)
+        return AccessToken(self.TOKEN, int(time.time()) + 3600)
+
+
+@pytest.fixture
+async def http_server() -> AsyncIterator[LocalServer]:
+    """A loopback HTTP server for call_http (tests/e2e/http_server.py)."""
+    server = LocalServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def credential() -> FakeCredential:
+    return FakeCredential()
+
+
+@pytest.fixture
+async def sdk_worker(client: DurableOrchestrationClient, credential: FakeCredential) -> AsyncIterator[Worker]:
+    """An in-process worker of ``tests.e2e.sdk_apps.app`` with a 2-second call_http timeout and a fake credential."""
+    options = fast_options(http_timeout=2)
+    async with Worker(client, sdk_apps.app, options=options, http_credential=credential) as running:
+        yield running

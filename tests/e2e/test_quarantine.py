@@ -192,7 +192,7 @@ async def test_a_work_item_received_too_often_is_quarantined_and_its_orchestrati
     finally:
         stopping.set()
         await running
-        activities.close()
+        await activities.close()
 
     [entry] = await client.list_quarantined_messages()
     assert entry.instance_id == "worn-activity" and entry.queue == hub.names.work_item_queue
@@ -247,7 +247,7 @@ async def test_a_redelivered_work_item_whose_result_is_recorded_is_deleted_unrun
     finally:
         stopping.set()
         await running
-        activities.close()
+        await activities.close()
     # Not run: no second result was sent to the orchestration.
     assert await hub.account.queues.count(control_queue(hub, instance_id)) == 0
     assert await client.list_quarantined_messages() == []

@@ -39,7 +39,7 @@ from azure.durable_functions.models.Task import AtomicTask as DfAtomicTask
 
 from durable_storage._dotnet_json import encode_event
 from durable_storage.history import ExecutionStartedEvent, HistoryEvent
-from durable_storage.models import EntityId, OrchestrationRuntimeStatus, RetryOptions
+from durable_storage.models import EntityId, ManagedIdentityTokenSource, OrchestrationRuntimeStatus, RetryOptions
 from durable_storage.replay import (
     HTTP_ACTIVITY,
     Action,
@@ -56,9 +56,17 @@ from durable_storage.testing.history import HistoryBuilder
 FIRE_AT = "%Y-%m-%dT%H:%M:%S.%fZ"  # DF's CreateTimer fireAt format
 OUT_OF_PROC = "\n\n$OutOfProcData$:"  # DF raises "<error>" + this + "<state JSON>" when the orchestrator fails
 
-DF_API = SimpleNamespace(name="df", RetryOptions=df.RetryOptions, EntityId=df.EntityId)
-OUR_API = SimpleNamespace(name="ours", RetryOptions=RetryOptions, EntityId=EntityId)
-"""What an orchestrator that takes an ``api`` argument gets: each engine's own RetryOptions and EntityId."""
+DF_API = SimpleNamespace(
+    name="df",
+    RetryOptions=df.RetryOptions,
+    EntityId=df.EntityId,
+    ManagedIdentityTokenSource=df.ManagedIdentityTokenSource,
+)
+OUR_API = SimpleNamespace(
+    name="ours", RetryOptions=RetryOptions, EntityId=EntityId, ManagedIdentityTokenSource=ManagedIdentityTokenSource
+)
+"""What an orchestrator that takes an ``api`` argument gets: each engine's own objects, or azure.durable_functions'
+under both engines for a scenario with ``sdk_objects`` (an app written on the published SDK, run by our worker)."""
 
 
 class H(HistoryBuilder):
@@ -101,11 +109,17 @@ class Scenario:
     history: HistoryBuilder
     limits: TimerLimits = TimerLimits()
     deviation: str = ""  # why we differ from DF 1.7 on purpose; the test then checks our documented behaviour
+    sdk_objects: bool = False  # our engine gets azure.durable_functions' objects too, not its own
+
+    @property
+    def takes_api(self) -> bool:
+        """Whether the orchestrator builds RetryOptions, EntityId... from the ``api`` it is given."""
+        return "api" in inspect.signature(self.orchestrator).parameters
 
     def bound(self, api: SimpleNamespace) -> Callable[..., Any]:
         """The orchestrator as the engine calls it: ``fn(context)``."""
-        if "api" in inspect.signature(self.orchestrator).parameters:
-            return functools.partial(self.orchestrator, api=api)
+        if self.takes_api:
+            return functools.partial(self.orchestrator, api=DF_API if self.sdk_objects else api)
         return self.orchestrator
 
 
