@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from dataclasses import dataclass
 from urllib.parse import quote
 
+from azure.core import MatchConditions
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
@@ -17,11 +19,20 @@ from durable_storage._storage.errors import storage_errors
 from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
 
-__all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "is_contained_name"]
+__all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "VersionedBlob", "is_contained_name"]
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 """The largest decompressed payload we accept from a blob (a gzip bomb guard, reliability.md §4.3)."""
 _GZIP = ContentSettings(content_type="application/json", content_encoding="gzip")
+_JSON = ContentSettings(content_type="application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedBlob:
+    """A small blob's bytes and the ETag they were read at (for a write conditioned on them)."""
+
+    data: bytes
+    etag: str
 
 
 def _gunzip(data: bytes, limit: int, what: str) -> bytes:
@@ -176,6 +187,54 @@ class Blobs:
         for name in await self.list_names(container, prefix=prefix):
             deleted += await self.delete(container, name)
         return deleted
+
+    async def read_versioned(self, container: str, name: str, *, max_bytes: int) -> VersionedBlob | None:
+        """The bytes of ``container/name`` with their ETag, or None when the blob (or its container) is missing.
+
+        Raises:
+            MessageFormatError: the blob holds more than ``max_bytes``.
+        """
+        what = f"blob {container}/{name}"
+
+        async def download() -> VersionedBlob | None:
+            try:
+                with storage_errors(what):
+                    stream = await self._service.get_blob_client(container, name).download_blob()
+                    if (stream.size or 0) > max_bytes:
+                        raise MessageFormatError(f"{what} holds {stream.size} bytes, more than {max_bytes}, the limit")
+                    return VersionedBlob(await stream.readall(), str(stream.properties.etag))
+            except ResourceNotFoundError:
+                return None
+
+        return await self._retry.run(OperationKind.READ, download)
+
+    async def write_if(self, container: str, name: str, data: bytes, *, etag: str | None) -> str:
+        """Store ``data`` as ``container/name`` only if the blob is still at ``etag`` (None: only if it is missing).
+
+        Creates the container on first use. Returns the new ETag.
+
+        Raises:
+            ConflictError: another writer changed (or created) the blob first; nothing was written.
+        """
+        what = f"blob {container}/{name}"
+        # If-Match for a replace; for a create, overwrite=False makes the SDK send If-None-Match: *.
+        condition = MatchConditions.IfNotModified if etag is not None else None
+
+        async def upload() -> str:
+            client = self._service.get_blob_client(container, name)
+            with storage_errors(what):
+                result = await client.upload_blob(
+                    data, overwrite=etag is not None, content_settings=_JSON, etag=etag, match_condition=condition
+                )
+            return str(result["etag"])
+
+        try:
+            return await self._retry.run(OperationKind.CONDITIONAL, upload)
+        except ResourceNotFoundError:
+            if etag is not None:
+                raise ConflictError(f"{what}: deleted since it was read", resource=what) from None
+            await self.create_container(container)
+            return await self._retry.run(OperationKind.CONDITIONAL, upload)
 
     async def acquire_lease(self, container: str, name: str | None, *, lease_id: str, duration: int) -> None:
         """Take a lease with our ``lease_id`` on a blob, or on the container itself when ``name`` is None.
