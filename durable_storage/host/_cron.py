@@ -284,7 +284,7 @@ def parse_schedule(expr: str) -> CronSchedule | IntervalSchedule:
     """
     if not isinstance(expr, str):
         raise ConfigurationError(f"timer schedule {expr!r} is invalid: must be a string")
-    if len(expr.split()) in (5, 6):
+    if len(expr.split()) > 1:  # several words can only be NCRONTAB; one can only be a TimeSpan
         return CronSchedule.parse(expr)
     return IntervalSchedule.parse(expr)
 

@@ -288,7 +288,8 @@ class TimerRunner:
             status = decide(previous, self._now())
             if status is None:
                 return _Claim(won=False, previous=previous, stored=stored)
-            written = await self._store.try_write(self._host_id, timer.name, status, etag=stored.etag if stored else None)
+            etag = stored.etag if stored else None
+            written = await self._store.try_write(self._host_id, timer.name, status, etag=etag)
             if written is not None:
                 return _Claim(won=True, previous=previous, stored=written)
         _log.warning("timer %s: gave up claiming after %d conflicting writes", timer.name, _CLAIM_ATTEMPTS)
