@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from azure.core import MatchConditions
@@ -217,14 +218,15 @@ class Blobs:
             ConflictError: another writer changed (or created) the blob first; nothing was written.
         """
         what = f"blob {container}/{name}"
-        # If-Match for a replace; for a create, overwrite=False makes the SDK send If-None-Match: *.
-        condition = MatchConditions.IfNotModified if etag is not None else None
+        # If-Match for a replace; for a create, overwrite=False makes the SDK send If-None-Match: *. (The SDK
+        # passes an unused etag=None on to the HTTP transport, which refuses it: give the keywords only when set.)
+        conditions: dict[str, Any] = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
 
         async def upload() -> str:
             client = self._service.get_blob_client(container, name)
             with storage_errors(what):
                 result = await client.upload_blob(
-                    data, overwrite=etag is not None, content_settings=_JSON, etag=etag, match_condition=condition
+                    data, overwrite=etag is not None, content_settings=_JSON, **conditions
                 )
             return str(result["etag"])
 

@@ -240,11 +240,15 @@ class TimerRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, timer: _Timer) -> None:
-        stored = await self._storage_patiently(timer, self._start, timer)
-        while True:
-            target = due_occurrence(timer, stored.status if stored else None, self._now())
-            await self._sleep_until(target)
-            stored = await self._storage_patiently(timer, self._occur, timer, target)
+        try:
+            stored = await self._storage_patiently(timer, self._start, timer)
+            while True:
+                target = due_occurrence(timer, stored.status if stored else None, self._now())
+                await self._sleep_until(target)
+                stored = await self._storage_patiently(timer, self._occur, timer, target)
+        except Exception:
+            # A bug of ours, not of the function (_invoke catches those): say so rather than stop silently.
+            _log.exception("timer %s stopped by an unexpected error", timer.name)
 
     async def _start(self, timer: _Timer) -> StoredScheduleStatus | None:
         stored = await self._store.read(self._host_id, timer.name)
