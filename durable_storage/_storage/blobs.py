@@ -18,7 +18,7 @@ from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
 from durable_storage._storage.errors import storage_errors
 from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
-from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
+from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError, StorageError
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "VersionedBlob", "is_contained_name"]
 
@@ -30,9 +30,9 @@ _JSON = ContentSettings(content_type="application/json")
 
 @dataclass(frozen=True, slots=True)
 class VersionedBlob:
-    """A small blob's bytes and the ETag they were read at (for a write conditioned on them)."""
+    """A small blob's bytes (None when larger than the reader's limit) and the ETag they were read at."""
 
-    data: bytes
+    data: bytes | None
     etag: str
 
 
@@ -192,20 +192,26 @@ class Blobs:
     async def read_versioned(self, container: str, name: str, *, max_bytes: int) -> VersionedBlob | None:
         """The bytes of ``container/name`` with their ETag, or None when the blob (or its container) is missing.
 
-        Raises:
-            MessageFormatError: the blob holds more than ``max_bytes``.
+        A blob larger than ``max_bytes`` is not downloaded: its data is None, and its ETag still lets the caller
+        replace it.
         """
         what = f"blob {container}/{name}"
 
         async def download() -> VersionedBlob | None:
+            client = self._service.get_blob_client(container, name)
             try:
                 with storage_errors(what):
-                    stream = await self._service.get_blob_client(container, name).download_blob()
-                    if (stream.size or 0) > max_bytes:
-                        raise MessageFormatError(f"{what} holds {stream.size} bytes, more than {max_bytes}, the limit")
-                    return VersionedBlob(await stream.readall(), str(stream.properties.etag))
+                    # The first range only: a hostile blob of gigabytes costs us max_bytes + 1 at most.
+                    stream = await client.download_blob(offset=0, length=max_bytes + 1, decompress=False)
+                    data, etag = await stream.readall(), str(stream.properties.etag)
             except ResourceNotFoundError:
                 return None
+            except StorageError as error:
+                if error.status != 416:
+                    raise
+                with storage_errors(what):  # an empty blob has no range 0-n to give
+                    data, etag = b"", str((await client.get_blob_properties()).etag)
+            return VersionedBlob(data if len(data) <= max_bytes else None, etag)
 
         return await self._retry.run(OperationKind.READ, download)
 

@@ -102,6 +102,8 @@ class TimerStatusStore:
         if blob is None:
             return None
         try:
+            if blob.data is None:
+                raise ValueError(f"larger than {_MAX_BYTES} bytes")
             status = ScheduleStatus.from_json(json.loads(blob.data))
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors too
             _log.warning("schedule status %s/%s is unreadable, replacing it: %s", self._container, name, error)

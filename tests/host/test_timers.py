@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from azure.storage.blob.aio import BlobServiceClient
 
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage._storage.timer_status import ScheduleStatus
@@ -201,3 +202,17 @@ async def test_status_writes_are_conditional(hub: TaskHub) -> None:
     assert await hub.timers.try_write("h", "f", status, etag=created.etag) is None  # stale ETag
     stored = await hub.timers.read("h", "f")
     assert stored is not None and stored.status == status and stored.etag == replaced.etag
+
+
+@pytest.mark.parametrize("content", [b"", b"not json", b'{"Last": "yesterday"}', b"[1]", b"x" * 100_000])
+async def test_an_unreadable_status_reads_as_empty_and_is_replaced(
+    connection_string: str, hub: TaskHub, content: bytes
+) -> None:
+    name = hub.timers.blob_name("h", "f")
+    await hub.account.blobs.create_container(hub.names.lease_container)
+    async with BlobServiceClient.from_connection_string(connection_string) as service:
+        await service.get_blob_client(hub.names.lease_container, name).upload_blob(content)
+    stored = await hub.timers.read("h", "f")
+    assert stored is not None and stored.status == ScheduleStatus()
+    status = ScheduleStatus(last=datetime(2024, 1, 1, tzinfo=UTC))
+    assert await hub.timers.try_write("h", "f", status, etag=stored.etag) is not None
