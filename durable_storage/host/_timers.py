@@ -140,16 +140,21 @@ def _payload(status: ScheduleStatus | None, *, past_due: bool) -> str:
     return json.dumps(document)
 
 
+def recorded_next(timer: _Timer, status: ScheduleStatus | None, zone: tzinfo) -> datetime | None:
+    """The status's ``Next`` when it is what this schedule gives after the status's ``Last`` (the host's own test
+    for a changed schedule), else None."""
+    if status is None or status.last is None or status.next is None:
+        return None
+    return status.next if timer.schedule.next_after(status.last.astimezone(zone)) == status.next else None
+
+
 def due_occurrence(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> datetime:
-    """The occurrence to wait for: the status's ``Next`` while it is ahead and agrees with the schedule (so that
-    every process waits for the same TimeSpan occurrence), else the schedule's next after ``now``."""
+    """The occurrence to wait for: the recorded ``Next`` while it is ahead, so that every process waits for the same
+    TimeSpan occurrence (``now + interval`` differs from process to process), else the schedule's next after now."""
     zone = now.tzinfo
     assert zone is not None
-    if status is not None and status.last is not None and status.next is not None:
-        agrees = timer.schedule.next_after(status.last.astimezone(zone)) == status.next
-        if agrees and status.next > now:
-            return status.next.astimezone(zone)
-    return timer.schedule.next_after(now)
+    recorded = recorded_next(timer, status, zone)
+    return recorded.astimezone(zone) if recorded is not None and recorded > now else timer.schedule.next_after(now)
 
 
 def is_past_due(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> bool:
@@ -273,6 +278,9 @@ class TimerRunner:
     ) -> ScheduleStatus | None:
         if status is not None and status.last is not None and status.last >= target:
             return None  # another process ran this occurrence (or a later one)
+        recorded = recorded_next(timer, status, self._zone)
+        if recorded is not None and recorded > target:
+            return None  # a TimeSpan occurrence another process ran just before ours: its Next is the next one
         return ScheduleStatus(last=target, next=timer.schedule.next_after(target), last_updated=now)
 
     def _past_due_status(self, timer: _Timer, status: ScheduleStatus | None, now: datetime) -> ScheduleStatus | None:
