@@ -140,7 +140,7 @@ def _payload(status: ScheduleStatus | None, *, past_due: bool) -> str:
     return json.dumps(document)
 
 
-def recorded_next(timer: _Timer, status: ScheduleStatus | None, zone: tzinfo) -> datetime | None:
+def _recorded_next(timer: _Timer, status: ScheduleStatus | None, zone: tzinfo) -> datetime | None:
     """The status's ``Next`` when it is what this schedule gives after the status's ``Last`` (the host's own test
     for a changed schedule), else None."""
     if status is None or status.last is None or status.next is None:
@@ -148,16 +148,16 @@ def recorded_next(timer: _Timer, status: ScheduleStatus | None, zone: tzinfo) ->
     return status.next if timer.schedule.next_after(status.last.astimezone(zone)) == status.next else None
 
 
-def due_occurrence(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> datetime:
+def _due_occurrence(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> datetime:
     """The occurrence to wait for: the recorded ``Next`` while it is ahead, so that every process waits for the same
     TimeSpan occurrence (``now + interval`` differs from process to process), else the schedule's next after now."""
     zone = now.tzinfo
     assert zone is not None
-    recorded = recorded_next(timer, status, zone)
+    recorded = _recorded_next(timer, status, zone)
     return recorded.astimezone(zone) if recorded is not None and recorded > now else timer.schedule.next_after(now)
 
 
-def is_past_due(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> bool:
+def _is_past_due(timer: _Timer, status: ScheduleStatus | None, now: datetime) -> bool:
     """True when the monitor is on and the occurrence after the recorded ``Last`` (or the recorded ``Next``, when
     nothing ran yet) has passed: the host recomputes it from ``Last`` so that a changed schedule counts."""
     if not timer.monitor or status is None:
@@ -208,9 +208,8 @@ class TimerRunner:
 
     def _timer(self, trigger: TimerTrigger, environ: Mapping[str, str]) -> _Timer:
         TimerStatusStore.blob_name(self._host_id, trigger.function_name)  # validates both names
-        what = f"timer function {trigger.function_name!r}: schedule"
         try:
-            schedule = parse_schedule(resolve_settings(trigger.schedule, environ, what=what))
+            schedule = parse_schedule(resolve_settings(trigger.schedule, environ, what="schedule"))
         except ConfigurationError as error:
             raise ConfigurationError(f"timer function {trigger.function_name!r}: {error}") from None
         monitor = trigger.use_monitor and not schedule.fires_often(self._now())
@@ -248,7 +247,7 @@ class TimerRunner:
         try:
             stored = await self._storage_patiently(timer, self._start, timer)
             while True:
-                target = due_occurrence(timer, stored.status if stored else None, self._now())
+                target = _due_occurrence(timer, stored.status if stored else None, self._now())
                 await self._sleep_until(target)
                 stored = await self._storage_patiently(timer, self._occur, timer, target)
         except Exception:
@@ -257,7 +256,7 @@ class TimerRunner:
 
     async def _start(self, timer: _Timer) -> StoredScheduleStatus | None:
         stored = await self._store.read(self._host_id, timer.name)
-        if is_past_due(timer, stored.status if stored else None, self._now()):
+        if _is_past_due(timer, stored.status if stored else None, self._now()):
             claim = await self._claim(timer, lambda status, now: self._past_due_status(timer, status, now))
             stored = claim.stored
             if claim.won:
@@ -278,13 +277,13 @@ class TimerRunner:
     ) -> ScheduleStatus | None:
         if status is not None and status.last is not None and status.last >= target:
             return None  # another process ran this occurrence (or a later one)
-        recorded = recorded_next(timer, status, self._zone)
+        recorded = _recorded_next(timer, status, self._zone)
         if recorded is not None and recorded > target:
             return None  # a TimeSpan occurrence another process ran just before ours: its Next is the next one
         return ScheduleStatus(last=target, next=timer.schedule.next_after(target), last_updated=now)
 
     def _past_due_status(self, timer: _Timer, status: ScheduleStatus | None, now: datetime) -> ScheduleStatus | None:
-        if not is_past_due(timer, status, now):
+        if not _is_past_due(timer, status, now):
             return None  # another process made the past-due call
         # As the host does: the past-due call counts as an occurrence now, and the schedule resumes from here.
         return ScheduleStatus(last=now, next=timer.schedule.next_after(now), last_updated=now)
