@@ -25,6 +25,7 @@ from durable_storage._storage.messages import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.retry import StorageRetryPolicy
+from durable_storage._storage.timer_status import TimerStatusStore
 from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
 
 __all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "PartitionInfo", "TaskHub", "TaskHubInfo"]
@@ -151,6 +152,8 @@ class TaskHub(AsyncClosing):
             table=self.names.quarantine_table,
             container=self.names.large_messages_container,
         )
+        # Timer functions' schedule status, in the hub's lease container (see _storage/timer_status.py).
+        self.timers = TimerStatusStore(self.account.blobs, self.names.lease_container)
 
     @classmethod
     def from_connection_string(

@@ -8,20 +8,32 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
+from azure.core import MatchConditions
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
 from durable_storage._storage.errors import storage_errors
 from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
-from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
+from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError, StorageError
 
-__all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "is_contained_name"]
+__all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "VersionedBlob", "is_contained_name"]
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 """The largest decompressed payload we accept from a blob (a gzip bomb guard, reliability.md §4.3)."""
 _GZIP = ContentSettings(content_type="application/json", content_encoding="gzip")
+_JSON = ContentSettings(content_type="application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedBlob:
+    """A small blob's bytes (None when larger than the reader's limit) and the ETag they were read at."""
+
+    data: bytes | None
+    etag: str
 
 
 def _gunzip(data: bytes, limit: int, what: str) -> bytes:
@@ -169,6 +181,61 @@ class Blobs:
                 return []
 
         return await self._retry.run(OperationKind.READ, list_names)
+
+    async def read_versioned(self, container: str, name: str, *, max_bytes: int) -> VersionedBlob | None:
+        """The bytes of ``container/name`` with their ETag, or None when the blob (or its container) is missing.
+
+        A blob larger than ``max_bytes`` is not downloaded: its data is None, and its ETag still lets the caller
+        replace it.
+        """
+        what = f"blob {container}/{name}"
+
+        async def download() -> VersionedBlob | None:
+            client = self._service.get_blob_client(container, name)
+            try:
+                with storage_errors(what):
+                    # The first range only: a hostile blob of gigabytes costs us max_bytes + 1 at most.
+                    stream = await client.download_blob(offset=0, length=max_bytes + 1, decompress=False)
+                    data, etag = await stream.readall(), str(stream.properties.etag)
+            except ResourceNotFoundError:
+                return None
+            except StorageError as error:
+                if error.status != 416:
+                    raise
+                with storage_errors(what):  # an empty blob has no range 0-n to give
+                    data, etag = b"", str((await client.get_blob_properties()).etag)
+            return VersionedBlob(data if len(data) <= max_bytes else None, etag)
+
+        return await self._retry.run(OperationKind.READ, download)
+
+    async def write_if(self, container: str, name: str, data: bytes, *, etag: str | None) -> str:
+        """Store ``data`` as ``container/name`` only if the blob is still at ``etag`` (None: only if it is missing).
+
+        Creates the container on first use. Returns the new ETag.
+
+        Raises:
+            ConflictError: another writer changed (or created) the blob first; nothing was written.
+        """
+        what = f"blob {container}/{name}"
+        # If-Match for a replace; for a create, overwrite=False makes the SDK send If-None-Match: *. (The SDK
+        # passes an unused etag=None on to the HTTP transport, which refuses it: give the keywords only when set.)
+        conditions: dict[str, Any] = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+
+        async def upload() -> str:
+            client = self._service.get_blob_client(container, name)
+            with storage_errors(what):
+                result = await client.upload_blob(
+                    data, overwrite=etag is not None, content_settings=_JSON, **conditions
+                )
+            return str(result["etag"])
+
+        try:
+            return await self._retry.run(OperationKind.CONDITIONAL, upload)
+        except ResourceNotFoundError:
+            if etag is not None:
+                raise ConflictError(f"{what}: deleted since it was read", resource=what) from None
+            await self.create_container(container)
+            return await self._retry.run(OperationKind.CONDITIONAL, upload)
 
     async def acquire_lease(self, container: str, name: str | None, *, lease_id: str, duration: int) -> None:
         """Take a lease with our ``lease_id`` on a blob, or on the container itself when ``name`` is None.
