@@ -20,6 +20,7 @@ __all__ = [
     "escape_key",
     "unescape_key",
     "validate_instance_id",
+    "validate_orchestration_id",
     "validate_partition_count",
     "validate_task_hub_name",
 ]
@@ -34,6 +35,8 @@ MAX_KEY_BYTES = 1024
 _HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
 
 _ESCAPE = "^"
+# Entity instance IDs are '@name@key'; the worker routes every ID starting with '@' to the entity path.
+_ENTITY_MARK = "@"
 # KeySanitation.cs: the four characters Azure forbids in keys, plus the escape character itself.
 _ESCAPES = {"^": "^^", "/": "^0", "\\": "^1", "#": "^2", "?": "^3"}
 _UNESCAPES = {"^": "^", "0": "/", "1": "\\", "2": "#", "3": "?"}
@@ -280,6 +283,24 @@ def validate_instance_id(instance_id: object) -> None:
         raise InvalidNameError(
             f"instance ID {_shorten(instance_id)} is invalid: its table key is {size} bytes in UTF-16, "
             f"must be at most {MAX_KEY_BYTES} (1 KiB) after escaping"
+        )
+
+
+def validate_orchestration_id(instance_id: object) -> None:
+    """Check an orchestration's instance ID: a storable ID (:func:`validate_instance_id`) outside the entity space.
+
+    The worker takes every instance whose ID starts with ``@`` for an entity (``@name@key``, as .NET does), so an
+    orchestration started under such an ID would never run and would break the entity listings.
+
+    Raises:
+        InvalidNameError: the ID cannot be stored, or starts with ``@``.
+    """
+    validate_instance_id(instance_id)
+    assert isinstance(instance_id, str)
+    if instance_id.startswith(_ENTITY_MARK):
+        raise InvalidNameError(
+            f"orchestration instance ID {_shorten(instance_id)} is invalid: must not start with '@', which is "
+            "reserved for entity IDs ('@name@key')"
         )
 
 

@@ -70,6 +70,7 @@ from durable_storage.client._validation import (
     check_flag,
     check_instance_id,
     check_name,
+    check_orchestration_id,
     check_seconds,
     check_text,
     encode_payload,
@@ -107,6 +108,10 @@ class DurableOrchestrationClient(AsyncClosing):
     """The client of one task hub: the azure-functions-durable ``DurableOrchestrationClient`` API, async.
 
     An async context manager; :meth:`close` is idempotent. ``repr`` shows the account and hub, never a secret.
+
+    Instance IDs starting with ``@`` are entities' (``@name@key``): the orchestration operations (start, restart,
+    raise_event, terminate, suspend, resume, rewind) refuse them with ``InvalidNameError``; status and purge
+    accept them.
 
     Args:
         account_url: any service URL of the storage account (``https://ACCOUNT.queue.core.windows.net``); the
@@ -240,12 +245,13 @@ class DurableOrchestrationClient(AsyncClosing):
             start_at: run no earlier than this (timezone-aware) time; the instance is Pending until then.
 
         Raises:
-            ConfigurationError: an empty name, an invalid ID (empty, or a table key over 1 KiB once escaped), an
-                input that is not JSON-serializable, or a naive ``start_at``; nothing was written.
+            ConfigurationError: an empty name, an invalid ID (empty, starting with ``@`` as entity IDs do, or a
+                table key over 1 KiB once escaped), an input that is not JSON-serializable, or a naive
+                ``start_at``; nothing was written.
             InstanceAlreadyExistsError: the ID belongs to an instance that has not ended.
         """
         name = check_name(orchestration_function_name, "orchestration_function_name")
-        instance_id = new_id() if instance_id is None else check_instance_id(instance_id)
+        instance_id = new_id() if instance_id is None else check_orchestration_id(instance_id)
         input_text = encode_payload(client_input, "client_input")
         version = check_text(version, "version")
         scheduled = check_aware(start_at, "start_at")
@@ -261,7 +267,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceNotFoundError: no such instance.
             InstanceAlreadyExistsError: ``restart_with_new_instance_id=False`` and the instance has not ended.
         """
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         check_flag(restart_with_new_instance_id, "restart_with_new_instance_id")
         record = await self._record(instance_id, payloads=True)
         if not record.name:
@@ -429,7 +435,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceNotFoundError: no such instance.
             InstanceStateError: the instance has ended (Durable Functions' "410 Gone").
         """
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         name = check_name(event_name, "event_name")
         data = encode_payload(event_data, "event_data")
         record = await self._record(instance_id)
@@ -445,7 +451,7 @@ class DurableOrchestrationClient(AsyncClosing):
     async def _signal(
         self, instance_id: str, reason: str, what: str, event: Callable[[datetime, str | None], HistoryEvent]
     ) -> None:
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         text = check_text(reason, "reason")
         record = await self._record(instance_id)
         if is_terminal(record.runtime_status):
@@ -495,7 +501,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceNotFoundError: no such instance.
             InstanceStateError: the instance is not Failed, or has no history to rewind.
         """
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         check_text(reason, "reason")
         record = await self._record(instance_id)
         if record.runtime_status is not _Status.Failed:
@@ -618,7 +624,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 hub, query, page_size=page_size, continuation=decode_token(token)
             )
             entities = [metadata_of(r, include_state=with_state) for r in records]
-            return EntityPage([e for e in entities if e.exists or deleted], encode_token(continuation))
+            return EntityPage([e for e in entities if e and (e.exists or deleted)], encode_token(continuation))
 
         return EntityPager(fetch)
 
@@ -638,6 +644,8 @@ class DurableOrchestrationClient(AsyncClosing):
         removed = released = 0
         async for record in all_entity_records(hub, entity_query(None)):
             entity = metadata_of(record, include_state=False)
+            if entity is None:
+                continue
             if entity.locked_by is not None and release:
                 holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
                 if holder is None or is_terminal(holder.runtime_status):
