@@ -94,7 +94,7 @@ from durable_storage.models import (
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
 )
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
+from durable_storage.taskhub import DEFAULT_TASK_HUB, TaskHub
 
 __all__ = ["DurableOrchestrationClient"]
 
@@ -120,7 +120,8 @@ class DurableOrchestrationClient(AsyncClosing):
             ``DefaultAzureCredential()``), an ``AzureNamedKeyCredential`` or an ``AzureSasCredential``. It stays
             the caller's: closing the client does not close it.
         task_hub: the task hub name, 3-45 letters or digits (default ``TestHubName``, as Durable Functions).
-        partition_count: the hub's control queues, 1-16, fixed when the hub is created.
+        partition_count: the hub's control queues, 1-16, fixed when the hub is created. None (the default): the
+            hub's recorded count, or 4 for a hub this client creates; a count given must match an existing hub's.
         retry: the retry policy of storage calls.
         management_base_url: where ``durable-storage serve`` answers the Durable Functions HTTP API; the URLs of
             :meth:`create_http_management_payload` start with it.
@@ -135,7 +136,7 @@ class DurableOrchestrationClient(AsyncClosing):
         credential: StorageCredential,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> None:
@@ -168,7 +169,7 @@ class DurableOrchestrationClient(AsyncClosing):
         conn_str: str,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
@@ -183,7 +184,7 @@ class DurableOrchestrationClient(AsyncClosing):
         name: str = DEFAULT_CONNECTION_SETTING,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
