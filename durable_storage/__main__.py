@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from durable_storage._names import MAX_PARTITIONS
 from durable_storage.cli._common import CliContext
 from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
 
@@ -70,7 +71,13 @@ class _LazyGroup(click.Group):
     default=lambda: os.environ.get("DURABLE_TASK_HUB", DEFAULT_TASK_HUB),
     show_default="TestHubName, or $DURABLE_TASK_HUB",
 )
-@click.option("--partition-count", type=click.IntRange(1, 16), default=DEFAULT_PARTITION_COUNT, show_default=True)
+@click.option(
+    "--partition-count",
+    type=click.IntRange(1, MAX_PARTITIONS),
+    default=None,
+    help=f"Partitions of a hub to create (default {DEFAULT_PARTITION_COUNT}); an existing hub's own count is used "
+    "when none is given, and a count given must match it.",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -78,7 +85,9 @@ class _LazyGroup(click.Group):
     help="Log level on stderr (default: INFO for worker and serve, WARNING for the rest).",
 )
 @click.pass_context
-def cli(ctx: click.Context, connection: str | None, task_hub: str, partition_count: int, log_level: str | None) -> None:
+def cli(
+    ctx: click.Context, connection: str | None, task_hub: str, partition_count: int | None, log_level: str | None
+) -> None:
     """Durable Task on Azure Storage: run workers, manage instances, inspect a task hub.
 
     Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.

@@ -24,6 +24,7 @@ __all__ = [
     "instance_blob_prefixes",
     "unescape_key",
     "validate_instance_id",
+    "validate_orchestration_id",
     "validate_partition_count",
     "validate_task_hub_name",
 ]
@@ -38,6 +39,8 @@ MAX_KEY_BYTES = 1024
 _HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
 
 _ESCAPE = "^"
+# Entity instance IDs are '@name@key'; the worker routes every ID starting with '@' to the entity path.
+_ENTITY_MARK = "@"
 # KeySanitation.cs: the four characters Azure forbids in keys, plus the escape character itself.
 _ESCAPES = {"^": "^^", "/": "^0", "\\": "^1", "#": "^2", "?": "^3"}
 _UNESCAPES = {"^": "^", "0": "/", "1": "\\", "2": "#", "3": "?"}
@@ -324,6 +327,24 @@ def blob_ownership(name: str, instance_id: str) -> bool | None:
     if not leaf.startswith(MESSAGE_BLOB_LEAF) or owner != _as_stored(instance_id):
         return False
     return None if "/" in owner else True
+
+
+def validate_orchestration_id(instance_id: object) -> None:
+    """Check an orchestration's instance ID: a storable ID (:func:`validate_instance_id`) outside the entity space.
+
+    The worker takes every instance whose ID starts with ``@`` for an entity (``@name@key``, as .NET does), so an
+    orchestration started under such an ID would never run and would break the entity listings.
+
+    Raises:
+        InvalidNameError: the ID cannot be stored, or starts with ``@``.
+    """
+    validate_instance_id(instance_id)
+    assert isinstance(instance_id, str)
+    if instance_id.startswith(_ENTITY_MARK):
+        raise InvalidNameError(
+            f"orchestration instance ID {_shorten(instance_id)} is invalid: must not start with '@', which is "
+            "reserved for entity IDs ('@name@key')"
+        )
 
 
 def blob_url(container_url: str, blob_name: str) -> str:

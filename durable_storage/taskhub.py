@@ -2,7 +2,8 @@
 
 ``TaskHub`` is the entry point of the storage layer for everything above it: the client and the worker build on
 its tables, queues and blobs. Creating is idempotent, and the partition count is fixed at creation: it is
-recorded as the number of rows in the Partitions table, exactly as the .NET provider records it.
+recorded as the number of rows in the Partitions table, exactly as the .NET provider records it, and (as in .NET)
+a client or worker that was not given a count adopts the recorded one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
-from durable_storage._names import TaskHubNames, escape_key
+from durable_storage._names import MAX_PARTITIONS, TaskHubNames, escape_key, validate_partition_count
 from durable_storage._storage.account import StorageAccount
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.history_table import HistoryTable
@@ -35,6 +36,7 @@ _log = logging.getLogger(__name__)
 DEFAULT_TASK_HUB = "TestHubName"
 """The task hub Durable Functions uses when none is configured."""
 DEFAULT_PARTITION_COUNT = 4
+"""The partition count of a hub created without one (Durable Functions' default)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +126,8 @@ class TaskHub(AsyncClosing):
         credential: the caller's SDK credential, for a connection with ``auth="supplied"``
             (:func:`~durable_storage._connection.from_service_url`); the caller keeps owning it.
         task_hub: the hub name: 3-45 letters or digits, starting with a letter.
-        partition_count: control queues to create (1-16); must match the count of an existing hub.
+        partition_count: control queues (1-16). None (the default): an existing hub's recorded count is adopted
+            by :meth:`create_if_not_exists`, and a new hub gets 4. A count given must match an existing hub's.
         retry: the retry policy of storage calls.
     """
 
@@ -134,11 +137,12 @@ class TaskHub(AsyncClosing):
         *,
         credential: StorageCredential | None = None,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
     ) -> None:
         # Validate every name before anything touches storage.
-        self.names = TaskHubNames(task_hub, partition_count)
+        self._given_count = None if partition_count is None else validate_partition_count(partition_count)
+        self.names = TaskHubNames(task_hub, self._given_count or DEFAULT_PARTITION_COUNT)
         self.account = StorageAccount(connection, credential=credential, retry=retry)
         self.large = LargeProperties(self.account.blobs, self.names.large_messages_container)
         self.history = HistoryTable(self.account.tables, self.names.history_table, self.large)
@@ -161,7 +165,7 @@ class TaskHub(AsyncClosing):
         conn_str: str,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
     ) -> TaskHub:
         """A hub in the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
@@ -173,7 +177,7 @@ class TaskHub(AsyncClosing):
         name: str = "AzureWebJobsStorage",
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
     ) -> TaskHub:
         """A hub in the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``."""
@@ -186,7 +190,8 @@ class TaskHub(AsyncClosing):
 
     @property
     def partition_count(self) -> int:
-        """The partition count this object was configured with."""
+        """The partition count: the hub's recorded one once :meth:`create_if_not_exists` ran, else the one given
+        (or 4)."""
         return self.names.partition_count
 
     def escape(self, instance_id: str) -> str:
@@ -202,10 +207,22 @@ class TaskHub(AsyncClosing):
     async def create_if_not_exists(self) -> None:
         """Create whatever of the hub is missing: queues, tables, the large-message container, partition rows.
 
+        Safe with any number of workers and clients creating the same hub at once. An existing hub's partition
+        count is adopted when none was given (:attr:`partition_count` tells it afterwards).
+
         Raises:
-            TaskHubMismatchError: the hub exists with another partition count; nothing was created.
+            TaskHubMismatchError: the hub exists with another partition count than the one given; nothing was
+                created.
         """
-        await self._check_partition_count()
+        self._adopt(await self.stored_partition_count())
+        await self._create_resources()
+        # Partition rows last: their presence is what marks the hub as created.
+        if not await self.partitions.create(list(self.names.control_queues)):
+            # Another creator got there first, maybe with another count: its queues were made before its rows.
+            self._adopt(await self.stored_partition_count())
+        _log.info("task hub %s ready with %d partitions", self.names.hub, self.names.partition_count)
+
+    async def _create_resources(self) -> None:
         names = self.names
         await asyncio.gather(
             *(self.account.queues.create(q) for q in (*names.control_queues, names.work_item_queue)),
@@ -215,25 +232,26 @@ class TaskHub(AsyncClosing):
             # and lets `info` show the whole hub.
             self.account.blobs.create_container(names.large_messages_container),
         )
-        # Partition rows last: their presence is what marks the hub as created.
-        await self.partitions.create(list(names.control_queues))
-        _log.info("task hub %s ready with %d partitions", names.hub, names.partition_count)
 
-    async def _check_partition_count(self) -> None:
-        stored = await self.stored_partition_count()
-        if stored is not None and stored != self.names.partition_count:
+    def _adopt(self, stored: int | None) -> None:
+        """Take the recorded count unless another was given (.NET's clients and workers adopt it too)."""
+        if stored is None or stored == self.names.partition_count:
+            return
+        if self._given_count is not None:
             raise TaskHubMismatchError(
-                f"task hub {self.names.hub!r} exists with {stored} partitions, not {self.names.partition_count}: "
-                "the partition count is fixed when a hub is created (instances are routed by it); "
-                f"use partition_count={stored} or delete the hub"
+                f"task hub {self.names.hub!r} exists with {stored} partitions, not {self._given_count}: the "
+                "partition count is fixed when a hub is created (instances are routed by it); give no partition "
+                f"count (the hub's is used) or {stored}, or delete the hub"
             )
+        _log.info("task hub %s has %d partitions: using its count", self.names.hub, stored)
+        self.names = TaskHubNames(self.names.hub, stored)
 
     async def delete(self) -> None:
         """Delete every queue, table and container of the hub. Idempotent; stored data is gone for good."""
         names = self.names
-        # A hub created with more partitions than this object was told about still loses all its queues.
-        stored = await self.stored_partition_count() or 0
-        queues = TaskHubNames(names.hub, max(stored, names.partition_count)).control_queues
+        # Every control queue a hub of this name can have: a hub created with more partitions than this object
+        # knows of, or one whose creator lost a race to a creator of fewer partitions, still loses all its queues.
+        queues = TaskHubNames(names.hub, MAX_PARTITIONS).control_queues
         await asyncio.gather(
             *(self.account.queues.delete(q) for q in (*queues, names.work_item_queue)),
             *(self.account.tables.delete(t) for t in (*names.tables, names.quarantine_table)),

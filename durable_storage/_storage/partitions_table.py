@@ -10,7 +10,6 @@ drops it at its next Replace).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -78,16 +77,24 @@ class PartitionsTable:
         self._tables = tables
         self.table = table
 
-    async def create(self, partitions: list[str]) -> None:
-        """Create the table and one free row per partition; rows that exist are left alone."""
+    async def create(self, partitions: list[str]) -> bool:
+        """Create the table and one free row per partition, all in one transaction.
+
+        Returns:
+            True when this call wrote the rows; False when the table had rows already (nothing was written).
+        """
         await self._tables.create(self.table)
-        existing = {lease.partition for lease in await self.read_all()}
-        for partition in partitions:
-            if partition in existing:
-                continue
-            # Another worker or client may create it first; the reference ignores that 409 too (§2.4).
-            with contextlib.suppress(ConflictError):
-                await self._tables.write(self.table, Write(WriteMode.INSERT, Row(_PARTITION_KEY, partition, {})))
+        if (await self._tables.query_page(self.table, "PartitionKey eq ''", page_size=1)).rows:
+            return False
+        # One entity-group transaction, not one insert per row as .NET does (§2.4): the number of rows is the
+        # hub's partition count, and a worker or client starting at the same moment must never count a
+        # half-written set. Every row has PartitionKey '', so they fit one transaction (16 rows at most).
+        writes = [Write(WriteMode.INSERT, Row(_PARTITION_KEY, partition, {})) for partition in partitions]
+        try:
+            await self._tables.transact(self.table, writes)
+        except ConflictError:
+            return False  # another creator's transaction came first: its rows are the hub's
+        return True
 
     async def read_all(self) -> list[PartitionLease]:
         """Every lease row, in partition order."""

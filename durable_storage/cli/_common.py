@@ -87,7 +87,7 @@ class CliContext:
 
     connection: str | None
     task_hub: str
-    partition_count: int
+    partition_count: int | None  # None: the hub's recorded count (4 for a hub created here)
 
     def hub(self) -> TaskHub:
         """The task hub named by the options (connection string, or the AzureWebJobsStorage settings)."""

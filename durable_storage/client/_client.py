@@ -68,6 +68,7 @@ from durable_storage.client._validation import (
     check_flag,
     check_instance_id,
     check_name,
+    check_orchestration_id,
     check_seconds,
     check_target,
     check_text,
@@ -92,7 +93,7 @@ from durable_storage.models import (
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
 )
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, TaskHub
+from durable_storage.taskhub import DEFAULT_TASK_HUB, TaskHub
 
 __all__ = ["DurableOrchestrationClient"]
 
@@ -107,6 +108,10 @@ class DurableOrchestrationClient(AsyncClosing):
 
     An async context manager; :meth:`close` is idempotent. ``repr`` shows the account and hub, never a secret.
 
+    Instance IDs starting with ``@`` are entities' (``@name@key``): the orchestration operations (start, restart,
+    raise_event, terminate, suspend, resume, rewind) refuse them with ``InvalidNameError``; status and purge
+    accept them.
+
     Args:
         account_url: any service URL of the storage account (``https://ACCOUNT.queue.core.windows.net``); the
             other two services' URLs are derived from it.
@@ -114,7 +119,8 @@ class DurableOrchestrationClient(AsyncClosing):
             ``DefaultAzureCredential()``), an ``AzureNamedKeyCredential`` or an ``AzureSasCredential``. It stays
             the caller's: closing the client does not close it.
         task_hub: the task hub name, 3-45 letters or digits (default ``TestHubName``, as Durable Functions).
-        partition_count: the hub's control queues, 1-16, fixed when the hub is created.
+        partition_count: the hub's control queues, 1-16, fixed when the hub is created. None (the default): the
+            hub's recorded count, or 4 for a hub this client creates; a count given must match an existing hub's.
         retry: the retry policy of storage calls.
         management_base_url: where ``durable-storage serve`` answers the Durable Functions HTTP API; the URLs of
             :meth:`create_http_management_payload` start with it.
@@ -129,7 +135,7 @@ class DurableOrchestrationClient(AsyncClosing):
         credential: StorageCredential,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> None:
@@ -165,7 +171,7 @@ class DurableOrchestrationClient(AsyncClosing):
         conn_str: str,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
@@ -180,7 +186,7 @@ class DurableOrchestrationClient(AsyncClosing):
         name: str = DEFAULT_CONNECTION_SETTING,
         *,
         task_hub: str = DEFAULT_TASK_HUB,
-        partition_count: int = DEFAULT_PARTITION_COUNT,
+        partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
         management_base_url: str = DEFAULT_MANAGEMENT_BASE_URL,
     ) -> DurableOrchestrationClient:
@@ -245,12 +251,13 @@ class DurableOrchestrationClient(AsyncClosing):
             start_at: run no earlier than this (timezone-aware) time; the instance is Pending until then.
 
         Raises:
-            ConfigurationError: an empty name, an invalid ID (empty, or a table key over 1 KiB once escaped), an
-                input that is not JSON-serializable, or a naive ``start_at``; nothing was written.
+            ConfigurationError: an empty name, an invalid ID (empty, starting with ``@`` as entity IDs do, or a
+                table key over 1 KiB once escaped), an input that is not JSON-serializable, or a naive
+                ``start_at``; nothing was written.
             InstanceAlreadyExistsError: the ID belongs to an instance that has not ended.
         """
         name = check_name(orchestration_function_name, "orchestration_function_name")
-        instance_id = new_id() if instance_id is None else check_instance_id(instance_id)
+        instance_id = new_id() if instance_id is None else check_orchestration_id(instance_id)
         input_text = encode_payload(client_input, "client_input")
         version = check_text(version, "version")
         scheduled = check_aware(start_at, "start_at")
@@ -266,7 +273,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceNotFoundError: no such instance.
             InstanceAlreadyExistsError: ``restart_with_new_instance_id=False`` and the instance has not ended.
         """
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         check_flag(restart_with_new_instance_id, "restart_with_new_instance_id")
         record = await self._record(instance_id, payloads=True)
         if not record.name:
@@ -448,7 +455,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceStateError: the instance has ended (Durable Functions' "410 Gone").
         """
         self._check_target(task_hub_name, connection_name)
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         name = check_name(event_name, "event_name")
         data = encode_payload(event_data, "event_data")
         record = await self._record(instance_id)
@@ -464,7 +471,7 @@ class DurableOrchestrationClient(AsyncClosing):
     async def _signal(
         self, instance_id: str, reason: str, what: str, event: Callable[[datetime, str | None], HistoryEvent]
     ) -> None:
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         text = check_text(reason, "reason")
         record = await self._record(instance_id)
         if is_terminal(record.runtime_status):
@@ -527,7 +534,7 @@ class DurableOrchestrationClient(AsyncClosing):
             InstanceStateError: the instance is not Failed, or has no history to rewind.
         """
         self._check_target(task_hub_name, connection_name)
-        check_instance_id(instance_id)
+        check_orchestration_id(instance_id)
         check_text(reason, "reason")
         record = await self._record(instance_id)
         if record.runtime_status is not _Status.Failed:
@@ -660,7 +667,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 hub, query, page_size=page_size, continuation=decode_token(token)
             )
             entities = [metadata_of(r, include_state=with_state) for r in records]
-            return EntityPage([e for e in entities if e.exists or deleted], encode_token(continuation))
+            return EntityPage([e for e in entities if e and (e.exists or deleted)], encode_token(continuation))
 
         return EntityPager(fetch)
 
@@ -680,6 +687,8 @@ class DurableOrchestrationClient(AsyncClosing):
         removed = released = 0
         async for record in all_entity_records(hub, entity_query(None)):
             entity = metadata_of(record, include_state=False)
+            if entity is None:
+                continue
             if entity.locked_by is not None and release:
                 holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
                 if holder is None or is_terminal(holder.runtime_status):

@@ -120,14 +120,26 @@ def state_of(record: InstanceRecord | None) -> EntityStateResponse:
     return EntityStateResponse(entity_exists=True, entity_state=_json.loads(scheduler.state))
 
 
-def metadata_of(record: InstanceRecord, *, include_state: bool) -> EntityMetadata:
-    """One ``list_entities`` entry."""
+def metadata_of(record: InstanceRecord, *, include_state: bool) -> EntityMetadata | None:
+    """One ``list_entities`` entry, or None for a row that is no entity's (logged and skipped).
+
+    Such a row (``@@``, ``@name@`` or a state that is not JSON, written by an older version or by hand) must not
+    make the listing, or ``clean_entity_storage``, fail for every other entity of the hub.
+    """
     scheduler = scheduler_state(record)
     name, _, key = record.instance_id[1:].partition("@")
+    try:
+        entity_id = EntityId(name, key)
+        state = _json.loads(scheduler.state) if include_state and scheduler.exists else None
+    except ValueError as error:
+        _log.warning(
+            "instance %r is not a readable entity, left out of the entity listing: %s", record.instance_id, error
+        )
+        return None
     return EntityMetadata(
-        entity_id=EntityId(name, key),
+        entity_id=entity_id,
         exists=scheduler.exists,
-        state=_json.loads(scheduler.state) if include_state and scheduler.exists else None,
+        state=state,
         last_modified_time=record.last_updated_time,
         locked_by=scheduler.locked_by,
         backlog_queue_size=len(scheduler.queue),

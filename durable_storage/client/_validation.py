@@ -15,7 +15,7 @@ from typing import Any
 
 from durable_storage import _json
 from durable_storage import _settings as settings
-from durable_storage._names import validate_instance_id
+from durable_storage._names import validate_instance_id, validate_orchestration_id
 from durable_storage._settings import show
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -25,6 +25,7 @@ __all__ = [
     "check_flag",
     "check_instance_id",
     "check_name",
+    "check_orchestration_id",
     "check_seconds",
     "check_target",
     "check_text",
@@ -36,6 +37,13 @@ __all__ = [
 def check_instance_id(instance_id: object) -> str:
     """``instance_id`` if it can be stored: a non-empty str whose escaped table key fits in 1 KiB."""
     validate_instance_id(instance_id)
+    assert isinstance(instance_id, str)
+    return instance_id
+
+
+def check_orchestration_id(instance_id: object) -> str:
+    """``instance_id`` if an orchestration may have it: a storable ID that does not start with ``@`` (entities')."""
+    validate_orchestration_id(instance_id)
     assert isinstance(instance_id, str)
     return instance_id
 

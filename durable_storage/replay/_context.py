@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
 from durable_storage._http import DurableHttpRequest
+from durable_storage._names import validate_orchestration_id
 from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions, entity_id_of, is_entity_id, retry_options_of
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
@@ -242,6 +243,11 @@ class DurableOrchestrationContext:
     def _sub_orchestration(
         self, name: str, payload: str, instance_id: str | None, version: str | None, expected_type: type | None
     ) -> AtomicTask:
+        if instance_id is not None:
+            # Refused in the orchestrator's own code, as the client refuses it: a child under an entity's '@' ID
+            # would be taken for an entity and never run.
+            validate_orchestration_id(instance_id)
+
         def action(id_: int) -> CreateSubOrchestrationAction:
             # Without an explicit ID the child gets one derived from ours and the sequence id, so that a replay
             # (and a retry after a crash) targets the same child (durabletask-python does the same).

@@ -66,3 +66,19 @@ async def test_quarantine_list_is_a_table_and_requeue_of_an_unknown_message_exit
     assert lines[2].endswith("cannot decode: [bold]not JSON")  # user text is never read as rich markup
     assert [m["message_id"] for m in as_json.json()] == ["msg-1"]
     assert missing.code == 3 and "no quarantined message has ID 'nope'" in missing.err
+
+
+async def test_without_partition_count_every_command_uses_the_hubs_own(cli: Cli, connection_string: str) -> None:
+    async with TaskHub.from_connection_string(connection_string, task_hub=unique_hub_name(), partition_count=8) as hub:
+        await hub.create_if_not_exists()
+        try:
+            created = await cli("hub", "create", task_hub=hub.name)
+            started = await cli("start", "echo_orchestrator", "--id", "routed", "--input", "1", task_hub=hub.name)
+            status = await cli("status", "routed", "--json", task_hub=hub.name)
+            refused = await cli("--partition-count", "4", "hub", "create", task_hub=hub.name)
+        finally:
+            await hub.delete()
+
+    assert created.code == 0 and f"task hub {hub.name}: 8 partitions" in created.out
+    assert (started.code, status.code, status.json()["runtimeStatus"]) == (0, 0, "Pending")
+    assert refused.code == 2 and f"task hub '{hub.name}' exists with 8 partitions, not 4" in refused.err

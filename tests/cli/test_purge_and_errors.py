@@ -98,3 +98,15 @@ async def test_a_mistyped_task_hub_exits_3_and_creates_nothing(cli: Cli, connect
     assert ran.code == 3 and f"task hub '{other}' does not exist" in ran.err and "hub create" in ran.err
     async with TaskHub.from_connection_string(connection_string, task_hub=other) as hub:
         assert await hub.stored_partition_count() is None
+
+
+async def test_an_orchestration_id_starting_with_at_exits_2_and_starts_nothing(
+    cli: Cli, client: DurableOrchestrationClient
+) -> None:
+    now = await cli("start", "echo_orchestrator", "--id", "@x@", "--input", "1")
+    later = await cli("start", "echo_orchestrator", "--id", "@counter@victim", "--start-at", "1h")
+
+    assert (now.code, later.code) == (2, 2)
+    assert "instance ID '@x@' is invalid: must not start with '@'" in now.err
+    assert "'@counter@victim' is invalid" in later.err
+    assert await client.get_status_all() == []

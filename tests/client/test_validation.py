@@ -65,6 +65,17 @@ BAD_CALLS: list[tuple[str, Call, type[Exception], str]] = [
     ("prefix", lambda c: c.get_status_by(instance_id_prefix=5), ConfigurationError, r"instance_id_prefix 5"),
     ("restart flag", lambda c: c.restart("i", "no"), ConfigurationError, r"restart_with_new_instance_id 'no'"),
     ("purge id", lambda c: c.purge_instance_history(""), InvalidNameError, r"must not be empty"),
+    # Entity IDs are '@name@key': an orchestration under such an ID would be taken for an entity and never run.
+    ("@ start", lambda c: c.start_new("o", "@x@", 1), InvalidNameError, r"'@x@' is invalid: must not start with '@'"),
+    ("@ entity", lambda c: c.start_new("o", "@counter@victim"), InvalidNameError, r"'@counter@victim' .*entity"),
+    ("@@ start", lambda c: c.start_new("o", "@@"), InvalidNameError, r"'@@' is invalid: must not start with '@'"),
+    ("@ scheduled", lambda c: c.start_new("o", "@x@", start_at=AWARE), InvalidNameError, r"'@x@'"),
+    ("@ restart", lambda c: c.restart("@x@", False), InvalidNameError, r"'@x@' is invalid"),
+    ("@ raise", lambda c: c.raise_event("@counter@k", "op", {}), InvalidNameError, r"'@counter@k' is invalid"),
+    ("@ terminate", lambda c: c.terminate("@x@", "r"), InvalidNameError, r"'@x@' is invalid"),
+    ("@ suspend", lambda c: c.suspend("@x@", "r"), InvalidNameError, r"'@x@' is invalid"),
+    ("@ resume", lambda c: c.resume("@x@", "r"), InvalidNameError, r"'@x@' is invalid"),
+    ("@ rewind", lambda c: c.rewind("@x@", "r"), InvalidNameError, r"'@x@' is invalid"),
     ("purge naive", lambda c: c.purge_instance_history_by(NAIVE), ConfigurationError, r"created_time_from .*aware"),
     ("purge none", lambda c: c.purge_instance_history_by(None), ConfigurationError, r"created_time_from None"),
     (

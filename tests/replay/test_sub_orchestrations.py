@@ -120,3 +120,13 @@ def test_children_and_activities_share_one_sequence_counter() -> None:
         "CreateSubOrchestrationAction",
         "ScheduleTaskAction",
     ]
+
+
+@pytest.mark.parametrize("instance_id", ["@x@", "@counter@victim", "@@", ""])
+def test_a_child_id_an_orchestration_cannot_have_fails_the_parent_before_any_action(instance_id: str) -> None:
+    result = run(call_child(instance_id=instance_id), H("order-7").new().started("parent"))
+
+    details = failure_of(result)
+    assert details.error_type == "InvalidNameError"
+    assert repr(instance_id) in details.error_message
+    assert result.actions == []

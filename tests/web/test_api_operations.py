@@ -3,10 +3,14 @@ purge, entity signal and read; 202 when accepted, 404 unknown, 410 ended, 412 no
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from durable_storage.errors import InstanceStateError
+from durable_storage.models import EntityId, OrchestrationRuntimeStatus
 from durable_storage.testing import wait_until
+from tests.client.support import write_row
 from tests.web.support import API, Served, unique
 
 
@@ -173,3 +177,25 @@ async def test_entities_are_signalled_read_listed_and_deleted(served: Served) ->
             return response.status == 404
 
     await wait_until(deleted, timeout=20, what="the counter to be deleted")
+
+
+async def test_an_orchestration_id_in_the_entity_space_is_refused_and_a_stray_row_spoils_no_entity_list(
+    served: Served,
+) -> None:
+    for instance_id in ("@x@", "@counter@victim", "@@"):
+        async with served.http.post(f"{API}/orchestrators/collect/{quote(instance_id)}", json=1) as response:
+            assert response.status == 400, instance_id
+            assert "must not start with '@'" in (await response.json())["Message"]
+        assert not await served.client.get_status(instance_id)
+    key = unique("listed").rstrip("-")
+    await served.client.signal_entity(EntityId("counter", key), "add", 1)
+    hub = served.client.task_hub
+    await write_row(hub, "@@", OrchestrationRuntimeStatus.Running, input='{"a": 1}')
+
+    async def listed() -> bool:
+        async with served.http.get(f"{API}/entities/counter") as response:
+            assert response.status == 200, await response.text()
+            return key in {e["entityId"]["key"] for e in await response.json()}
+
+    await wait_until(listed, timeout=20, what="the counter to be listed")
+    await served.client.purge_instance_history("@@")
