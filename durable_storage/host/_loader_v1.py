@@ -32,6 +32,9 @@ def _install_package(app_dir: Path) -> None:
     existing = sys.modules.get(PACKAGE)
     if existing is not None and list(getattr(existing, "__path__", [])) == [root]:
         return
+    # Another app folder was loaded before (tests do): forget its modules, or its functions would be found again.
+    for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+        del sys.modules[name]
     package = types.ModuleType(PACKAGE)
     package.__path__ = [root]
     package.__package__ = PACKAGE
