@@ -21,8 +21,12 @@ INSTANCE_PLACEHOLDER = "INSTANCEID"  # the extension's; the SDK replaces managem
 _CONNECTION = "Storage"  # what the extension writes for the Azure Storage provider's default connection
 
 
-def binding_json(base_url: str, task_hub: str) -> str:
-    """The binding JSON for a host listening at ``base_url`` (``http://127.0.0.1:7071``) on ``task_hub``."""
+def binding_json(base_url: str, task_hub: str, *, rpc_base_url: str | None = None) -> str:
+    """The binding JSON for a host listening at ``base_url`` (``http://127.0.0.1:7071``) on ``task_hub``.
+
+    ``rpc_base_url``: where the SDK's client sends its calls, when not ``base_url`` (a loopback listener of the
+    host, when the public one wants a token the SDK cannot send).
+    """
     webhooks = f"{base_url}{WEBHOOK_PATH}"
     create = f"{webhooks}/orchestrators/{{functionName}}[/{{instanceId}}]"
     value: dict[str, Any] = {
@@ -36,7 +40,7 @@ def binding_json(base_url: str, task_hub: str) -> str:
         "managementUrls": management_urls(base_url, INSTANCE_PLACEHOLDER, task_hub),
         "baseUrl": webhooks,
         "requiredQueryStringParameters": "",
-        "rpcBaseUrl": f"{base_url}{RPC_PATH}/",
+        "rpcBaseUrl": f"{rpc_base_url or base_url}{RPC_PATH}/",
         "httpBaseUrl": None,
     }
     return json.dumps(value)

@@ -187,19 +187,32 @@ class FunctionsHost:
         invoker = Invoker(lambda spec, binding: self._binding, client)
         triggers = HttpTriggers(loaded.http, invoker, settings.route_prefix)
         app = create_app(client, token=self._token)
-        app.add_routes(routes(RPC_PATH, sdk_client=True))
+        if self._token is None:
+            app.add_routes(routes(RPC_PATH, sdk_client=True))
         app.router.add_route("*", triggers.path, triggers.handle)
-        runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
-        await runner.setup()
-        self._stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, self._host, self._port).start()
-        self._runner = runner
-        self._binding = binding_json(self.url, hub)
+        self._runner = await self._listen(app, self._host, self._port)
+        rpc_base = self.url if self._token is None else await self._rpc_endpoint(client)
+        self._binding = binding_json(self.url, hub, rpc_base_url=rpc_base)
         if self._worker_enabled:
             options = WorkerOptions(**settings.worker_options)
             await self._stack.enter_async_context(Worker(client, loaded.app, options=options))
         await self._stack.enter_async_context(start_timers(timer_functions(loaded.timer_specs, invoker)))
         _log.info("host of %s serving on %s, task hub %s", self.app_dir, self.url, hub)
+
+    async def _listen(self, app: web.Application, host: str, port: int) -> web.AppRunner:
+        runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
+        await runner.setup()
+        self._stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, host, port).start()
+        return runner
+
+    async def _rpc_endpoint(self, client: DurableOrchestrationClient) -> str:
+        # The SDK's client cannot send our token. With one, its calls go to a second listener on loopback only,
+        # as the extension's local RPC endpoint (127.0.0.1:17071): loopback is where we answer without a token.
+        rpc = create_app(client)
+        rpc.add_routes(routes(RPC_PATH, sdk_client=True))
+        runner = await self._listen(rpc, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     def route_path(self, function: HttpFunction) -> str:
         """The path of an HTTP function's route template (``/api/orchestrators/{functionName}``)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage.__main__ import main
+from durable_storage.testing import wait_until
 from tests.host.support import APPS, RunningHost, running_host
 
 
@@ -57,3 +58,23 @@ def test_an_app_with_unsupported_bindings_does_not_start(tmp_path: Path, capsys:
     error = capsys.readouterr().err
     assert "trigger type 'queueTrigger' is not supported" in error
     assert "--skip-unsupported" in error
+
+
+async def test_with_a_token_every_request_needs_it_and_the_sdk_client_still_works(
+    connection_string: str, tmp_path: Path
+) -> None:
+    async with running_host(APPS / "v1_greeter", connection_string, tmp_path, "--token", "s3cret") as host:
+        assert (await host.request("POST", "/v1/orchestrators/Greet", json=["Rome"]))[0] == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        # The app's starter calls the SDK's client, which cannot send the token: it reaches us on loopback.
+        code, payload, _ = await host.request("POST", "/v1/orchestrators/Greet", json=["Rome"], headers=auth)
+        assert code == 202, (payload, host.output[-3000:])
+        assert (await host.request("GET", payload["statusQueryGetUri"]))[0] == 401
+
+        async def completed() -> object:
+            code, status, _ = await host.request("GET", payload["statusQueryGetUri"], headers=auth)
+            return status if code == 200 else None
+
+        status = await wait_until(completed, timeout=20, what="the greeting to complete")
+        assert status["output"] == ["Hello Rome!"]
+        assert "s3cret" not in host.output
