@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from durable_storage.app import App, FunctionKind
 from durable_storage.errors import ConfigurationError
 from durable_storage.host import build
+from durable_storage.host._invoke import Invoker, timer_functions
 from durable_storage.host._loader_v1 import load_v1
 from durable_storage.host._loader_v2 import load_v2
 from durable_storage.host._server import load_functions
@@ -252,3 +254,33 @@ def test_durable_client_input_without_a_route_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="function 'orphan' has durable_client_input but no route"):
         app.http_functions()
+
+
+async def test_a_timer_trigger_is_collected_for_the_timer_runner_and_invoked_with_a_timer_request(
+    tmp_path: Path,
+) -> None:
+    script = _script(
+        tmp_path,
+        "timer_app",
+        """
+        import azure.functions as func
+
+        app = func.FunctionApp()
+        SEEN = []
+
+        @app.timer_trigger(arg_name="timer", schedule="%EVERY%", run_on_startup=True, use_monitor=False)
+        def tick(timer: func.TimerRequest) -> None:
+            SEEN.append((timer.past_due, timer.schedule_status))
+        """,
+    )
+    loaded = build(load_v2(tmp_path, script).specs)
+    (timer,) = timer_functions(loaded.timer_specs, Invoker(lambda spec, binding: "", client=None))  # type: ignore[arg-type]
+
+    assert (timer.function_name, timer.schedule, timer.run_on_startup, timer.use_monitor) == (
+        "tick",
+        "%EVERY%",  # the timer runner resolves %settings%
+        True,
+        False,
+    )
+    await timer.invoke('{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":true}')
+    assert sys.modules["timer_app"].SEEN == [(True, {})]

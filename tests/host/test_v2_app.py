@@ -66,7 +66,7 @@ async def test_http_triggers_get_real_requests_and_their_responses_are_served(sh
     assert body == {"id": "42", "method": "PUT", "tags": "a,b", "body": {"n": 1}}
     assert (await shop.request("GET", "/api/items/forty-two"))[0] == 404  # {id:int}
 
-    assert (await shop.request("GET", "/api/files/a/b/c.txt"))[:2] == (200, "path=a/b/c.txt")
+    assert (await shop.request("GET", "/api/files/a/b/c.txt"))[:2] == (200, "path=a/b/c.txt function=files")
     assert (await shop.request("GET", "/api/nothing"))[0] == 204
     assert (await shop.request("GET", "/api/boom"))[0] == 500
     assert "ValueError: boom" in shop.output

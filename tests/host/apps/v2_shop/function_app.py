@@ -29,8 +29,8 @@ def item(req: func.HttpRequest, outcome: func.Out[func.HttpResponse]) -> None:
 
 
 @app.route(route="files/{*path}")
-async def files(req: func.HttpRequest) -> str:
-    return "path=" + req.route_params.get("path", "")
+async def files(req: func.HttpRequest, context: func.Context) -> str:
+    return f"path={req.route_params.get('path', '')} function={context.function_name}"
 
 
 @app.route(route="nothing")
