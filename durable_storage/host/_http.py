@@ -88,26 +88,22 @@ class HttpTriggers:
         """The aiohttp route this handler is mounted on."""
         return f"{self._prefix}/{{tail:.*}}" if self._prefix else "/{tail:.*}"
 
-    def _find(self, method: str, path: str) -> tuple[HttpFunction, dict[str, str]] | bool | None:
-        wrong_method = False
+    def _find(self, method: str, path: str) -> tuple[HttpFunction, dict[str, str]]:
+        allowed: set[str] = set()
         for function in self._functions:
             params = function.template.match(path)
             if params is None:
                 continue
-            if function.methods is not None and method not in function.methods:
-                wrong_method = True
-                continue
-            return function, params
-        return wrong_method or None
+            if function.methods is None or method in function.methods:
+                return function, params
+            allowed |= function.methods
+        if allowed:
+            raise web.HTTPMethodNotAllowed(method, sorted(allowed))
+        raise web.HTTPNotFound()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Run the function whose route and methods match; 404 (405) when none does."""
-        found = self._find(request.method.upper(), request.match_info["tail"])
-        if found is None or found is False:
-            raise web.HTTPNotFound()
-        if found is True:
-            raise web.HTTPMethodNotAllowed(request.method, [])
-        function, params = found
+        function, params = self._find(request.method.upper(), request.match_info["tail"])
         return await self._run(function, request, params)
 
     async def _run(self, function: HttpFunction, request: web.Request, params: dict[str, str]) -> web.Response:
