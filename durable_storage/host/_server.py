@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from durable_storage.app import FunctionKind
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._binding import binding_json
@@ -31,6 +32,7 @@ from durable_storage.host._loader_v1 import load_v1
 from durable_storage.host._loader_v2 import load_v2
 from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
 from durable_storage.web import create_app
+from durable_storage.web._responses import ORCHESTRATORS
 from durable_storage.web._security import AccessLogger
 from durable_storage.web._webhooks import RPC_PATH, routes
 from durable_storage.worker import Worker, WorkerOptions
@@ -187,11 +189,13 @@ class FunctionsHost:
         invoker = Invoker(lambda spec, binding: self._binding, client)
         triggers = HttpTriggers(loaded.http, invoker, settings.route_prefix)
         app = create_app(client, token=self._token)
+        orchestrators = frozenset(loaded.app.names(FunctionKind.ORCHESTRATOR))
+        app[ORCHESTRATORS] = orchestrators
         if self._token is None:
             app.add_routes(routes(RPC_PATH, sdk_client=True))
         app.router.add_route("*", triggers.path, triggers.handle)
         self._runner = await self._listen(app, self._host, self._port)
-        rpc_base = self.url if self._token is None else await self._rpc_endpoint(client)
+        rpc_base = self.url if self._token is None else await self._rpc_endpoint(client, orchestrators)
         self._binding = binding_json(self.url, hub, rpc_base_url=rpc_base)
         if self._worker_enabled:
             options = WorkerOptions(**settings.worker_options)
@@ -206,10 +210,11 @@ class FunctionsHost:
         await web.TCPSite(runner, host, port).start()
         return runner
 
-    async def _rpc_endpoint(self, client: DurableOrchestrationClient) -> str:
+    async def _rpc_endpoint(self, client: DurableOrchestrationClient, orchestrators: frozenset[str]) -> str:
         # The SDK's client cannot send our token. With one, its calls go to a second listener on loopback only,
         # as the extension's local RPC endpoint (127.0.0.1:17071): loopback is where we answer without a token.
         rpc = create_app(client)
+        rpc[ORCHESTRATORS] = orchestrators
         rpc.add_routes(routes(RPC_PATH, sdk_client=True))
         runner = await self._listen(rpc, "127.0.0.1", 0)
         return f"http://127.0.0.1:{runner.addresses[0][1]}"

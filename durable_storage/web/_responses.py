@@ -14,6 +14,7 @@ from durable_storage.models import DurableOrchestrationStatus
 
 __all__ = [
     "CLIENT",
+    "ORCHESTRATORS",
     "SDK_CLIENT",
     "client_of",
     "error",
@@ -24,6 +25,8 @@ __all__ = [
 ]
 
 CLIENT = web.AppKey("client", DurableOrchestrationClient)
+ORCHESTRATORS = web.AppKey("orchestrators", frozenset)
+"""Set by ``durable-storage host``: the app's orchestrator names, so that a start of another one is a 400."""
 SDK_CLIENT = "durable_storage.sdk_client"  # request key: the call came from azure-functions-durable's client
 
 

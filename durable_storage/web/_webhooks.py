@@ -35,6 +35,7 @@ from durable_storage.errors import (
 from durable_storage.models import DurableOrchestrationStatus, EntityId, EntityMetadata, OrchestrationRuntimeStatus
 from durable_storage.web._params import InstanceFilter, flag, instance_filter, page_size, seconds, statuses, when
 from durable_storage.web._responses import (
+    ORCHESTRATORS,
     SDK_CLIENT,
     client_of,
     error,
@@ -71,10 +72,15 @@ def _not_found(instance_id: str) -> web.Response:
 async def start(request: web.Request) -> web.StreamResponse:
     """``POST orchestrators/{functionName}[/{instanceId}]``: the body is the input (JSON; empty for none)."""
     client = client_of(request)
+    name = request.match_info["functionName"]
+    known = request.app.get(ORCHESTRATORS)
+    if known is not None and name not in known:
+        # The extension's answer (and message) for a name that is not an orchestrator of the app.
+        return error(400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
     _, value = await json_body(request)
     try:
         instance_id = await client.start_new(
-            request.match_info["functionName"],
+            name,
             request.match_info.get("instanceId") or None,
             value,
             version=request.query.get("version") or None,

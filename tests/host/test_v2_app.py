@@ -53,6 +53,14 @@ async def test_an_orchestration_started_through_the_apps_route_completes_with_cu
     assert status["input"] == {"items": ["tea", "coffee"]}  # not the SDK's double-encoded string
 
 
+async def test_starting_a_function_that_is_no_orchestrator_fails_as_under_the_functions_host(shop: RunningHost) -> None:
+    code, _, _ = await shop.request("POST", "/api/orchestrators/price_of")  # an activity
+
+    # The SDK's start_new raises the extension's 400 message, so the app's starter fails with a 500.
+    assert code == 500
+    assert "The function 'price_of' doesn't exist, is disabled, or is not an orchestrator function." in shop.output
+
+
 async def test_http_triggers_get_real_requests_and_their_responses_are_served(shop: RunningHost) -> None:
     assert (await shop.request("GET", "/api/hello"))[:2] == (200, "Hello, world!")
     code, body, response = await shop.request("GET", "/api/hello/Ada")
