@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,7 +38,11 @@ def test_a_non_loopback_address_needs_a_token(capsys: pytest.CaptureFixture[str]
     assert "--host 0.0.0.0 is not a loopback address: pass --token" in capsys.readouterr().err
 
 
-def test_an_app_with_unsupported_bindings_does_not_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_app_with_unsupported_bindings_does_not_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command puts local.settings.json's Values into the environment: here, a copy of the test process's.
+    monkeypatch.setattr(os, "environ", dict(os.environ))
     (tmp_path / "queue_app.py").write_text(
         textwrap.dedent(
             """
