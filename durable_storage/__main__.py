@@ -23,6 +23,7 @@ __all__ = ["cli", "main"]
 _INSTANCES = "durable_storage.cli.instances"
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": ("durable_storage.cli.worker", "worker_command", "Run a worker for an App until SIGINT/SIGTERM."),
+    "host": ("durable_storage.cli.host", "host_command", "Run a Durable Functions app folder, as `func start` would."),
     "serve": ("durable_storage.cli.serve", "serve_command", "The dashboard and the Durable Functions HTTP API."),
     "start": (_INSTANCES, "start_command", "Start an orchestration."),
     "status": (_INSTANCES, "status_command", "One instance's status."),
@@ -92,7 +93,7 @@ def cli(
 
     Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.
     """
-    level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve") else "WARNING")).upper()
+    level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve", "host") else "WARNING")).upper()
     _configure_logging(level)
     ctx.obj = CliContext(connection=connection, task_hub=task_hub, partition_count=partition_count)
 

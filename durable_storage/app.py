@@ -8,7 +8,17 @@
     @app.activity_trigger(input_name="city")
     def say_hello(city: str) -> str: ...
 
-Function names are the Python names unless ``@app.function_name(name=...)`` (placed above or below the trigger
+HTTP starters run under ``durable-storage host``, as they do under the Functions host:
+
+    @app.route(route="start/{name}", methods=["POST"])
+    @app.durable_client_input(client_name="client")
+    async def start(req, client):
+        instance_id = await client.start_new(req.route_params["name"])
+        return client.create_check_status_response(req, instance_id)
+
+The client parameter of an App of ours gets our own :class:`~durable_storage.DurableOrchestrationClient` (the same
+methods as azure-functions-durable's, talking to storage directly instead of over HTTP). Function names are the
+Python names unless ``@app.function_name(name=...)`` (placed above or below the trigger
 decorator) or the trigger's own ``orchestration=``/``activity=``/``entity_name=`` argument says otherwise. Entity
 names are case-insensitive and stored lower-case, as in Durable Functions.
 """
@@ -23,7 +33,7 @@ from typing import Any, TypeVar
 
 from durable_storage.errors import ConfigurationError
 
-__all__ = ["App", "Blueprint", "DFApp", "Entity", "FunctionKind", "Orchestrator", "Registration"]
+__all__ = ["App", "Blueprint", "DFApp", "Entity", "FunctionKind", "HttpRoute", "Orchestrator", "Registration"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAME_ATTRIBUTE = "durable_function_name"  # read by context.call_activity(fn) and call_sub_orchestrator(fn)
@@ -47,6 +57,21 @@ class Registration:
     function: Callable[..., Any]
     parameter: str | None = None  # context_name / input_name, kept for documentation and error messages
     local: bool = False  # an activity run inside its orchestration's episode (``activity_trigger(local=True)``)
+
+
+@dataclass(slots=True)
+class HttpRoute:
+    """An HTTP-triggered function of an App (``route``, with ``durable_client_input`` for a client parameter)."""
+
+    name: str
+    function: Callable[..., Any]
+    route: str | None = None  # None: the function name, as the Functions host does
+    methods: tuple[str, ...] | None = None  # None: every method
+    trigger_arg_name: str = "req"
+    binding_arg_name: str = "$return"  # another name: an ``Out`` parameter the function calls ``.set()`` on
+    client_name: str | None = None
+    task_hub: str | None = None
+    has_trigger: bool = False  # durable_client_input alone is not a function yet
 
 
 class Orchestrator:
@@ -104,6 +129,7 @@ class App:
     def __init__(self, http_auth_level: Any = None) -> None:
         self._functions: dict[tuple[FunctionKind, str], Registration] = {}
         self._by_callable: dict[int, Registration] = {}
+        self._http: dict[int, HttpRoute] = {}
 
     # --- decorators -----------------------------------------------------------------------------------------
 
@@ -144,6 +170,62 @@ class App:
         """Register an entity function (or class) that receives a ``DurableEntityContext``."""
         return self._decorator(FunctionKind.ENTITY, entity_name, context_name)
 
+    def route(
+        self,
+        route: str | None = None,
+        trigger_arg_name: str = "req",
+        binding_arg_name: str = "$return",
+        methods: Any = None,
+        auth_level: Any = None,
+    ) -> Callable[[F], F]:
+        """Register an HTTP-triggered function, served by ``durable-storage host`` under ``/api/{route}``.
+
+        The arguments are azure-functions' ``FunctionApp.route``'s: ``route`` defaults to the function name,
+        ``methods`` (names or ``func.HttpMethod``) to all of them; ``auth_level`` is accepted and, as under
+        ``func start``, not enforced.
+        """
+        chosen = None if methods is None else tuple(str(getattr(m, "value", m)).upper() for m in methods)
+
+        def decorate(function: F) -> F:
+            entry = self._http_entry(function)
+            entry.route, entry.methods, entry.has_trigger = route, chosen, True
+            entry.trigger_arg_name, entry.binding_arg_name = trigger_arg_name, binding_arg_name
+            return function
+
+        return decorate
+
+    def durable_client_input(
+        self, client_name: str, task_hub: str | None = None, connection_name: str | None = None
+    ) -> Callable[[F], F]:
+        """Give an HTTP function a client parameter named ``client_name``: our ``DurableOrchestrationClient``."""
+        if not isinstance(client_name, str) or not client_name.isidentifier():
+            raise ConfigurationError(f"client_name {client_name!r} is invalid: must be a Python parameter name")
+
+        def decorate(function: F) -> F:
+            entry = self._http_entry(function)
+            entry.client_name, entry.task_hub = client_name, task_hub
+            return function
+
+        return decorate
+
+    def http_functions(self) -> list[HttpRoute]:
+        """The HTTP-triggered functions, in registration order.
+
+        Raises:
+            ConfigurationError: a function has ``durable_client_input`` but no ``route``.
+        """
+        for entry in self._http.values():
+            if not entry.has_trigger:
+                raise ConfigurationError(f"function {entry.name!r} has durable_client_input but no route (trigger)")
+        return list(self._http.values())
+
+    def _http_entry(self, function: Callable[..., Any]) -> HttpRoute:
+        entry = self._http.get(id(function))
+        if entry is None:
+            name = getattr(function, _NAME_ATTRIBUTE, None) or getattr(function, "__name__", "function")
+            entry = self._http[id(function)] = HttpRoute(str(name), function)
+        return entry
+
     def function_name(self, name: str, setting_extra_fields: dict[str, Any] | None = None) -> Callable[[F], F]:
         """Give the decorated function another name in the task hub (above or below its trigger decorator).
 
@@ -157,6 +239,8 @@ class App:
         _check_name(name, FunctionKind.ACTIVITY)
 
         def decorate(function: F) -> F:
+            if id(function) in self._http:
+                self._http[id(function)].name = name
             registration = self._by_callable.get(id(function))
             if registration is None:
                 setattr(function, _NAME_ATTRIBUTE, name)  # the trigger decorator below will pick it up
@@ -199,6 +283,8 @@ class App:
         """Add every function of ``other`` (a Blueprint) to this app."""
         for registration in other._functions.values():
             self._add(replace(registration))
+        for key, entry in other._http.items():
+            self._http.setdefault(key, replace(entry))
 
     register_blueprint = register_functions
 

@@ -15,6 +15,8 @@ from durable_storage.models import DurableOrchestrationStatus
 
 __all__ = [
     "CLIENT",
+    "ORCHESTRATORS",
+    "SDK_CLIENT",
     "client_of",
     "error",
     "json_body",
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 CLIENT = web.AppKey("client", DurableOrchestrationClient)
+ORCHESTRATORS = web.AppKey("orchestrators", frozenset)
+"""Set by ``durable-storage host``: the app's orchestrator names, so that a start of another one is a 400."""
+SDK_CLIENT = "durable_storage.sdk_client"  # request key: the call came from azure-functions-durable's client
 
 
 def client_of(request: web.Request) -> DurableOrchestrationClient:
@@ -38,8 +43,9 @@ def client_of(request: web.Request) -> DurableOrchestrationClient:
 
 
 def error(status: int, message: str) -> web.Response:
-    """A JSON error response, ``{"Message": ...}`` as the Functions host's ``CreateErrorResponse``."""
-    return web.json_response({"Message": message}, status=status)
+    """A JSON error response, ``{"Message": ..., "ExceptionMessage": ...}`` as the Functions host's
+    ``CreateErrorResponse`` (azure-functions-durable 1.7 raises ``ExceptionMessage`` of a failed start)."""
+    return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
 
 
 async def json_body(request: web.Request, *, require_json_type: bool = False) -> tuple[bool, Any]:
@@ -54,9 +60,19 @@ async def json_body(request: web.Request, *, require_json_type: bool = False) ->
     if not text.strip():
         return False, None
     try:
-        return True, json.loads(text)
+        value = json.loads(text)
     except ValueError:
         raise ConfigurationError("Invalid JSON content: the request body is not JSON") from None
+    if request.get(SDK_CLIENT) and isinstance(value, str):
+        # azure-functions-durable 1.7 sends its JSON as a JSON string literal (functions-host.md §9.1); the
+        # extension stores that string and the SDK decodes it again in the orchestrator. Our engine decodes
+        # once, so we take the value out here: inputs, event data and entity inputs arrive as sent, and
+        # wait_for_external_event yields the value, not its JSON text (the SDK's open issue #295).
+        try:
+            return True, json.loads(value)
+        except ValueError:
+            return True, value
+    return True, value
 
 
 def _seconds(value: datetime | None) -> str | None:

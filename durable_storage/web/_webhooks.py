@@ -37,9 +37,23 @@ from durable_storage.errors import (
 )
 from durable_storage.models import DurableOrchestrationStatus, EntityId, EntityMetadata, OrchestrationRuntimeStatus
 from durable_storage.web._params import InstanceFilter, flag, instance_filter, page_size, seconds, statuses, when
-from durable_storage.web._responses import client_of, error, json_body, location_of, management_response, status_payload
+from durable_storage.web._responses import (
+    ORCHESTRATORS,
+    SDK_CLIENT,
+    client_of,
+    error,
+    json_body,
+    location_of,
+    management_response,
+    status_payload,
+)
+from durable_storage.web._security import Handler
 
-__all__ = ["CONTINUATION_HEADER", "first_page", "instance_pages", "routes"]
+__all__ = ["CONTINUATION_HEADER", "RPC_PATH", "first_page", "instance_pages", "routes"]
+
+RPC_PATH = "/durabletask"
+"""Where ``durable-storage host`` serves these routes for azure-functions-durable's client (the ``rpcBaseUrl`` of
+the client binding, the path of the extension's local RPC endpoint); its bodies are double-encoded JSON."""
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 _Status = OrchestrationRuntimeStatus
@@ -61,10 +75,15 @@ def _not_found(instance_id: str) -> web.Response:
 async def start(request: web.Request) -> web.StreamResponse:
     """``POST orchestrators/{functionName}[/{instanceId}]``: the body is the input (JSON; empty for none)."""
     client = client_of(request)
+    name = request.match_info["functionName"]
+    known = request.app.get(ORCHESTRATORS)
+    if known is not None and name not in known:
+        # The extension's answer (and message) for a name that is not an orchestrator of the app.
+        return error(400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
     _, value = await json_body(request)
     try:
         instance_id = await client.start_new(
-            request.match_info["functionName"],
+            name,
             request.match_info.get("instanceId") or None,
             value,
             version=request.query.get("version") or None,
@@ -349,9 +368,26 @@ def _entity_status(entity: EntityMetadata) -> dict[str, Any]:
     }
 
 
-def routes() -> list[web.RouteDef]:
-    """The routes of the management API, under :data:`WEBHOOK_PATH`."""
-    base = WEBHOOK_PATH
+def _from_sdk_client(handler: Handler) -> Handler:
+    async def marked(request: web.Request) -> web.StreamResponse:
+        request[SDK_CLIENT] = True
+        return await handler(request)
+
+    return marked
+
+
+def routes(base: str = WEBHOOK_PATH, *, sdk_client: bool = False) -> list[web.RouteDef]:
+    """The routes of the management API, under ``base`` (:data:`WEBHOOK_PATH`).
+
+    ``sdk_client``: the routes answer azure-functions-durable's client, which double-encodes JSON bodies.
+    """
+    listed = _routes(base)
+    if not sdk_client:
+        return listed
+    return [web.route(r.method, r.path, _from_sdk_client(r.handler), **r.kwargs) for r in listed]
+
+
+def _routes(base: str) -> list[web.RouteDef]:
     instance = f"{base}/instances/{{instanceId}}"
     entity = f"{base}/entities/{{entityName}}/{{entityKey}}"
     return [
