@@ -243,6 +243,8 @@ class JsonValue(click.ParamType[Any]):
                 param,
                 ctx,
             )
+        except RecursionError:
+            self.fail(f"the JSON value is nested over {sys.getrecursionlimit()} levels deep", param, ctx)
 
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])", re.ASCII)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from durable_storage._datetimes import extra_ticks
+from durable_storage._datetimes import STORABLE_MIN, clamp_storable, extra_ticks
 from durable_storage._names import escape_key
 from durable_storage.history import EventType
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -46,11 +46,12 @@ def quote(value: str) -> str:
 def odata_datetime(value: datetime) -> str:
     """``datetime'...'`` in .NET's ``O`` format for a UTC DateTime: always 7 fractional digits and ``Z``.
 
-    ``value`` must be timezone-aware; it is converted to UTC first.
+    ``value`` must be timezone-aware and storable (``_datetimes.is_storable``); it is converted to UTC first.
     """
     utc = value.astimezone(timezone.utc)
     ticks = utc.microsecond * 10 + extra_ticks(value)
-    return f"datetime'{utc:%Y-%m-%dT%H:%M:%S}.{ticks:07d}Z'"
+    # Not strftime: its %Y drops the leading zeros of a year below 1000 on Linux.
+    return f"datetime'{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{ticks:07d}Z'"
 
 
 def column_equals(column: str, value: str | int) -> str:
@@ -114,10 +115,12 @@ class InstanceQuery:
     def to_filter(self) -> str | None:
         """The ``$filter`` string, or None when there is no condition (an unfiltered query)."""
         conditions: list[str] = []
-        if self.created_time_from is not None:
-            conditions.append(f"CreatedTime ge {odata_datetime(self.created_time_from)}")
+        # No stored time lies outside the storable range, so a bound moved into it matches the same rows; a lower
+        # bound at its start is no condition at all, as .NET leaves out CreatedTimeFrom = DateTime.MinValue.
+        if self.created_time_from is not None and clamp_storable(self.created_time_from) > STORABLE_MIN:
+            conditions.append(f"CreatedTime ge {odata_datetime(clamp_storable(self.created_time_from))}")
         if self.created_time_to is not None:
-            conditions.append(f"CreatedTime le {odata_datetime(self.created_time_to)}")
+            conditions.append(f"CreatedTime le {odata_datetime(clamp_storable(self.created_time_to))}")
         if self.runtime_status:
             conditions.append(" or ".join(column_equals("RuntimeStatus", s.value) for s in self.runtime_status))
         if self.task_hub_names:

@@ -10,11 +10,13 @@ would shift a scheduled start or a query window by the machine's UTC offset with
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from durable_storage import _json
+from durable_storage._datetimes import STORABLE_RANGE, is_storable
 from durable_storage._names import validate_instance_id
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -25,6 +27,7 @@ __all__ = [
     "check_instance_id",
     "check_name",
     "check_seconds",
+    "check_stored_time",
     "check_text",
     "encode_payload",
     "runtime_statuses",
@@ -34,7 +37,10 @@ _SHOWN = 60
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested thousands deep: reprlib stops after a few levels
+        text = reprlib.repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
@@ -70,7 +76,7 @@ def encode_payload(value: Any, what: str) -> str:
     """``value`` as JSON text, custom classes through ``to_json`` (as azure-functions-durable encodes payloads)."""
     try:
         return _json.dumps(value)
-    except (TypeError, ValueError, RecursionError) as error:
+    except (TypeError, ValueError) as error:
         raise ConfigurationError(
             f"{what} {_show(value)} is invalid: must be JSON-serializable (plain JSON values, or objects whose "
             f"class defines to_json and from_json): {error}"
@@ -89,6 +95,14 @@ def check_aware(value: object, what: str) -> datetime | None:
             "(a naive datetime could be local time or UTC)"
         )
     return value
+
+
+def check_stored_time(value: object, what: str) -> datetime | None:
+    """``value`` if it is None or an aware datetime that a table can hold (a time we write into a row)."""
+    aware = check_aware(value, what)
+    if aware is not None and not is_storable(aware):
+        raise ConfigurationError(f"{what} {aware.isoformat()} is invalid: must be from {STORABLE_RANGE}")
+    return aware
 
 
 def check_seconds(value: object, what: str, *, positive: bool = False) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,6 +57,9 @@ async def json_body(request: web.Request, *, require_json_type: bool = False) ->
         return True, json.loads(text)
     except ValueError:
         raise ConfigurationError("Invalid JSON content: the request body is not JSON") from None
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        raise ConfigurationError(f"Invalid JSON content: the request body is nested over {limit} levels deep") from None
 
 
 def _seconds(value: datetime | None) -> str | None:
