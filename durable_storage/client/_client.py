@@ -375,7 +375,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 continuation=decode_token(token),
                 fetch_payloads=True,
             )
-            statuses = [status_from_record(r, show_input=with_input) for r in records]
+            statuses = [status_from_record(r, show_input=with_input) for r in records if query.admits(r.instance_id)]
             return InstancePage(statuses, encode_token(continuation))
 
         return InstancePager(fetch)

@@ -52,16 +52,26 @@ def check_instance_id(instance_id: object) -> str:
 
 
 def check_name(value: object, what: str) -> str:
-    """``value`` if it is a non-empty str (an orchestrator or event name)."""
+    """``value`` if it is a non-empty str (an orchestrator or event name) without lone surrogates."""
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a non-empty str")
-    return value
+    return _without_lone_surrogates(value, what)
 
 
 def check_text(value: object, what: str) -> str | None:
-    """``value`` if it is a str or None (a reason, a version)."""
+    """``value`` if it is a str or None (a reason, a version) without lone surrogates."""
     if value is not None and not isinstance(value, str):
         raise ConfigurationError(f"{what} {_show(value)} is invalid: must be a str or None")
+    return None if value is None else _without_lone_surrogates(value, what)
+
+
+def _without_lone_surrogates(value: str, what: str) -> str:
+    # A name or reason travels as message JSON that must be UTF-8 (a payload is escaped to ASCII and may hold one).
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise ConfigurationError(
+            f"{what} {_show(value)} is invalid: must not contain lone surrogates (U+D800-U+DFFF), which UTF-8 cannot "
+            "encode"
+        )
     return value
 
 
