@@ -69,7 +69,9 @@ async def test_the_first_storable_time_is_a_valid_start(client: DurableOrchestra
 async def test_query_bounds_outside_the_table_range_match_the_rows_they_name(
     client: DurableOrchestrationClient, hub: TaskHub
 ) -> None:
-    await asyncio.gather(*(write_row(hub, f"q{i}", Status.Completed, created=T0 + timedelta(minutes=i)) for i in (1, 2)))
+    await asyncio.gather(
+        *(write_row(hub, f"q{i}", Status.Completed, created=T0 + timedelta(minutes=i)) for i in (1, 2))
+    )
     everything = {"q1", "q2"}
 
     async def found(**bounds: datetime) -> set[str]:
