@@ -47,7 +47,7 @@ def dumps(value: Any, what: str | None = None) -> str:
         if what is None:
             raise
         reason = str(error)
-        kind: type[Exception] = type(error) if type(error) in (TypeError, ValueError) else ValueError
+        kind: type[Exception] = TypeError if isinstance(error, TypeError) else ValueError
     except RecursionError:
         reason = f"it is nested too deeply (over Python's recursion limit of {sys.getrecursionlimit()} levels)"
         kind = ValueError
