@@ -11,7 +11,18 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["DotNetDateTime", "extra_ticks", "format_datetime", "parse_datetime", "to_utc"]
+__all__ = [
+    "STORABLE_MAX",
+    "STORABLE_MIN",
+    "STORABLE_RANGE",
+    "DotNetDateTime",
+    "clamp_storable",
+    "extra_ticks",
+    "format_datetime",
+    "is_storable",
+    "parse_datetime",
+    "to_utc",
+]
 
 # Newtonsoft's DateTimeZoneHandling.RoundtripKind output; the fraction has 1-7 digits (history-event-fields.md §1).
 _DATETIME = re.compile(
@@ -21,6 +32,14 @@ _DATETIME = re.compile(
 # A DateTime of kind Local in a zone at UTC+0 is written "+00:00", not "Z": a named zone keeps that apart from UTC.
 _ZERO_OFFSET_NAME = "+00:00"
 _ZERO_OFFSET = timezone(timedelta(0), _ZERO_OFFSET_NAME)
+
+# An Azure Table Edm.DateTime holds 1601-01-01 to 9999-12-31 UTC; the service refuses anything earlier, and the table
+# SDK writes a year below 1000 without its leading zeros (strftime's %Y), a row that no reader can parse again.
+STORABLE_MIN = datetime(1601, 1, 1, tzinfo=timezone.utc)
+"""The earliest time a table (and so any of our rows) can hold."""
+STORABLE_MAX = datetime.max.replace(tzinfo=timezone.utc)
+"""The latest time a table can hold that Python can represent."""
+STORABLE_RANGE = "1601-01-01T00:00:00Z to 9999-12-31T23:59:59Z (UTC), the range of an Azure Table DateTime"
 
 
 class DotNetDateTime(datetime):
@@ -81,6 +100,23 @@ def to_utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime, keeping its extra ticks; a naive value is taken to be UTC already."""
     utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return _with_ticks(utc, extra_ticks(value))
+
+
+def is_storable(value: datetime) -> bool:
+    """True when a table can hold ``value`` (a naive value counts as UTC); compared without converting, so an offset
+    that would carry the UTC time past year 1 or 9999 cannot overflow."""
+    aware = value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value
+    return STORABLE_MIN <= aware <= STORABLE_MAX
+
+
+def clamp_storable(value: datetime) -> datetime:
+    """``value`` in UTC, moved into the storable range: a query bound that matches exactly the rows it matched."""
+    aware = value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value
+    if aware < STORABLE_MIN:
+        return STORABLE_MIN
+    if aware > STORABLE_MAX:
+        return STORABLE_MAX
+    return to_utc(value)
 
 
 def parse_datetime(text: str) -> datetime:

@@ -50,6 +50,7 @@ __all__ = [
     "decode_event",
     "decode_object",
     "dotnet_name",
+    "dotnet_text",
     "dump_json",
     "encode_event",
     "encode_object",
@@ -92,6 +93,11 @@ def parse_json(text: str, what: str, *, max_chars: int | None = None) -> object:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a number .NET can read")
+
+
+def dotnet_text(text: str) -> str:
+    """``text`` as .NET's Encoding.UTF8 writes it: each lone surrogate becomes U+FFFD instead of failing."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def dump_json(value: object) -> str:

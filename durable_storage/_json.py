@@ -30,15 +30,30 @@ def _encode_custom(value: Any) -> dict[str, Any]:
     return {_CLASS: type(value).__name__, _MODULE: type(value).__module__, _DATA: to_json(value)}
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, what: str | None = None) -> str:
     """``value`` as JSON text, custom objects through their ``to_json``.
+
+    ``what`` (``"the orchestrator's output"``) starts the message of an error.
 
     Raises:
         TypeError: a value that is neither JSON nor a class with ``to_json``.
-        ValueError: NaN or Infinity, which .NET readers reject.
+        ValueError: NaN or Infinity, which .NET readers reject, a value nested too deeply to write, or a ``to_json``
+            that raised.
     """
-    # Default separators, as azure-functions-durable's json.dumps writes them.
-    return json.dumps(value, default=_encode_custom, allow_nan=False)
+    try:
+        # Default separators, as azure-functions-durable's json.dumps writes them.
+        return json.dumps(value, default=_encode_custom, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        if what is None:
+            raise
+        reason = str(error)
+        kind: type[Exception] = TypeError if isinstance(error, TypeError) else ValueError
+    except RecursionError:
+        reason = f"it is nested too deeply (over Python's recursion limit of {sys.getrecursionlimit()} levels)"
+        kind = ValueError
+    except Exception as error:  # a user's to_json failed: the user's error, as any other unwritable value
+        reason, kind = f"{type(error).__name__}: {error}", ValueError
+    raise kind(f"{what or type(value).__name__ + ' value'} cannot be written as JSON: {reason}") from None
 
 
 def _decode_custom(obj: dict[str, Any], expected_type: type | None = None) -> Any:

@@ -26,6 +26,7 @@ from durable_storage._dotnet_json import (
     Kind,
     contract,
     decode_object,
+    dotnet_text,
     dump_json,
     encode_object,
     parse_json,
@@ -260,7 +261,7 @@ def _utf8_like_dotnet(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # .NET's Encoding.UTF8 writes U+FFFD for an unpaired surrogate instead of failing (fnv1a-vectors.json).
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
+        return dotnet_text(text).encode("utf-8")
 
 
 def partition_of(instance_id: str, partition_count: int) -> int:

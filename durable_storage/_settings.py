@@ -9,6 +9,7 @@ do anything (issue 17 item 7), so every number must also be finite and inside it
 from __future__ import annotations
 
 import math
+import reprlib
 import sys
 from datetime import timedelta
 from typing import TypeVar
@@ -24,7 +25,10 @@ _SHOWN = 60
 
 def show(value: object) -> str:
     """``repr(value)`` cut to 60 characters, for error messages (a hostile value may be megabytes long)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested thousands deep: reprlib stops after a few levels
+        text = reprlib.repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 

@@ -212,9 +212,18 @@ def table(*columns: str, title: str | None = None) -> Table:
 def show(renderable: RenderableType) -> None:
     """Print a table or text on stdout: styled and fitted to a terminal; piped, plain and never folded at 80 columns."""
     if console.is_terminal:
-        console.print(renderable)
+        with console.capture() as captured:
+            console.print(renderable)
+        _write(captured.get())
     else:
-        sys.stdout.write(plain_text(renderable) + "\n")
+        _write(plain_text(renderable) + "\n")
+
+
+def _write(text: str) -> None:
+    # Stored text can hold what stdout cannot encode (a lone surrogate sent through the HTTP API): it is shown as a
+    # backslash escape rather than ending the command with a UnicodeEncodeError.
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def plain_text(renderable: RenderableType) -> str:
@@ -302,6 +311,8 @@ class JsonValue(click.ParamType[Any]):
                 param,
                 ctx,
             )
+        except RecursionError:
+            self.fail(f"the JSON value is nested over {sys.getrecursionlimit()} levels deep", param, ctx)
 
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])", re.ASCII)

@@ -70,6 +70,7 @@ from durable_storage.client._validation import (
     check_name,
     check_orchestration_id,
     check_seconds,
+    check_stored_time,
     check_target,
     check_text,
     encode_payload,
@@ -252,15 +253,15 @@ class DurableOrchestrationClient(AsyncClosing):
 
         Raises:
             ConfigurationError: an empty name, an invalid ID (empty, starting with ``@`` as entity IDs do, or a
-                table key over 1 KiB once escaped), an input that is not JSON-serializable, or a naive
-                ``start_at``; nothing was written.
+                table key over 1 KiB once escaped), an input that is not JSON-serializable, or a ``start_at`` that
+                is naive or outside 1601-9999; nothing was written.
             InstanceAlreadyExistsError: the ID belongs to an instance that has not ended.
         """
         name = check_name(orchestration_function_name, "orchestration_function_name")
         instance_id = new_id() if instance_id is None else check_orchestration_id(instance_id)
         input_text = encode_payload(client_input, "client_input")
         version = check_text(version, "version")
-        scheduled = check_aware(start_at, "start_at")
+        scheduled = check_stored_time(start_at, "start_at")
         hub = await self._ensure_hub()
         return await start_instance(
             hub, name, instance_id, input_text, version=version, scheduled=to_utc(scheduled) if scheduled else None
@@ -388,7 +389,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 continuation=decode_token(token),
                 fetch_payloads=True,
             )
-            statuses = [status_from_record(r, show_input=with_input) for r in records]
+            statuses = [status_from_record(r, show_input=with_input) for r in records if query.admits(r.instance_id)]
             return InstancePage(statuses, encode_token(continuation))
 
         return InstancePager(fetch)
@@ -617,13 +618,14 @@ class DurableOrchestrationClient(AsyncClosing):
 
         Raises:
             ConfigurationError: not an EntityId, a key Durable Functions refuses, an empty operation name, an
-                input that is not JSON-serializable, or a naive ``scheduled_time``; nothing was sent.
+                input that is not JSON-serializable, or a ``scheduled_time`` that is naive or outside 1601-9999;
+                nothing was sent.
         """
         self._check_target(task_hub_name, connection_name)
         entity_id = check_entity_id(entityId)
         operation = check_name(operation_name, "operation_name")
         payload = encode_payload(operation_input, "operation_input")
-        due = check_aware(scheduled_time, "scheduled_time")
+        due = check_stored_time(scheduled_time, "scheduled_time")
         hub = await self._ensure_hub()
         await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=utcnow())
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from durable_storage._datetimes import extra_ticks
+from durable_storage._datetimes import STORABLE_MIN, clamp_storable, extra_ticks
 from durable_storage._names import escape_key
 from durable_storage.history import EventType
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -46,11 +46,12 @@ def quote(value: str) -> str:
 def odata_datetime(value: datetime) -> str:
     """``datetime'...'`` in .NET's ``O`` format for a UTC DateTime: always 7 fractional digits and ``Z``.
 
-    ``value`` must be timezone-aware; it is converted to UTC first.
+    ``value`` must be timezone-aware and storable (``_datetimes.is_storable``); it is converted to UTC first.
     """
     utc = value.astimezone(timezone.utc)
     ticks = utc.microsecond * 10 + extra_ticks(value)
-    return f"datetime'{utc:%Y-%m-%dT%H:%M:%S}.{ticks:07d}Z'"
+    # Not strftime: its %Y drops the leading zeros of a year below 1000 on Linux.
+    return f"datetime'{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{ticks:07d}Z'"
 
 
 def column_equals(column: str, value: str | int) -> str:
@@ -84,9 +85,19 @@ def any_of(*conditions: str) -> str:
     return "(" + " or ".join(conditions) + ")"
 
 
-def _next_key(sanitized_prefix: str) -> str:
-    # .NET increments the last UTF-16 unit of the escaped prefix: every key starting with the prefix sorts below.
-    return sanitized_prefix[:-1] + chr(ord(sanitized_prefix[-1]) + 1)
+def _next_key(sanitized_prefix: str) -> str | None:
+    """A key above every key that starts with the prefix, in code point and in UTF-16 order alike; None if none is.
+
+    .NET increments the last UTF-16 unit, which after U+D7FF gives half a surrogate pair (not sendable) and after
+    U+FFFF or U+10FFFF overflows. Here U+D7FF goes to U+E000, and a last U+FFFF or U+10FFFF is dropped and the
+    character before it incremented instead. In UTF-16 order such a bound also admits some keys without the prefix
+    (a character above U+FFFF after U+D7FF, say), so the rows are checked against the prefix as they come back.
+    """
+    head = sanitized_prefix.rstrip("\uffff\U0010ffff")
+    if not head:
+        return None
+    last = ord(head[-1])
+    return head[:-1] + ("\ue000" if last == 0xD7FF else chr(last + 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,17 +125,22 @@ class InstanceQuery:
     def to_filter(self) -> str | None:
         """The ``$filter`` string, or None when there is no condition (an unfiltered query)."""
         conditions: list[str] = []
-        if self.created_time_from is not None:
-            conditions.append(f"CreatedTime ge {odata_datetime(self.created_time_from)}")
+        # No stored time lies outside the storable range, so a bound moved into it matches the same rows; a lower
+        # bound at its start is no condition at all, as .NET leaves out CreatedTimeFrom = DateTime.MinValue.
+        if self.created_time_from is not None and clamp_storable(self.created_time_from) > STORABLE_MIN:
+            conditions.append(f"CreatedTime ge {odata_datetime(clamp_storable(self.created_time_from))}")
         if self.created_time_to is not None:
-            conditions.append(f"CreatedTime le {odata_datetime(self.created_time_to)}")
+            conditions.append(f"CreatedTime le {odata_datetime(clamp_storable(self.created_time_to))}")
         if self.runtime_status:
             conditions.append(" or ".join(column_equals("RuntimeStatus", s.value) for s in self.runtime_status))
         if self.task_hub_names:
             conditions.append(" or ".join(column_equals("TaskHubName", name) for name in self.task_hub_names))
         if self.instance_id_prefix:
             prefix = escape_key(self.instance_id_prefix)
-            conditions += [partition_key_greater_or_equal(prefix), partition_key_less_than(_next_key(prefix))]
+            conditions.append(partition_key_greater_or_equal(prefix))
+            upper = _next_key(prefix)
+            if upper is not None:
+                conditions.append(partition_key_less_than(upper))
         elif self.exclude_entities:
             conditions.append(_EXCLUDE_ENTITIES)
         if self.instance_id is not None:
@@ -134,6 +150,10 @@ class InstanceQuery:
         if len(conditions) == 1:
             return conditions[0]
         return " and ".join(f"({condition})" for condition in conditions)
+
+    def admits(self, instance_id: str) -> bool:
+        """False for an instance the filter's key range let through but the prefix does not (see ``_next_key``)."""
+        return not self.instance_id_prefix or instance_id.startswith(self.instance_id_prefix)
 
 
 # --- History filters of rewind and status repair (derived from AzureTableTrackingStore) -------------------------

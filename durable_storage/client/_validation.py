@@ -15,6 +15,7 @@ from typing import Any
 
 from durable_storage import _json
 from durable_storage import _settings as settings
+from durable_storage._datetimes import STORABLE_RANGE, is_storable
 from durable_storage._names import validate_instance_id, validate_orchestration_id
 from durable_storage._settings import show
 from durable_storage.errors import ConfigurationError
@@ -27,6 +28,7 @@ __all__ = [
     "check_name",
     "check_orchestration_id",
     "check_seconds",
+    "check_stored_time",
     "check_target",
     "check_text",
     "encode_payload",
@@ -49,16 +51,26 @@ def check_orchestration_id(instance_id: object) -> str:
 
 
 def check_name(value: object, what: str) -> str:
-    """``value`` if it is a non-empty str (an orchestrator or event name)."""
+    """``value`` if it is a non-empty str (an orchestrator or event name) without lone surrogates."""
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"{what} {show(value)} is invalid: must be a non-empty str")
-    return value
+    return _without_lone_surrogates(value, what)
 
 
 def check_text(value: object, what: str) -> str | None:
-    """``value`` if it is a str or None (a reason, a version)."""
+    """``value`` if it is a str or None (a reason, a version) without lone surrogates."""
     if value is not None and not isinstance(value, str):
         raise ConfigurationError(f"{what} {show(value)} is invalid: must be a str or None")
+    return None if value is None else _without_lone_surrogates(value, what)
+
+
+def _without_lone_surrogates(value: str, what: str) -> str:
+    # A name or reason travels as message JSON that must be UTF-8 (a payload is escaped to ASCII and may hold one).
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise ConfigurationError(
+            f"{what} {show(value)} is invalid: must not contain lone surrogates (U+D800-U+DFFF), which UTF-8 cannot "
+            "encode"
+        )
     return value
 
 
@@ -73,7 +85,7 @@ def encode_payload(value: Any, what: str) -> str:
     """``value`` as JSON text, custom classes through ``to_json`` (as azure-functions-durable encodes payloads)."""
     try:
         return _json.dumps(value)
-    except (TypeError, ValueError, RecursionError) as error:
+    except (TypeError, ValueError) as error:
         raise ConfigurationError(
             f"{what} {show(value)} is invalid: must be JSON-serializable (plain JSON values, or objects whose "
             f"class defines to_json and from_json): {error}"
@@ -92,6 +104,14 @@ def check_aware(value: object, what: str) -> datetime | None:
             "(a naive datetime could be local time or UTC)"
         )
     return value
+
+
+def check_stored_time(value: object, what: str) -> datetime | None:
+    """``value`` if it is None or an aware datetime that a table can hold (a time we write into a row)."""
+    aware = check_aware(value, what)
+    if aware is not None and not is_storable(aware):
+        raise ConfigurationError(f"{what} {aware.isoformat()} is invalid: must be from {STORABLE_RANGE}")
+    return aware
 
 
 def check_seconds(value: object, what: str, *, positive: bool = False) -> float | None:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
+from durable_storage._datetimes import STORABLE_RANGE, is_storable
 from durable_storage._http import DurableHttpRequest
 from durable_storage._names import validate_orchestration_id
 from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
@@ -42,6 +43,7 @@ _INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # set by App.orchestration_trigger
 """The activity name Durable Functions gives ``call_http`` requests; the worker runs it itself."""
 # azure-functions-durable's namespace for new_uuid (python-api.md §1.3).
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+_FIRE_AT_RULE = f"must be from {STORABLE_RANGE}"
 
 
 class EntityCallTask(AtomicTask):
@@ -195,7 +197,8 @@ class DurableOrchestrationContext:
 
     def call_activity(self, name: Any, input_: Any = None, expected_type: type | None = None) -> TaskBase:
         """Schedule activity ``name`` with ``input_``; yields its result (``expected_type`` decodes a custom class)."""
-        return self._activity(_function_name(name, "activity"), _json.dumps(input_), expected_type)
+        activity = _function_name(name, "activity")
+        return self._activity(activity, _json.dumps(input_, f"the input of activity {activity!r}"), expected_type)
 
     def _activity(self, name: str, payload: str, expected_type: type | None) -> AtomicTask:
         task = AtomicTask(lambda id_: ScheduleTaskAction(id=id_, name=name, input=payload), f"activity {name!r}")
@@ -206,7 +209,8 @@ class DurableOrchestrationContext:
         self, name: Any, retry_options: RetryOptions, input_: Any = None, expected_type: type | None = None
     ) -> TaskBase:
         """Like :meth:`call_activity`, retried per ``retry_options`` with durable timers in between."""
-        activity, payload = _function_name(name, "activity"), _json.dumps(input_)
+        activity = _function_name(name, "activity")
+        payload = _json.dumps(input_, f"the input of activity {activity!r}")
         return RetryableTask(
             lambda: self._activity(activity, payload, expected_type), retry_options_of(retry_options), self._replayer
         )
@@ -220,7 +224,8 @@ class DurableOrchestrationContext:
         expected_type: type | None = None,
     ) -> TaskBase:
         """Start orchestration ``name`` as a child (with ``instance_id``, or a deterministic one); yields its output."""
-        orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
+        orchestration = _function_name(name, "sub_orchestrator")
+        payload = _json.dumps(input_, f"the input of sub-orchestrator {orchestration!r}")
         return self._sub_orchestration(orchestration, payload, instance_id, version, expected_type)
 
     def call_sub_orchestrator_with_retry(  # noqa: PLR0917 - azure-functions-durable's signature
@@ -233,7 +238,8 @@ class DurableOrchestrationContext:
         expected_type: type | None = None,
     ) -> TaskBase:
         """Like :meth:`call_sub_orchestrator`, retried per ``retry_options``."""
-        orchestration, payload = _function_name(name, "sub_orchestrator"), _json.dumps(input_)
+        orchestration = _function_name(name, "sub_orchestrator")
+        payload = _json.dumps(input_, f"the input of sub-orchestrator {orchestration!r}")
         return RetryableTask(
             lambda: self._sub_orchestration(orchestration, payload, instance_id, version, expected_type),
             retry_options_of(retry_options),
@@ -310,7 +316,7 @@ class DurableOrchestrationContext:
     def continue_as_new(self, input_: Any) -> None:
         """End this execution and start the next one with ``input_``; unconsumed events are carried over."""
         self.will_continue_as_new = True
-        self._replayer.continue_as_new(_json.dumps(input_))
+        self._replayer.continue_as_new(_json.dumps(input_, "the input of continue_as_new"))
 
     # --- entities -------------------------------------------------------------------------------------------
 
@@ -318,7 +324,8 @@ class DurableOrchestrationContext:
         self, entityId: EntityId, operationName: str, operationInput: Any = None, expected_type: type | None = None
     ) -> TaskBase:
         """Call ``operationName`` on the entity; yields its result (a failure raises TaskFailedError)."""
-        target, payload = str(entity_id_of(entityId)), _json.dumps(operationInput)
+        target = str(entity_id_of(entityId))
+        payload = _json.dumps(operationInput, f"the input of operation {operationName!r} of entity {target!r}")
 
         def action(id_: int) -> SendEventAction:
             task.request_id = self._replayer.request_id(id_)
@@ -342,7 +349,8 @@ class DurableOrchestrationContext:
 
         ``scheduled_time`` (ours, as .NET's ``SignalEntity(entity, time, ...)``): deliver it then, not now.
         """
-        target, payload = str(entity_id_of(entityId)), _json.dumps(operationInput)
+        target = str(entity_id_of(entityId))
+        payload = _json.dumps(operationInput, f"the input of operation {operationName!r} of entity {target!r}")
         due = _fire_time(scheduled_time, self.current_utc_datetime) if scheduled_time is not None else None
 
         def action(id_: int) -> SendEventAction:
@@ -471,11 +479,19 @@ class LockTask(EntityCallTask):
 
 def _fire_time(fire_at: Any, now: datetime) -> datetime:
     if isinstance(fire_at, timedelta):
-        return now + fire_at
-    if isinstance(fire_at, datetime):
-        # A naive datetime means UTC, as Durable Functions writes fireAt with a Z.
-        return fire_at.replace(tzinfo=timezone.utc) if fire_at.tzinfo is None else fire_at.astimezone(timezone.utc)
-    raise ValueError(f"timer fire_at {fire_at!r} is invalid: must be a datetime or a timedelta")
+        try:
+            when = now + fire_at
+        except OverflowError:
+            raise ValueError(f"timer fire_at {now.isoformat()} + {fire_at!r} is invalid: {_FIRE_AT_RULE}") from None
+    elif isinstance(fire_at, datetime):
+        when = fire_at
+    else:
+        raise ValueError(f"timer fire_at {fire_at!r} is invalid: must be a datetime or a timedelta")
+    # The time goes into a History row: one the table cannot hold would make the whole history unreadable.
+    if not is_storable(when):
+        raise ValueError(f"timer fire_at {when.isoformat()} is invalid: {_FIRE_AT_RULE}")
+    # A naive datetime means UTC, as Durable Functions writes fireAt with a Z.
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
 if TYPE_CHECKING:

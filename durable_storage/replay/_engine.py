@@ -426,7 +426,7 @@ class Replayer:
             )
             return
         try:
-            output = _json.dumps(value) if value is not None else None
+            output = _json.dumps(value, "the orchestrator's output") if value is not None else None
         except (TypeError, ValueError) as error:
             self._fail(error)
             return
@@ -455,7 +455,7 @@ class Replayer:
         # Durable Functions publishes a custom status only when it is truthy (python-api.md §1.2).
         status = self.context.custom_status
         try:
-            custom_status = _json.dumps(status) if status else None
+            custom_status = _json.dumps(status, "the custom status") if status else None
             if custom_status is not None:
                 _check_custom_status_size(custom_status)
         except (TypeError, ValueError) as error:

@@ -6,6 +6,7 @@ import traceback
 from typing import Any
 
 from durable_storage import _json
+from durable_storage._dotnet_json import dotnet_text
 from durable_storage.errors import TaskFailedError
 from durable_storage.history import (
     EventRaisedEvent,
@@ -71,6 +72,8 @@ def _decoded_text(text: Any) -> Any:
 
 def failure_details(error: BaseException) -> FailureDetails:
     # azure-functions-durable 1.7 shows str(type(exc)) for an exception without a message.
-    message = str(error) or str(type(error))
-    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    # Text from the user's exception goes into History rows and messages: a lone surrogate in it could not be
+    # written (the episode would fail again on every retry), so it becomes U+FFFD, as .NET writes it.
+    message = dotnet_text(str(error) or str(type(error)))
+    stack = dotnet_text("".join(traceback.format_exception(type(error), error, error.__traceback__)))
     return FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -59,20 +60,27 @@ async def json_body(request: web.Request, *, require_json_type: bool = False) ->
         raise ConfigurationError("Only application/json request content is supported")
     if not text.strip():
         return False, None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ConfigurationError("Invalid JSON content: the request body is not JSON") from None
+    value = _parse(text)
     if request.get(SDK_CLIENT) and isinstance(value, str):
         # azure-functions-durable 1.7 sends its JSON as a JSON string literal (functions-host.md §9.1); the
         # extension stores that string and the SDK decodes it again in the orchestrator. Our engine decodes
         # once, so we take the value out here: inputs, event data and entity inputs arrive as sent, and
         # wait_for_external_event yields the value, not its JSON text (the SDK's open issue #295).
         try:
-            return True, json.loads(value)
-        except ValueError:
+            return True, _parse(value)
+        except ConfigurationError:
             return True, value
     return True, value
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ConfigurationError("Invalid JSON content: the request body is not JSON") from None
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        raise ConfigurationError(f"Invalid JSON content: the request body is nested over {limit} levels deep") from None
 
 
 def _seconds(value: datetime | None) -> str | None:

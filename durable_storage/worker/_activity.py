@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from durable_storage import _json
 from durable_storage._crashpoints import crashpoint
+from durable_storage._dotnet_json import dotnet_text
 from durable_storage._messages import MessageData, TaskMessage, partition_of
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
@@ -304,8 +305,9 @@ class ActivityDispatcher:
 def _failed(
     scheduled: TaskScheduledEvent, error: Exception, now: datetime, reason: str | None = None
 ) -> TaskFailedEvent:
-    message = str(error) or type(error).__name__
-    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    # As failure_details does: a lone surrogate in the user's message could not be written, so it becomes U+FFFD.
+    message = dotnet_text(str(error) or type(error).__name__)
+    stack = dotnet_text("".join(traceback.format_exception(type(error), error, error.__traceback__)))
     details = FailureDetails(error_type=type(error).__name__, error_message=message, stack_trace=stack)
     # The Durable Functions host's reason format, which users' except clauses match on.
     reason = reason or f"Activity function '{scheduled.name}' failed: {message}"

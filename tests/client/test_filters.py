@@ -159,6 +159,42 @@ def test_times_are_converted_to_utc_and_keep_the_seventh_digit() -> None:
     assert odata_datetime(ticked) == "datetime'2018-01-10T10:10:10.1234567Z'"
 
 
+def test_times_outside_the_table_range_are_moved_into_it_and_years_keep_four_digits() -> None:
+    # No stored time lies outside 1601-9999 UTC; a lower bound at its start is no condition, as .NET's MinValue.
+    ancient, underflow = (
+        datetime(999, 1, 1, tzinfo=timezone.utc),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+    )
+
+    assert InstanceQuery(created_time_from=ancient).to_filter() is None
+    assert InstanceQuery(created_time_from=underflow, runtime_status=[Status.Failed]).to_filter() == (
+        "RuntimeStatus eq 'Failed'"
+    )
+    assert InstanceQuery(created_time_to=ancient).to_filter() == "CreatedTime le datetime'1601-01-01T00:00:00.0000000Z'"
+    assert InstanceQuery(created_time_from=datetime(1601, 1, 1, 0, 0, 1, tzinfo=timezone.utc)).to_filter() == (
+        "CreatedTime ge datetime'1601-01-01T00:00:01.0000000Z'"
+    )
+    assert odata_datetime(ancient) == "datetime'0999-01-01T00:00:00.0000000Z'"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("a\ud7ff", "(PartitionKey ge 'a\ud7ff') and (PartitionKey lt 'a\ue000')"),
+        ("a\uffff", "(PartitionKey ge 'a\uffff') and (PartitionKey lt 'b')"),
+        ("a\U0010ffff\uffff", "(PartitionKey ge 'a\U0010ffff\uffff') and (PartitionKey lt 'b')"),
+        ("\U0010ffff", "PartitionKey ge '\U0010ffff'"),
+        ("a\U0001f600", "(PartitionKey ge 'a\U0001f600') and (PartitionKey lt 'a\U0001f601')"),
+    ],
+    ids=["U+D7FF", "U+FFFF", "U+10FFFF", "only U+10FFFF", "emoji"],
+)
+def test_a_prefix_at_the_top_of_a_unicode_range_gets_a_sendable_upper_bound(prefix: str, expected: str) -> None:
+    query = InstanceQuery(instance_id_prefix=prefix)
+
+    assert query.to_filter() == expected
+    assert query.admits(prefix + "x") and not query.admits("b")
+
+
 def test_a_quote_in_an_execution_id_cannot_end_the_literal() -> None:
     assert completed_rows_filter("a'b", "x' or '1'='1") == (
         "PartitionKey eq 'a''b' and ExecutionId eq 'x'' or ''1''=''1' and EventType eq 'ExecutionCompleted'"

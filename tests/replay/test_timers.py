@@ -65,6 +65,28 @@ def test_an_aware_datetime_in_another_zone_is_converted_to_utc() -> None:
     assert timer.fire_at.utcoffset() == timedelta(0)
 
 
+@pytest.mark.parametrize(
+    "fire_at",
+    [
+        datetime(999, 1, 1),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        timedelta(days=-999_999),
+        timedelta(days=999_999_999),
+    ],
+    ids=["year 999", "underflows year 1", "far back", "overflows"],
+)
+def test_a_timer_a_table_cannot_hold_fails_the_orchestration_naming_the_time_and_the_range(
+    fire_at: datetime | timedelta,
+) -> None:
+    # Its TimerCreated row would hold a DateTime that no one could read back (issue 17 item 2).
+    result = run(sleep_until(fire_at), H().new().started("sleeper"))
+
+    details = failure_of(result)
+    assert result.actions == [] and details.error_type == "ValueError"
+    assert "timer fire_at " in details.error_message
+    assert "must be from 1601-01-01T00:00:00Z to 9999-12-31T23:59:59Z" in details.error_message
+
+
 def test_a_fired_timer_resumes_the_code_and_the_next_action_takes_the_next_id() -> None:
     h = H().started("sleeper").timer_created(hours(1)).episode(hours(1)).new().timer_fired(0, hours(1))
 
