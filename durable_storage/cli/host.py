@@ -25,7 +25,7 @@ _SETTING = "DURABLE_STORAGE_TOKEN"
 
 
 async def _host(
-    app_dir: Path, *, host: str, port: int, worker: bool, skip_unsupported: bool, token: str | None
+    app_dir: Path, *, host: str, port: int | None, worker: bool, skip_unsupported: bool, token: str | None
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,7 +50,12 @@ async def _host(
 @click.command("host")
 @click.argument("app_dir", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=7071, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="0 picks a free port. [default: local.settings.json's Host.LocalHttpPort, else 7071]",
+)
 @click.option("--no-worker", is_flag=True, help="Serve HTTP only; run no orchestrations, activities or entities.")
 @click.option("--skip-unsupported", is_flag=True, help="Start without the functions whose triggers we lack.")
 @click.option(
@@ -61,7 +66,7 @@ async def _host(
     help="Require 'Authorization: Bearer TOKEN' (or ?token=TOKEN) on every request; needed off loopback.",
 )
 def host_command(
-    app_dir: Path, *, host: str, port: int, no_worker: bool, skip_unsupported: bool, token: str | None
+    app_dir: Path, *, host: str, port: int | None, no_worker: bool, skip_unsupported: bool, token: str | None
 ) -> None:
     """Run the Functions app in APP_DIR (default: here): HTTP triggers, webhooks, dashboard and a worker."""
     token = token or None
@@ -78,4 +83,4 @@ def host_command(
     except ModuleNotFoundError as error:
         fail(f"cannot load the app in {app_dir}: {error}", EXIT_USAGE)
     except OSError as error:
-        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+        fail(f"cannot listen on {host}:{'the configured port' if port is None else port}: {error.strerror or error}")

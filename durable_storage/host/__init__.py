@@ -3,17 +3,21 @@
 Needs ``azure-functions`` (and ``azure-functions-durable`` for apps on the published SDK), as the app does.
 """
 
-from durable_storage.host._functions import Binding, FunctionSpec, HttpFunction, LoadedApp, TimerFunction, build
-from durable_storage.host._server import FunctionsHost, load_functions, start_timers
+from durable_storage.host._functions import Binding, FunctionSpec, HttpFunction, LoadedApp, build
+from durable_storage.host._server import FunctionsHost, load_functions
+from durable_storage.host._settings import HostSettings, load_host_settings
+from durable_storage.host._timers import TimerRunner, TimerTrigger
 
 __all__ = [
     "Binding",
     "FunctionSpec",
     "FunctionsHost",
+    "HostSettings",
     "HttpFunction",
     "LoadedApp",
-    "TimerFunction",
+    "TimerRunner",
+    "TimerTrigger",
     "build",
     "load_functions",
-    "start_timers",
+    "load_host_settings",
 ]

@@ -10,7 +10,7 @@ trigger or binding type it does not implement.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,6 @@ __all__ = [
     "FunctionSpec",
     "HttpFunction",
     "LoadedApp",
-    "TimerFunction",
     "build",
 ]
 
@@ -98,17 +97,6 @@ class HttpFunction:
     template: RouteTemplate
     methods: frozenset[str] | None
     output: Binding | None  # the ``http`` out binding: ``$return`` or a named ``Out`` parameter
-
-
-@dataclass(frozen=True)
-class TimerFunction:
-    """A timer trigger, shaped as the timer runner's ``TimerTrigger``: ``invoke`` gets the host's timer JSON."""
-
-    function_name: str
-    schedule: str
-    run_on_startup: bool
-    use_monitor: bool
-    invoke: Callable[[str], Awaitable[None]]
 
 
 @dataclass

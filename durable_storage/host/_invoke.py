@@ -22,7 +22,8 @@ import azure.functions as func
 from azure.functions.timer import TimerRequest
 
 from durable_storage.client import DurableOrchestrationClient
-from durable_storage.host._functions import CLIENT_TYPES, Binding, FunctionSpec, TimerFunction
+from durable_storage.host._functions import CLIENT_TYPES, Binding, FunctionSpec
+from durable_storage.host._timers import TimerTrigger
 
 __all__ = ["Invoker", "OutValue", "timer_functions"]
 
@@ -114,12 +115,12 @@ def _is_async(function: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
 
 
-def timer_functions(specs: list[FunctionSpec], invoker: Invoker) -> list[TimerFunction]:
+def timer_functions(specs: list[FunctionSpec], invoker: Invoker) -> list[TimerTrigger]:
     """The timer triggers of ``specs``, each with an ``invoke(payload_json)`` that calls it with a TimerRequest."""
     return [_timer(spec, invoker) for spec in specs]
 
 
-def _timer(spec: FunctionSpec, invoker: Invoker) -> TimerFunction:
+def _timer(spec: FunctionSpec, invoker: Invoker) -> TimerTrigger:
     trigger = spec.trigger
 
     async def invoke(payload_json: str) -> None:
@@ -132,7 +133,7 @@ def _timer(spec: FunctionSpec, invoker: Invoker) -> TimerFunction:
         )
         await invoker.call(spec, {trigger.name: request})
 
-    return TimerFunction(
+    return TimerTrigger(
         function_name=spec.name,
         schedule=str(trigger.fields.get("schedule", "")),
         run_on_startup=_truthy(trigger.fields.get("runOnStartup"), default=False),

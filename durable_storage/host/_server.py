@@ -10,14 +10,13 @@ path). A worker runs the app's orchestrators, activities and entities unless ``w
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+import re
+import socket
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 
@@ -25,101 +24,69 @@ from durable_storage.app import FunctionKind
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._binding import binding_json
-from durable_storage.host._functions import CLIENT_TYPES, HttpFunction, LoadedApp, TimerFunction, build
+from durable_storage.host._functions import CLIENT_TYPES, FunctionSpec, HttpFunction, LoadedApp, build
 from durable_storage.host._http import HttpTriggers
 from durable_storage.host._invoke import Invoker, timer_functions
 from durable_storage.host._loader_v1 import load_v1
 from durable_storage.host._loader_v2 import load_v2
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
+from durable_storage.host._settings import HostSettings, apply_local_settings, load_host_settings
+from durable_storage.host._timers import TimerRunner
 from durable_storage.web import create_app
 from durable_storage.web._responses import ORCHESTRATORS
 from durable_storage.web._security import AccessLogger
 from durable_storage.web._webhooks import RPC_PATH, routes
 from durable_storage.worker import Worker, WorkerOptions
 
-__all__ = ["FunctionsHost", "HostSettings", "load_functions", "start_timers"]
+__all__ = ["DEFAULT_PORT", "FunctionsHost", "load_functions"]
 
 _log = logging.getLogger(__name__)
-_JOB_HOST = "AzureFunctionsJobHost__"
+DEFAULT_PORT = 7071
+"""The Functions Core Tools' local port."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class HostSettings:
-    """A stand-in for ``host/_settings.py``'s HostSettings (the same field names), until that module lands."""
-
-    app_dir: Path
-    hub_name: str | None = None
-    partition_count: int | None = None
-    connection_setting: str = "AzureWebJobsStorage"
-    route_prefix: str = "api"
-    worker_options: dict[str, Any] = field(default_factory=dict)
-    script_file: str = "function_app.py"
-    warnings: tuple[str, ...] = ()
-
-
-def _json_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        value = json.loads(path.read_text(encoding="utf-8-sig"))
-    except ValueError as bad:
-        raise ConfigurationError(f"{path} is not JSON: {bad}") from None
-    return value if isinstance(value, dict) else {}
-
-
-def _setting(host_json: Mapping[str, Any], environ: Mapping[str, str], *path: str) -> Any:
-    override = environ.get(_JOB_HOST + "__".join(path))
-    if override is not None:
-        return override
-    value: Any = host_json
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def load_settings(app_dir: Path, environ: MutableMapping[str, str]) -> HostSettings:
-    """Settings as ``func start`` reads them (minimal): ``local.settings.json`` Values into the environment
-    (a variable already set wins), the hub name and route prefix from host.json or its overrides.
-
-    The lead swaps this for ``host._settings.load_host_settings``: this is the one call that reads settings.
-    """
-    values = _json_file(app_dir / "local.settings.json").get("Values") or {}
-    for key, value in values.items():
-        if isinstance(value, str | int | float | bool):
-            environ.setdefault(str(key), str(value))
-    host_json = _json_file(app_dir / "host.json")
-    prefix = _setting(host_json, environ, "extensions", "http", "routePrefix")
-    hub = _setting(host_json, environ, "extensions", "durableTask", "hubName")
-    return HostSettings(
-        app_dir=app_dir,
-        hub_name=str(hub) if hub else None,
-        route_prefix="api" if prefix is None else str(prefix),
-        script_file=environ.get("PYTHON_SCRIPT_FILE_NAME") or "function_app.py",
-    )
-
-
-def load_functions(app_dir: Path, script_file: str, *, skip_unsupported: bool) -> LoadedApp:
+def load_functions(
+    app_dir: Path, script_file: str, *, skip_unsupported: bool, allow: Sequence[str] | None = None
+) -> LoadedApp:
     """The app in ``app_dir``: v2 when its script file exists (as the worker decides), else ``function.json``
-    folders (v1).
+    folders (v1). ``allow`` (host.json ``functions``) keeps only the functions it names, as the host does.
 
     Raises:
         ConfigurationError: nothing to run, or what the loaders and :func:`build` refuse.
     """
     if (app_dir / script_file).is_file():
         found = load_v2(app_dir, script_file)
-        return build(found.specs, skip_unsupported=skip_unsupported, app=found.native)
+        return build(_allowed(found.specs, allow), skip_unsupported=skip_unsupported, app=found.native)
     specs = load_v1(app_dir)
     if not specs:
         raise ConfigurationError(f"{app_dir} has no {script_file} and no function folders with a function.json")
-    return build(specs, skip_unsupported=skip_unsupported)
+    return build(_allowed(specs, allow), skip_unsupported=skip_unsupported)
 
 
-@contextlib.asynccontextmanager
-async def start_timers(triggers: Sequence[TimerFunction]) -> AsyncIterator[None]:
-    """The seam for the timer runner (``host/_timers.py``'s TimerRunner): the lead plugs it in here."""
-    for trigger in triggers:
-        _log.warning("timer trigger %r (%s) is not run yet by this host", trigger.function_name, trigger.schedule)
-    yield
+def _allowed(specs: Sequence[FunctionSpec], allow: Sequence[str] | None) -> list[FunctionSpec]:
+    if allow is None:
+        return list(specs)
+    wanted = {name.lower() for name in allow}
+    return [spec for spec in specs if spec.name.lower() in wanted]
+
+
+def _default_host_id(app_dir: Path) -> str:
+    # The Functions host derives its id from the site (machine) name; ours from the app folder, so that two apps
+    # on one hub keep separate timer schedules unless host.json `id` says otherwise.
+    name = re.sub(r"[^a-z0-9-]", "-", app_dir.resolve().name.lower()).strip("-")[:32].strip("-")
+    return name or "durable-app"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Bound before anything else, so that the URL (and the port 0 chose) is known to the clients and the binding.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class FunctionsHost:
@@ -127,7 +94,8 @@ class FunctionsHost:
 
     Args:
         app_dir: the app folder (``function_app.py``, or ``function.json`` folders, ``host.json``...).
-        port: 0 picks a free port (:attr:`url` has the one chosen).
+        port: 0 picks a free port (:attr:`url` has the one chosen); None: local.settings.json's
+            ``Host.LocalHttpPort``, else 7071.
         worker: run a worker for the app's durable functions in this process.
         token: required on every request when given (``durable_storage.web``'s rule); needed off loopback.
     """
@@ -137,7 +105,7 @@ class FunctionsHost:
         app_dir: Path,
         *,
         host: str = "127.0.0.1",
-        port: int = 7071,
+        port: int | None = None,
         worker: bool = True,
         skip_unsupported: bool = False,
         token: str | None = None,
@@ -149,6 +117,7 @@ class FunctionsHost:
         self._environ = os.environ if environ is None else environ
         self._stack = contextlib.AsyncExitStack()
         self._runner: web.AppRunner | None = None
+        self._url = ""
         self.loaded: LoadedApp | None = None
         self.client: DurableOrchestrationClient | None = None
         self._binding = ""  # the client binding JSON, once the port is known
@@ -157,32 +126,47 @@ class FunctionsHost:
     @property
     def url(self) -> str:
         """``http://HOST:PORT`` of the running host."""
-        if self._runner is None or not self._runner.addresses:
+        if not self._url:
             raise RuntimeError("the host is not running: use it as 'async with FunctionsHost(...)'")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._runner.addresses[0][1]}"
+        return self._url
 
     async def __aenter__(self) -> FunctionsHost:
-        settings = load_settings(self.app_dir, self._environ)
+        # As func start: local.settings.json's Values become environment variables before the app is imported.
+        for message in apply_local_settings(self.app_dir, self._environ):
+            _log.warning("%s", message)
+        settings = load_host_settings(self.app_dir, self._environ)
         for warning in settings.warnings:
             _log.warning("%s", warning)
         self.loaded = loaded = load_functions(
-            self.app_dir, settings.script_file, skip_unsupported=self._skip_unsupported
+            self.app_dir,
+            settings.script_file,
+            skip_unsupported=self._skip_unsupported,
+            allow=settings.functions_allow_list,
         )
-        client = DurableOrchestrationClient.from_env(
-            settings.connection_setting,
-            task_hub=settings.hub_name or DEFAULT_TASK_HUB,
-            partition_count=settings.partition_count or DEFAULT_PARTITION_COUNT,
-        )
-        self.client = await self._stack.enter_async_context(client)
+        port = self._port if self._port is not None else settings.http_port or DEFAULT_PORT
+        sock = _bind(self._host, port)
+        self._stack.callback(sock.close)
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._url = f"http://{host}:{sock.getsockname()[1]}"
         try:
-            await self._start(loaded, client, settings)
+            # The client's check-status URLs point at this host, which serves the webhooks.
+            client = DurableOrchestrationClient.from_env(
+                settings.connection_setting,
+                task_hub=settings.hub_name,
+                partition_count=settings.partition_count,
+                management_base_url=self._url,
+            )
+            self.client = await self._stack.enter_async_context(client)
+            await self._start(loaded, client, settings, sock)
         except BaseException:
+            self._url = ""
             await self._stack.aclose()
             raise
         return self
 
-    async def _start(self, loaded: LoadedApp, client: DurableOrchestrationClient, settings: HostSettings) -> None:
+    async def _start(
+        self, loaded: LoadedApp, client: DurableOrchestrationClient, settings: HostSettings, sock: socket.socket
+    ) -> None:
         hub = client.task_hub.name
         self._route_prefix = settings.route_prefix.strip("/")
         _check_client_hubs(loaded, hub)
@@ -194,20 +178,23 @@ class FunctionsHost:
         if self._token is None:
             app.add_routes(routes(RPC_PATH, sdk_client=True))
         app.router.add_route("*", triggers.path, triggers.handle)
-        self._runner = await self._listen(app, self._host, self._port)
+        self._runner = await self._listen(app, sock)
         rpc_base = self.url if self._token is None else await self._rpc_endpoint(client, orchestrators)
         self._binding = binding_json(self.url, hub, rpc_base_url=rpc_base)
         if self._worker_enabled:
             options = WorkerOptions(**settings.worker_options)
             await self._stack.enter_async_context(Worker(client, loaded.app, options=options))
-        await self._stack.enter_async_context(start_timers(timer_functions(loaded.timer_specs, invoker)))
+        timers = timer_functions(loaded.timer_specs, invoker)
+        if timers:
+            host_id = settings.host_id or _default_host_id(self.app_dir)
+            await self._stack.enter_async_context(TimerRunner(timers, hub=client.task_hub, host_id=host_id))
         _log.info("host of %s serving on %s, task hub %s", self.app_dir, self.url, hub)
 
-    async def _listen(self, app: web.Application, host: str, port: int) -> web.AppRunner:
+    async def _listen(self, app: web.Application, sock: socket.socket) -> web.AppRunner:
         runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, port).start()
+        await web.SockSite(runner, sock).start()
         return runner
 
     async def _rpc_endpoint(self, client: DurableOrchestrationClient, orchestrators: frozenset[str]) -> str:
@@ -216,8 +203,10 @@ class FunctionsHost:
         rpc = create_app(client)
         rpc[ORCHESTRATORS] = orchestrators
         rpc.add_routes(routes(RPC_PATH, sdk_client=True))
-        runner = await self._listen(rpc, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+        sock = _bind("127.0.0.1", 0)
+        self._stack.callback(sock.close)
+        await self._listen(rpc, sock)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     def route_path(self, function: HttpFunction) -> str:
         """The path of an HTTP function's route template (``/api/orchestrators/{functionName}``)."""
@@ -227,7 +216,7 @@ class FunctionsHost:
     async def __aexit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self._runner = None
+        self._runner, self._url = None, ""
         await self._stack.aclose()
 
     def __repr__(self) -> str:
