@@ -1,6 +1,7 @@
 """The samples a user meets first, end to end: the quickstart (function chaining) and the demo's workload.
 
-Each runs under its own in-process worker for its own App, as a user would run it.
+Each runs under its own in-process worker for its own App, as a user would run it; the demo's last part runs
+``durable-storage host`` on the Functions app quickstart, as ``make demo`` does.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 import durable_storage.demo as demo
-from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
+from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub, Worker
+from durable_storage.testing import unique_hub_name
 from samples import quickstart
 from tests.e2e.support import events, fast_options
 
@@ -45,3 +47,29 @@ async def test_the_demo_workload_runs_and_prints_every_result(
     assert lines[6].startswith("timer: Completed woke up at ")
     assert lines[7].startswith("throughput: 8 orchestrations and 35 activities in ")
     assert lines[8:] == [""]
+
+
+async def test_the_demo_runs_the_functions_app_under_host_and_prints_the_curl_commands(
+    connection_string: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = unique_hub_name()  # the host subprocess inherits the override; host.json's QuickstartHub stays untouched
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__durableTask__hubName", hub)
+    try:
+        await demo.host_demo(connection_string)
+    finally:
+        async with TaskHub.from_connection_string(connection_string, task_hub=hub) as created:
+            await created.delete()
+
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[:2] == [
+        "",
+        "the same quickstart as a Functions app (azure.functions + azure.durable_functions), unchanged:",
+    ]
+    assert lines[2].startswith("  $ durable-storage host samples/function_app_quickstart --port ")
+    url = f"http://127.0.0.1:{lines[2].rsplit(' ', 1)[1]}"
+    assert lines[3] == f"  $ curl -s -X POST {url}/api/orchestrators/hello_orchestrator"
+    assert lines[4].startswith(f"  202, statusQueryGetUri: {url}/runtime/webhooks/durabletask/instances/")
+    assert lines[4].endswith(f"?taskHub={hub}")
+    assert lines[5] == f"  $ curl -s '{lines[4].split(': ', 1)[1]}'"
+    assert lines[6] == '  Completed ["Hello Tokyo!", "Hello Seattle!"]'
+    assert lines[7] == "  stopped the host (SIGTERM: it drained and released its partitions)"
