@@ -1,0 +1,99 @@
+"""A v2 operations app (df.DFApp: a timer-started eternal singleton, call_http, a retried activity, an entity) run by
+``durable-storage host`` in a subprocess and driven over HTTP, as a user drives it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from durable_storage.testing import wait_until
+from tests.host.support import APPS, RunningHost, running_host
+
+
+@pytest.fixture(scope="module")
+async def probe_target() -> AsyncIterator[tuple[str, list[Any]]]:
+    """A server on loopback that the app's ``call_http`` reaches: its URL, and the bodies it received."""
+    received: list[Any] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response({"seen": len(received), "method": request.method}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/health", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/health", received
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(scope="module")
+async def ops(
+    connection_string: str, tmp_path_factory: pytest.TempPathFactory, probe_target: tuple[str, list[Any]]
+) -> AsyncIterator[RunningHost]:
+    env = {"OPS_PROBE_URL": probe_target[0]}
+    async with running_host(APPS / "v2_ops", connection_string, tmp_path_factory.mktemp("ops"), env=env) as host:
+        yield host
+
+
+async def test_a_timer_keeps_one_eternal_ticker_running_that_counts_with_continue_as_new(ops: RunningHost) -> None:
+    async def counted_to_three() -> dict[str, Any] | None:
+        code, state, _ = await ops.request("GET", "/api/ticker")
+        assert code == 200, (state, ops.output[-3000:])
+        return state if (state["count"] or 0) >= 3 and len(state["timer_calls"]) >= 3 else None
+
+    state = await wait_until(counted_to_three, timeout=30, what="the ticker to count to 3")
+
+    # The timer ran on startup and every second since, yet it started the singleton once: every generation of the
+    # eternal orchestration keeps the instance ID, so one instance runs.
+    assert state["running_tickers"] == ["ticker-singleton"]
+    assert state["runtime_status"] == "Running"
+    assert all(call["past_due"] is False for call in state["timer_calls"])  # the TimerRequest's own field
+    assert ops.output.count("Exception") == 0, ops.output[-3000:]
+
+
+async def test_call_http_reaches_a_local_server_and_its_answer_the_orchestration_output(
+    ops: RunningHost, probe_target: tuple[str, list[Any]]
+) -> None:
+    code, payload, _ = await ops.request("POST", "/api/probe", json={"check": "disk"})
+
+    assert code == 202, (payload, ops.output[-3000:])
+    status = await ops.finished(payload["statusQueryGetUri"])
+    assert status["runtimeStatus"] == "Completed", ops.output[-3000:]
+    assert status["output"] == {"statusCode": 201, "content": {"seen": 1, "method": "POST"}}
+    assert probe_target[1] == [{"check": "disk"}]
+
+
+async def test_an_activity_that_fails_once_succeeds_on_its_retry(ops: RunningHost) -> None:
+    code, payload, _ = await ops.request("POST", "/api/orchestrators/retried", json="backup")
+
+    assert code == 202, (payload, ops.output[-3000:])
+    status = await ops.finished(payload["statusQueryGetUri"])
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "backup succeeded on attempt 2")
+
+
+async def test_an_entity_signalled_and_read_over_http(ops: RunningHost) -> None:
+    assert (await ops.request("GET", "/api/entities/counter/disk"))[0] == 404
+    for amount in (5, 7):
+        assert (await ops.request("POST", "/api/counters/disk/add", json=amount))[0] == 202
+
+    async def twelve() -> bool:
+        code, state, _ = await ops.request("GET", "/api/entities/counter/disk")
+        return code == 200 and state == 12
+
+    await wait_until(twelve, timeout=20, what="the counter to reach 12")
+    assert (await ops.request("POST", "/api/counters/disk/reset"))[0] == 202
+    await wait_until(lambda: _is(ops, "/api/entities/counter/disk", 0), timeout=20, what="the counter to be reset to 0")
+
+
+async def _is(host: RunningHost, path: str, wanted: Any) -> bool:
+    code, body, _ = await host.request("GET", path)
+    return code == 200 and body == wanted
