@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from durable_storage.testing import wait_until
-from tests.host.support import APPS, RunningHost, running_host
+from durable_storage.testing import unique_hub_name, wait_until
+from tests.host.support import APPS, RunningHost, delete_hub, running_host
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,29 @@ async def test_an_entity_signalled_and_read_over_http(ops: RunningHost) -> None:
 async def _is(host: RunningHost, path: str, wanted: Any) -> bool:
     code, body, _ = await host.request("GET", path)
     return code == 200 and body == wanted
+
+
+async def test_two_hosts_on_one_hub_run_each_timer_occurrence_once_in_total(
+    connection_string: str, tmp_path: Path
+) -> None:
+    hub, env = unique_hub_name(), {"OPS_TICK_SCHEDULE": "*/1 * * * * *"}  # record_tick: every second
+    try:
+        async with (
+            running_host(APPS / "v2_ops", connection_string, tmp_path, hub=hub, env=env) as first,
+            running_host(APPS / "v2_ops", connection_string, tmp_path, "--no-worker", hub=hub, env=env) as second,
+        ):
+            both_running = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+            async def five_ticks_since() -> list[dict[str, Any]] | None:
+                code, entries, _ = await first.request("GET", "/api/entities/tick_log/ticks")
+                ticks = entries if code == 200 else []
+                return ticks if sum(tick["at"] > both_running for tick in ticks) >= 5 else None
+
+            ticks = await wait_until(five_ticks_since, timeout=20, what="five ticks with both hosts running")
+        # Each host wakes for every second of the same schedule (same app folder, so same host id); storage gave
+        # each occurrence to one of them.
+        occurrences = [tick["at"] for tick in ticks]
+        assert len(occurrences) == len(set(occurrences)), occurrences
+        assert {tick["pid"] for tick in ticks} <= {first.process.pid, second.process.pid}
+    finally:
+        await delete_hub(connection_string, hub)
