@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from durable_storage import TaskHub
+from durable_storage._storage.timer_status import ScheduleStatus
 from durable_storage.testing import unique_hub_name, wait_until
 from tests.host.support import APPS, RunningHost, delete_hub, running_host
 
@@ -41,16 +43,29 @@ async def probe_target() -> AsyncIterator[tuple[str, list[Any]]]:
 async def ops(
     connection_string: str, tmp_path_factory: pytest.TempPathFactory, probe_target: tuple[str, list[Any]]
 ) -> AsyncIterator[RunningHost]:
-    env = {"OPS_PROBE_URL": probe_target[0]}
-    async with running_host(APPS / "v2_ops", connection_string, tmp_path_factory.mktemp("ops"), env=env) as host:
-        yield host
+    # nightly_report (daily at 03:00, UTC here) last ran on 2020-01-01: the host starts with its past-due call.
+    hub, env = unique_hub_name(), {"OPS_PROBE_URL": probe_target[0], "TZ": "UTC"}
+    missed = ScheduleStatus(last=datetime(2020, 1, 1, 3, tzinfo=timezone.utc), next=_MISSED, last_updated=_MISSED)
+    try:
+        async with TaskHub.from_connection_string(connection_string, task_hub=hub) as created:
+            await created.create_if_not_exists()
+            assert await created.timers.try_write("v2-ops", "nightly_report", missed, etag=None)
+        tmp = tmp_path_factory.mktemp("ops")
+        async with running_host(APPS / "v2_ops", connection_string, tmp, hub=hub, env=env) as host:
+            yield host
+    finally:
+        await delete_hub(connection_string, hub)
+
+
+_MISSED = datetime(2020, 1, 2, 3, tzinfo=timezone.utc)
 
 
 async def test_a_timer_keeps_one_eternal_ticker_running_that_counts_with_continue_as_new(ops: RunningHost) -> None:
     async def counted_to_three() -> dict[str, Any] | None:
         code, state, _ = await ops.request("GET", "/api/ticker")
         assert code == 200, (state, ops.output[-3000:])
-        return state if (state["count"] or 0) >= 3 and len(state["timer_calls"]) >= 3 else None
+        ticker_calls = [call for call in state["timer_calls"] if call["function"] == "keep_ticker_running"]
+        return state if (state["count"] or 0) >= 3 and len(ticker_calls) >= 3 else None
 
     state = await wait_until(counted_to_three, timeout=30, what="the ticker to count to 3")
 
@@ -58,7 +73,12 @@ async def test_a_timer_keeps_one_eternal_ticker_running_that_counts_with_continu
     # eternal orchestration keeps the instance ID, so one instance runs.
     assert state["running_tickers"] == ["ticker-singleton"]
     assert state["runtime_status"] == "Running"
-    assert all(call["past_due"] is False for call in state["timer_calls"])  # the TimerRequest's own field
+    calls = state["timer_calls"]
+    assert {call["past_due"] for call in calls if call["function"] == "keep_ticker_running"} == {False}
+    # The daily timer missed its occurrence while no host ran: one call at start, past due, with its status.
+    (report,) = [call for call in calls if call["function"] == "nightly_report"]
+    assert report["past_due"] is True
+    assert report["status"]["Next"] == "2020-01-02T03:00:00+00:00"
     assert ops.output.count("Exception") == 0, ops.output[-3000:]
 
 

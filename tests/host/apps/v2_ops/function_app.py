@@ -19,7 +19,7 @@ import azure.functions as func
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 TICKER_ID = "ticker-singleton"
-_TIMER_CALLS: list[dict[str, Any]] = []  # what the ticker timer got, per call in this process
+_TIMER_CALLS: list[dict[str, Any]] = []  # what the timer functions got, per call in this process
 _ATTEMPTS: dict[str, int] = {}  # per key: the first attempt of flaky_step fails
 
 
@@ -31,7 +31,7 @@ def _json(value: Any, status_code: int = 200) -> func.HttpResponse:
 @app.durable_client_input(client_name="client")
 async def keep_ticker_running(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Starts the eternal ticker unless it runs already (the singleton pattern)."""
-    _TIMER_CALLS.append({"past_due": timer.past_due})
+    _TIMER_CALLS.append({"function": "keep_ticker_running", "past_due": timer.past_due})
     status = await client.get_status(TICKER_ID)
     running = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
     if not status or status.runtime_status not in running:
@@ -134,6 +134,11 @@ async def record_tick(timer: func.TimerRequest, client: df.DurableOrchestrationC
     # An every-second occurrence runs within a second of its time, so the second it runs in names it.
     now = datetime.now(timezone.utc).replace(microsecond=0)
     await client.signal_entity(df.EntityId("tick_log", "ticks"), "record", {"at": now.isoformat(), "pid": os.getpid()})
+
+
+@app.timer_trigger(schedule="0 0 3 * * *", arg_name="timer")
+def nightly_report(timer: func.TimerRequest) -> None:
+    _TIMER_CALLS.append({"function": "nightly_report", "past_due": timer.past_due, "status": timer.schedule_status})
 
 
 @app.entity_trigger(context_name="context")
