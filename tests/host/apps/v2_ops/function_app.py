@@ -132,8 +132,9 @@ async def read_entity(req: func.HttpRequest, client: df.DurableOrchestrationClie
 @app.durable_client_input(client_name="client")
 async def record_tick(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     # An every-second occurrence runs within a second of its time, so the second it runs in names it.
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    await client.signal_entity(df.EntityId("tick_log", "ticks"), "record", {"at": now.isoformat(), "pid": os.getpid()})
+    now = datetime.now(timezone.utc)
+    entry = {"at": now.replace(microsecond=0).isoformat(), "late_ms": now.microsecond // 1000, "pid": os.getpid()}
+    await client.signal_entity(df.EntityId("tick_log", "ticks"), "record", entry)
 
 
 @app.timer_trigger(schedule="0 0 3 * * *", arg_name="timer")
