@@ -63,3 +63,17 @@ def test_module_colon_app_still_names_an_app_on_our_api(capsys: pytest.CaptureFi
 
     assert code == 2
     assert "durable_storage.missing is NoneType, not an App" in capsys.readouterr().err
+
+
+def test_the_apps_host_json_sets_the_worker_and_is_checked_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    (tmp_path / "function_app.py").write_text("raise AssertionError('the app must not be imported')\n")
+    (tmp_path / "host.json").write_text('{"extensions": {"durableTask": {"maxConcurrentActivityFunctions": 0}}}')
+
+    code = main(["worker", str(tmp_path)])
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "host.json extensions.durableTask.maxConcurrentActivityFunctions 0 is invalid" in error
