@@ -158,6 +158,7 @@ _WORKER_SECONDS = {
     "control_queue_visibility": "How long a received orchestration message stays hidden.",
     "work_item_visibility": "How long a received activity message stays hidden; renewed while it runs.",
     "drain_timeout": "The longest a partition being handed over waits for its running episodes.",
+    "replay_deadline": "The longest one replay may run before its orchestration fails (its thread is abandoned).",
 }
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(WorkerOptions)}
 
