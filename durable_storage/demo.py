@@ -105,38 +105,60 @@ _ENDED = [
 ]
 
 
-async def _progress(client: DurableOrchestrationClient, ids: list[str], started: float) -> None:
-    wanted = set(ids)
+async def _progress(client: DurableOrchestrationClient, started_ids: list[str], total: int, since: float) -> None:
+    """One line, rewritten in place: how many of ``total`` are started and finished, from the first start on."""
     while True:
+        wanted = set(started_ids)
         # One query per tick (not one read per instance): progress must not slow down what it measures.
-        ended = await client.get_status_by(runtime_status=_ENDED)
+        ended = await client.get_status_by(runtime_status=_ENDED) if wanted else []
         done = sum(1 for status in ended if status.instance_id in wanted)
-        rate = done / max(time.monotonic() - started, 1e-9)
-        print(f"\r  {done}/{len(ids)} orchestrations finished ({rate:.1f}/s)", end="", flush=True)
-        if done == len(ids):
+        rate = done / max(time.monotonic() - since, 1e-9)
+        print(
+            f"\r  {len(started_ids)}/{total} started, {done}/{total} orchestrations finished ({rate:.1f}/s)",
+            end="",
+            flush=True,
+        )
+        if done == total:
             print()
             return
         await asyncio.sleep(0.5)
+
+
+async def _start_all(client: DurableOrchestrationClient, name: str, count: int, into: list[str]) -> None:
+    # Twenty at a time: starting 100 one after the other took 9 s with nothing to show for it.
+    for first in range(0, count, 20):
+        batch = await asyncio.gather(*(client.start_new(name) for _ in range(first, min(first + 20, count))))
+        into.extend(batch)
 
 
 def _name(status: df.OrchestrationRuntimeStatus | None) -> str:
     return status.value if status is not None else "unknown"
 
 
-async def workload(client: DurableOrchestrationClient, *, orchestrations: int = 100, fan_out_size: int = 100) -> None:
-    """Run the quickstart and the mixed workload, printing results and throughput."""
+async def workload(client: DurableOrchestrationClient, *, orchestrations: int = 100, fan_out_size: int = 100) -> str:
+    """Run the quickstart and the mixed workload, printing results and throughput; returns one instance's ID."""
+    print("starting the quickstart hello_orchestrator ...", flush=True)
     quick = await client.start_new("hello_orchestrator")
     status = await client.wait_for_completion(quick, timeout=60, poll_interval=0.2)
     print(f"quickstart hello_orchestrator: {_name(status.runtime_status)} {status.output}")
 
-    started = time.monotonic()
-    cities = [await client.start_new("hello_cities") for _ in range(orchestrations)]
-    wide = await client.start_new("fan_out", client_input=fan_out_size)
-    approve = await client.start_new("approval")
-    nap = await client.start_new("reminder")
-    await client.raise_event(approve, "Approval", "the demo")
+    total = orchestrations + 3
     print(f"running {orchestrations} HelloCities5, a fan-out of {fan_out_size}, an approval and a durable timer:")
-    await _progress(client, [*cities, wide, approve, nap], started)
+    started = time.monotonic()
+    ids: list[str] = []
+    progress = asyncio.create_task(_progress(client, ids, total, started))
+    try:
+        wide = await client.start_new("fan_out", client_input=fan_out_size)
+        approve = await client.start_new("approval")
+        nap = await client.start_new("reminder")
+        ids.extend([wide, approve, nap])
+        await client.raise_event(approve, "Approval", "the demo")
+        cities: list[str] = []
+        await _start_all(client, "hello_cities", orchestrations, cities)
+        ids.extend(cities)
+        await progress
+    finally:
+        progress.cancel()
     elapsed = time.monotonic() - started
 
     first = await client.get_status(cities[0])
@@ -153,16 +175,40 @@ async def workload(client: DurableOrchestrationClient, *, orchestrations: int = 
         f"throughput: {orchestrations + 3} orchestrations and {activities} activities in {elapsed:.1f} s "
         f"({orchestrations / elapsed:.1f} HelloCities5/s, {activities / elapsed:.0f} activities/s)"
     )
+    return cities[0]
 
 
-async def run(connection_string: str) -> None:
-    """Start a worker and the workload on ``connection_string``, then the Functions app under ``host``."""
+def summary(hub: str, instance_id: str, *, kept: bool) -> str:
+    """What ran, and the commands to look further (while the Azurite that holds it still runs)."""
+    env = "AzureWebJobsStorage=UseDevelopmentStorage=true"
+    lines = [
+        f"\nsummary: the demo ran on task hub {hub}; to look further:",
+        f"  {env} .venv/bin/durable-storage --task-hub {hub} status {instance_id}",
+        f"  {env} .venv/bin/durable-storage --task-hub {hub} list --limit 10",
+        f"  {env} .venv/bin/durable-storage --task-hub {hub} serve      # dashboard: http://127.0.0.1:7071/",
+    ]
+    if not kept:
+        lines.append(
+            "  (this demo's in-memory Azurite stops with it: start one first to keep the data, "
+            "node_modules/.bin/azurite --inMemoryPersistence --disableTelemetry --skipApiVersionCheck "
+            "--blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 &, then make demo)"
+        )
+    return "\n".join(lines)
+
+
+async def run(connection_string: str, *, kept: bool = True) -> None:
+    """Start a worker and the workload on ``connection_string``, then the Functions app under ``host``.
+
+    ``kept``: the Azurite outlives the demo (it was running before), so the summary's commands find its data.
+    """
+    print(f"starting a worker on task hub {DEMO_HUB} ...", flush=True)
     client = DurableOrchestrationClient.from_connection_string(connection_string, task_hub=DEMO_HUB)
     async with client, Worker(client, app):
         print(describe(await client.task_hub.info()))
-        await workload(client)
+        example = await workload(client)
     if QUICKSTART_APP.is_dir():
         await host_demo(connection_string)
+    print(summary(DEMO_HUB, example, kept=kept))
 
 
 @contextlib.asynccontextmanager
@@ -246,7 +292,7 @@ def main() -> int:
         azurite = Azurite(blob_port=10000, queue_port=10001, table_port=10002).start()
     connection = os.environ.get("AzureWebJobsStorage", "UseDevelopmentStorage=true")  # noqa: SIM112 - its real name
     try:
-        asyncio.run(run(connection))
+        asyncio.run(run(connection, kept=azurite is None))
     finally:
         if azurite is not None:
             azurite.stop()
