@@ -163,4 +163,3 @@ async def newest_first(
     statuses = await asyncio.gather(*(client.get_status(r.instance_id) for r in shown))
     more = len(ordered) > len(shown)
     return Listing([s for s in statuses if s], encode_cursor(shown[-1]) if more else None, capped)
-

@@ -47,9 +47,7 @@ def _bucket(moment: datetime | None, since: datetime, width: timedelta) -> int |
     return min(int((moment - since) / width), BUCKETS - 1)  # a row stamped "now" by a fast clock: the last bucket
 
 
-def summarize(
-    records: Sequence[InstanceRecord], *, since: datetime, until: datetime, capped: bool
-) -> dict[str, Any]:
+def summarize(records: Sequence[InstanceRecord], *, since: datetime, until: datetime, capped: bool) -> dict[str, Any]:
     """The summary's JSON: ``counts`` per status (every status, zeros too), ``total``, ``capped`` (the scan stopped
     at its limit: the counts are lower bounds), and ``buckets`` of ``{start, created, completed, failed}``.
     """
@@ -73,8 +71,12 @@ def summarize(
         "total": len(records),
         "capped": capped,
         "buckets": [
-            {"start": format_datetime(since + width * i), "created": created[i], "completed": completed[i],
-             "failed": failed[i]}
+            {
+                "start": format_datetime(since + width * i),
+                "created": created[i],
+                "completed": completed[i],
+                "failed": failed[i],
+            }
             for i in range(BUCKETS)
         ],
     }
