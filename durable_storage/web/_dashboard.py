@@ -54,8 +54,9 @@ def _build_page() -> _Page:
     static = resources.files("durable_storage.web") / "static"
     html = (static / "index.html").read_text(encoding="utf-8")
     css = (static / "dashboard.css").read_text(encoding="utf-8")
-    # summary.js defines what dashboard.js calls: one script, in that order.
-    js = "\n".join((static / name).read_text(encoding="utf-8") for name in ("summary.js", "dashboard.js"))
+    # summary.js and panels.js define what dashboard.js calls: one script, in that order.
+    scripts = ("summary.js", "panels.js", "dashboard.js")
+    js = "\n".join((static / name).read_text(encoding="utf-8") for name in scripts)
     html = html.replace("<!-- STYLE -->", f"<style>{css}</style>").replace("<!-- SCRIPT -->", f"<script>{js}</script>")
     policy = (
         f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; connect-src 'self'; "

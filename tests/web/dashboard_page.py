@@ -185,7 +185,7 @@ class Dashboard:
     # --- what the views show ------------------------------------------------------------------------------------
 
     def summary_counts(self) -> dict[str, str]:
-        """The summary's count per status (and ``in view``), once it has loaded."""
+        """The summary's count per status (and ``instances``, their total), once it has loaded."""
 
         def loaded(driver: WebDriver) -> dict[str, str] | None:
             if self.find("#summary").get_attribute("aria-busy") != "false":

@@ -91,7 +91,7 @@ def check_summary_and_list(page: Dashboard) -> None:
         "Failed": "1",
         "Pending": "0",
     }
-    assert counts["in view"] == "7"
+    assert counts["instances"] == "7"
     assert len(page.find_all("#summary-chart rect.created")) >= 1
     assert len(page.find_all("#summary-chart rect.completed")) >= 1
     assert len(page.find_all("#summary-chart rect.failed")) == 1

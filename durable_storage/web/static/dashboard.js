@@ -23,6 +23,7 @@
 
   const $ = (id) => document.getElementById(id);
   let summary = null; // the summary at the top of the list (summary.js), made in start()
+  let panels = null; // the Error and Waiting for boxes of an instance (panels.js), made in start()
 
   // An element with attributes and children; strings become text nodes (never parsed as HTML).
   function el(tag, attrs, ...children) {
@@ -160,12 +161,12 @@
     }
   }
 
-  // One line of the output, or of the error for a failed instance (its first line: the message, not the trace).
+  // The output, or for a failed instance the error's first line (the message, not the trace it may carry).
   function outputCell(s) {
     const failed = s.runtimeStatus === "Failed";
     if (s.output === null || s.output === undefined) return el("td", { className: "output none" }, "—");
     const text = failed ? String(s.output).split("\n")[0] : oneLine(s.output);
-    return el("td", { className: "output" + (failed ? " error" : ""), title: text }, text);
+    return el("td", { className: "output" + (failed ? " error" : ""), title: text }, el("span", {}, text));
   }
 
   const oneLine = (value) => (typeof value === "string" ? value : JSON.stringify(value)).replace(/\s+/g, " ");
@@ -194,8 +195,8 @@
     const s = status.data;
     const items = steps.ok ? steps.data.items : [];
     renderStatus(s, items);
-    renderError(s, items);
-    renderWaiting(s, steps.ok ? steps.data.waitingFor : null);
+    panels.renderError(s, items);
+    panels.renderWaiting(s, steps.ok ? steps.data.waitingFor : null);
     renderTimeline(items);
     renderTree(tree.ok ? tree.data : null, id);
     if (!TERMINAL.has(s.runtimeStatus)) state.pollTimer = window.setTimeout(refreshDetail, POLL_MS);
@@ -234,61 +235,6 @@
     $("detail-output").textContent = formatValue(s.output);
     $("detail-custom-status").textContent = formatValue(s.customStatus);
     setButtons(s.runtimeStatus);
-  }
-
-  // A failed instance's error, once: the message (its lines kept), the frames of the user's code, the rest a click
-  // away. The Output box would repeat the message, so it is hidden; the timeline's last step points here.
-  function renderError(s, items) {
-    const failed = s.runtimeStatus === "Failed" ? items.find((item) => item.kind === "failed") : null;
-    $("error-section").hidden = s.runtimeStatus !== "Failed";
-    $("output-section").hidden = s.runtimeStatus === "Failed";
-    if (s.runtimeStatus !== "Failed") return;
-    $("error-message").textContent = failed ? failed.failure : formatValue(s.output);
-    $("error-frames").textContent = (failed && failed.userFrames) || "(no frame of your code: see the full traceback)";
-    $("error-details").textContent = (failed && failed.details) || "(no traceback was recorded)";
-    $("error-full").hidden = !(failed && failed.details);
-  }
-
-  // What a running instance waits for: the history's open steps (activities, sub-orchestrations, timers). An
-  // awaited external event has no row until it arrives, so its name is not knowable: the panel says so, with the
-  // events received so far and the custom status, where an orchestrator can say what it waits for.
-  function renderWaiting(s, waiting) {
-    const section = $("waiting-section");
-    section.hidden = TERMINAL.has(s.runtimeStatus) || !waiting;
-    if (section.hidden) return;
-    const now = Date.now();
-    const rows = waiting.steps.map((step) => waitingStep(step, now));
-    if (s.runtimeStatus === "Pending") rows.unshift(el("li", {}, el("span", { className: "what" }, "its start"),
-      " — the start message waits in a control queue for a worker"));
-    if (s.runtimeStatus === "Suspended") rows.unshift(el("li", {}, el("span", { className: "what" }, "Resume"),
-      " — it is suspended: nothing runs until it is resumed"));
-    const received = Object.entries(waiting.received).map(([name, n]) => name + (n > 1 ? " ×" + n : "")).join(", ");
-    rows.push(el("li", { "data-kind": "event" }, el("span", { className: "what" }, "External events: "),
-      el("span", { className: "hint" }, (waiting.steps.length ? "possibly one, too" : "most likely one")
-        + " — an awaited event is recorded only when it arrives, so its name is not in the history. Received so far: "
-        + (received || "none") + ".")));
-    if (s.customStatus !== null && s.customStatus !== undefined) {
-      rows.push(el("li", { "data-kind": "customStatus" }, el("span", { className: "what" }, "Custom status: "),
-        formatValue(s.customStatus)));
-    }
-    $("waiting-list").replaceChildren(...rows);
-  }
-
-  function waitingStep(step, now) {
-    const since = parseTime(step.start);
-    const ago = Number.isNaN(since) ? "" : " — scheduled " + formatDuration(Math.max(0, now - since)) + " ago";
-    const what = (text) => el("span", { className: "what" }, text);
-    const attrs = { "data-kind": step.kind, "data-name": step.name || "" };
-    if (step.kind === "timer") {
-      const due = parseTime(step.fireAt) - now;
-      const when = due > 0 ? " (in " + formatDuration(due) + ")" : " (due now)";
-      return el("li", attrs, what("a timer"), " until " + shortTime(step.fireAt) + " UTC" + when);
-    }
-    if (step.kind === "suborchestration") {
-      return el("li", attrs, what("sub-orchestration " + (step.name || "")), " ",
-        step.instanceId ? instanceLink(step.instanceId) : "", ago);
-    }
-    return el("li", attrs, what("activity " + (step.name || "")), ago);
   }
 
   function setButtons(status) {
@@ -492,6 +438,7 @@
 
   async function start() {
     summary = window.durableSummary({ el, api, problem, onStatus: showStatus });
+    panels = window.durablePanels({ el, $, instanceLink, formatValue, formatDuration, shortTime, parseTime, TERMINAL });
     wire();
     route(); // at once: the view shows what it is loading while the header's answer comes
     const r = await api("GET", "/api/info");

@@ -32,7 +32,7 @@ window.durableSummary = ({ el, api, problem, onStatus }) => {
     const total = s.capped ? s.total + "+" : String(s.total);
     const statuses = SHOWN.concat(RARE.filter((name) => s.counts[name]));
     $("summary-counts").replaceChildren(
-      countCard("in view", total, "total", null),
+      countCard("instances", total, "total", null),
       ...statuses.map((name) => countCard(name, s.counts[name], "status-" + name, name)));
     const scope = "Instances not ended, and those created or ended in the " + windowLabel()
       + " (" + s.since.slice(0, 16).replace("T", " ") + " to " + s.until.slice(11, 16) + " UTC)";
