@@ -38,7 +38,7 @@ from durable_storage.models import DurableOrchestrationStatus
 from durable_storage.web._params import InstanceFilter
 from durable_storage.web._summary import COLUMNS, summarize, summary_filter
 
-__all__ = ["SCAN_ROWS", "Listing", "newest_first", "summary"]
+__all__ = ["SCAN_ROWS", "Listing", "decode_cursor", "encode_cursor", "newest_first", "summary"]
 
 SCAN_ROWS = 5000
 _SCAN_CALLS = 20  # empty pages count too: an unindexed filter can answer "nothing yet, continue"
@@ -64,7 +64,7 @@ async def _scan(client: DurableOrchestrationClient, query: str | None, columns: 
         records += page
         if continuation is None or len(records) >= SCAN_ROWS:
             break
-    return _Scan(records[:SCAN_ROWS], continuation is not None)
+    return _Scan(records[:SCAN_ROWS], continuation is not None or len(records) > SCAN_ROWS)
 
 
 async def summary(client: DurableOrchestrationClient, window: timedelta) -> dict[str, Any]:
