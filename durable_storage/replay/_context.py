@@ -1,7 +1,7 @@
 """The ``context`` an orchestrator receives: the azure-functions-durable 1.7 ``DurableOrchestrationContext``; pure.
 
 Every method builds a task (or records an action at once, for ``signal_entity`` and ``continue_as_new``); the
-replayer gives the task its sequence id when the orchestrator yields it.
+runtime (the engine, seen through ``ReplayRuntime``) gives the task its sequence id when the orchestrator yields it.
 """
 
 from __future__ import annotations
