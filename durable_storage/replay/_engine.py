@@ -479,7 +479,7 @@ class Replayer:
         )
 
 
-_MAX_CUSTOM_STATUS_BYTES = 64 * 1024  # one table property; .NET writes CustomStatus without offload (§2.3)
+_MAX_CUSTOM_STATUS_BYTES = 64 * 1024  # one table property, never offloaded (storage-layout.md §2.3)
 
 
 def _check_custom_status_size(text: str) -> None:
