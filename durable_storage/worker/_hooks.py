@@ -18,6 +18,7 @@ Without hooks (production) each call costs one ``None`` check. ``durable-storage
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import threading
@@ -29,6 +30,8 @@ from pathlib import Path
 from durable_storage.errors import ConfigurationError
 
 __all__ = ["CRASH_EXIT_CODE", "CrashAt", "JsonLinesTrace", "WorkerHooks"]
+
+_log = logging.getLogger(__name__)
 
 CRASH_EXIT_CODE = 137
 """The exit code of a process ended by :class:`CrashAt`: the code a shell reports for a SIGKILL."""
@@ -84,15 +87,24 @@ class JsonLinesTrace:
 
     Each line is one ``O_APPEND`` write, whole even when several processes share the file. :meth:`close` writes
     what is pending and ends the thread; a process that dies first loses at most the lines of its last moments.
+    A file that cannot be written is logged once as an error, and the trace stops.
+
+    Raises:
+        ConfigurationError: the folder of ``path`` does not exist.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ConfigurationError(f"dequeue trace {str(self.path)!r} is invalid: its folder does not exist")
         self._pending: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._broken = False
 
     def __call__(self, worker: str, queue: str, event: str) -> None:
+        if self._broken:
+            return
         line = json.dumps({"t": time.time(), "worker": worker, "queue": queue, "event": event}) + "\n"
         with self._lock:
             if self._writer is None:
@@ -101,11 +113,18 @@ class JsonLinesTrace:
         self._pending.put(line.encode())
 
     def _write(self) -> None:
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            while (line := self._pending.get()) is not None:
+        descriptor: int | None = None
+        while (line := self._pending.get()) is not None:
+            if self._broken:
+                continue  # drain until close()
+            try:
+                if descriptor is None:
+                    descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 os.write(descriptor, line)
-        finally:
+            except OSError as error:
+                self._broken = True
+                _log.error("dequeue trace %s cannot be written (%s): tracing stops", self.path, error)
+        if descriptor is not None:
             os.close(descriptor)
 
     def close(self) -> None:

@@ -118,6 +118,7 @@ def test_the_worker_command_refuses_an_infinite_lease_before_it_says_running(
         (["--crash-at", "C2"], "crash point 'C2' is invalid: must be NAME:N with N >= 1"),
         (["--clock-skew", "1e9"], "clock skew 1000000000.0 is invalid: must be a number of seconds"),
         (["--faults", "{"], "fault plan '{' is invalid"),
+        (["--dequeue-trace", "/no/such/folder/t.jsonl"], "dequeue trace '/no/such/folder/t.jsonl' is invalid"),
     ],
 )
 def test_the_worker_commands_test_switches_are_hidden_and_checked_before_it_says_running(
