@@ -213,8 +213,8 @@ def worker_command(
             # host.json sets the worker as it sets host's; an option given here wins for this process.
             options = WorkerOptions(**{**settings.worker_options, **given})
         else:
-            hub = cli.hub(clock=seams.clock, faults=seams.faults)
-            app, options = load_app(app_target), WorkerOptions(**given)
+            app = load_app(app_target)
+            hub, options = cli.hub(clock=seams.clock, faults=seams.faults), WorkerOptions(**given)
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
     run(run_worker(hub, app, options, seams.hooks))
