@@ -35,10 +35,11 @@ from rich.table import Table
 from rich.text import Text
 
 from durable_storage.client import DurableOrchestrationClient
-from durable_storage.clock import utcnow
+from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import DurableStorageError, InstanceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
+from durable_storage.testing.faults import FaultPlan
 
 __all__ = [
     "require_hub",
@@ -89,13 +90,22 @@ class CliContext:
     task_hub: str
     partition_count: int | None  # None: the hub's recorded count (4 for a hub created here)
 
-    def hub(self) -> TaskHub:
-        """The task hub named by the options (connection string, or the AzureWebJobsStorage settings)."""
+    def hub(self, *, clock: Clock = utcnow, faults: FaultPlan | None = None) -> TaskHub:
+        """The task hub named by the options (connection string, or the AzureWebJobsStorage settings).
+
+        ``clock`` and ``faults`` are the hub's test seams (``worker --clock-skew``, ``--faults``).
+        """
         if self.connection:
             return TaskHub.from_connection_string(
-                self.connection, task_hub=self.task_hub, partition_count=self.partition_count
+                self.connection,
+                task_hub=self.task_hub,
+                partition_count=self.partition_count,
+                clock=clock,
+                faults=faults,
             )
-        return TaskHub.from_env(task_hub=self.task_hub, partition_count=self.partition_count)
+        return TaskHub.from_env(
+            task_hub=self.task_hub, partition_count=self.partition_count, clock=clock, faults=faults
+        )
 
     def client(self) -> DurableOrchestrationClient:
         """A client of that hub (an async context manager)."""

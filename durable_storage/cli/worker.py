@@ -23,9 +23,10 @@ import click
 
 from durable_storage.app import App
 from durable_storage.cli._common import EXIT_USAGE, CliContext, fail, pass_cli, run
+from durable_storage.cli._seams import Seams, seam_options
 from durable_storage.errors import ConfigurationError
 from durable_storage.taskhub import TaskHub
-from durable_storage.worker import Worker, WorkerOptions
+from durable_storage.worker import JsonLinesTrace, Worker, WorkerHooks, WorkerOptions
 
 if TYPE_CHECKING:
     from durable_storage.host import HostSettings
@@ -106,8 +107,9 @@ def _host_package(app_dir: Path) -> ModuleType:
         ) from None
 
 
-def _folder_hub(cli: CliContext, settings: HostSettings) -> TaskHub:
-    """The app's hub, partition count and connection setting (``--connection`` wins over the setting).
+def _folder_hub(cli: CliContext, settings: HostSettings, seams: Seams) -> TaskHub:
+    """The app's hub, partition count and connection setting (``--connection`` wins over the setting), with the
+    test seams' clock and faults.
 
     Raises:
         ConfigurationError: ``--task-hub`` or ``--partition-count`` given and not the app's.
@@ -125,9 +127,11 @@ def _folder_hub(cli: CliContext, settings: HostSettings) -> TaskHub:
             "(host.json storageProvider.partitionCount); leave --partition-count out"
         )
     partitions = partitions if partitions is not None else cli.partition_count
+    where: dict[str, Any] = {"task_hub": settings.hub_name, "partition_count": partitions}
+    where.update(clock=seams.clock, faults=seams.faults)
     if cli.connection:
-        return TaskHub.from_connection_string(cli.connection, task_hub=settings.hub_name, partition_count=partitions)
-    return TaskHub.from_env(settings.connection_setting, task_hub=settings.hub_name, partition_count=partitions)
+        return TaskHub.from_connection_string(cli.connection, **where)
+    return TaskHub.from_env(settings.connection_setting, **where)
 
 
 def _given_global_options() -> set[str]:
@@ -137,17 +141,22 @@ def _given_global_options() -> set[str]:
     return {name for name in names if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE}
 
 
-async def run_worker(hub: TaskHub, app: App, options: WorkerOptions) -> None:
+async def run_worker(hub: TaskHub, app: App, options: WorkerOptions, hooks: WorkerHooks | None = None) -> None:
     """Run a worker on ``hub`` until SIGINT or SIGTERM; then stop taking work, finish, and release partitions."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with hub, Worker(hub, app, options=options) as worker:
-        _log.info("worker %s running; SIGINT or SIGTERM stops it", worker.worker_id)
-        print(f"worker {worker.worker_id} running on task hub {hub.name}", flush=True)
-        await stop.wait()
-        print("stopping: draining and releasing partitions", flush=True)
+    try:
+        async with hub, Worker(hub, app, options=options, hooks=hooks) as worker:
+            _log.info("worker %s running; SIGINT or SIGTERM stops it", worker.worker_id)
+            print(f"worker {worker.worker_id} running on task hub {hub.name}", flush=True)
+            await stop.wait()
+            print("stopping: draining and releasing partitions", flush=True)
+    finally:
+        trace = hooks.dequeue_trace if hooks is not None else None
+        if isinstance(trace, JsonLinesTrace):
+            await asyncio.to_thread(trace.close)  # the last lines, written off the event loop
 
 
 # WorkerOptions timings a worker process can override (each defaults to WorkerOptions'). Shorter leases and
@@ -179,20 +188,33 @@ def _seconds_options(function: Any) -> Any:
 @click.command("worker")
 @click.argument("app_target", metavar="MODULE:APP|APP_DIR")
 @_seconds_options
+@seam_options
 @pass_cli
-def worker_command(cli: CliContext, /, app_target: str, **seconds: float | None) -> None:
+def worker_command(
+    cli: CliContext,
+    /,
+    app_target: str,
+    *,
+    crash_at: str | None,
+    clock_skew: float | None,
+    faults: str | None,
+    dequeue_trace: str | None,
+    **seconds: float | None,
+) -> None:
     """Run a worker for the App MODULE:APP (e.g. function_app:app), or for the durable functions of the Functions
     app folder APP_DIR on the app's own task hub and host.json settings, until SIGINT or SIGTERM."""
     given: dict[str, Any] = {name: value for name, value in seconds.items() if value is not None}
     try:
+        seams = Seams.of(crash_at=crash_at, clock_skew=clock_skew, faults=faults, dequeue_trace=dequeue_trace)
         if Path(app_target).is_dir():
             settings = folder_settings(Path(app_target))
-            hub = _folder_hub(cli, settings)  # checked before the app is imported
+            hub = _folder_hub(cli, settings, seams)  # checked before the app is imported
             app = load_app_folder(settings)
             # host.json sets the worker as it sets host's; an option given here wins for this process.
             options = WorkerOptions(**{**settings.worker_options, **given})
         else:
-            app, hub, options = load_app(app_target), cli.hub(), WorkerOptions(**given)
+            app = load_app(app_target)
+            hub, options = cli.hub(clock=seams.clock, faults=seams.faults), WorkerOptions(**given)
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
-    run(run_worker(hub, app, options))
+    run(run_worker(hub, app, options, seams.hooks))

@@ -14,7 +14,6 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.client._queries import completed_rows_filter
 from durable_storage.client._status import is_terminal
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
@@ -41,7 +40,7 @@ async def repaired(hub: TaskHub, record: InstanceRecord) -> InstanceRecord:
         runtime_status=state.status,
         output=state.output,
         last_updated_time=state.completed.timestamp,
-        completed_time=utcnow(),
+        completed_time=hub.clock(),
     )
     try:
         # Merge under the row's ETag: if a worker rewrites the row meanwhile, its write wins and we read it.

@@ -16,7 +16,6 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.client._messages import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
@@ -67,7 +66,7 @@ async def _start(
     traced: StartTrace | None,
 ) -> str:
     escaped = hub.escape(instance_id)
-    now = utcnow()
+    now = hub.clock()
     record = InstanceRecord(
         instance_id=instance_id,
         name=name,

@@ -20,13 +20,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from durable_storage import _json
-from durable_storage._crashpoints import crashpoint
 from durable_storage._dotnet_json import dotnet_text
 from durable_storage._messages import MessageData, TaskMessage, partition_of
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
 from durable_storage.app import App, FunctionKind
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.history import (
     FailureDetails,
@@ -39,6 +37,7 @@ from durable_storage.history import (
 from durable_storage.replay import HTTP_ACTIVITY
 from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import activity_trace
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._http_activity import HttpActivity
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
@@ -75,10 +74,12 @@ class ActivityDispatcher:
         *,
         on_sent: Callable[[str], None],
         http_credential: object = None,
+        hooks: WorkerHooks = NO_HOOKS,
     ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
+        self._hooks = hooks
         self._on_sent = on_sent
         self._slots = asyncio.Semaphore(options.max_concurrent_activities)
         self._threads = ThreadPoolExecutor(options.max_concurrent_activities, thread_name_prefix="activity")
@@ -170,7 +171,7 @@ class ActivityDispatcher:
                 f"Activity function '{scheduled.name}' did not complete in {received.message.dequeue_count} "
                 f"attempts (limit {limit}); its message {received.message.id} was quarantined"
             )
-            await self._reply(data, _failed(scheduled, RuntimeError(reason), utcnow(), reason))
+            await self._reply(data, _failed(scheduled, RuntimeError(reason), self._hub.clock(), reason))
             await self._poison.put(received, reason=reason, instance_id=target.instance_id)
             return
         if received.message.dequeue_count > 1 and await self._already_answered(target, scheduled):
@@ -203,9 +204,9 @@ class ActivityDispatcher:
             except StorageError as error:
                 # The result is ready: a failed renewal must not throw it away (the activity would run again).
                 _log.warning("renewing work item %s failed (%s); its result is sent anyway", received.message.id, error)
-        crashpoint("A1")
+        self._hooks.crash("A1")
         await self._reply(data, reply)
-        crashpoint("A2")
+        self._hooks.crash("A2")
         try:
             await self._hub.messages.delete(self._latest.get(received.message.id, received.message))
         except ConflictError:
@@ -278,7 +279,7 @@ class ActivityDispatcher:
                 # Received again (and adopted) while this renewal was on its way: renew that copy next time.
 
     async def _run(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None = None) -> HistoryEvent:
-        now = utcnow()
+        now = self._hub.clock()
         try:
             result = await self._call(scheduled, traced)
             return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=result)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._crashpoints import crashpoint
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
@@ -25,6 +24,7 @@ from durable_storage.errors import ConflictError, ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 
 __all__ = ["Committed", "checkpoint", "instance_record", "send", "send_in_order"]
 
@@ -176,6 +176,7 @@ async def checkpoint(
     instance_etag: str | None = None,
     previous_row: InstanceRecord | None = None,
     sent: Callable[[Episode], None] | None = None,
+    hooks: WorkerHooks = NO_HOOKS,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
 
@@ -186,7 +187,7 @@ async def checkpoint(
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
-    a reader sees is skipped.
+    a reader sees is skipped. ``hooks`` are told of each crash point between the steps (a test seam).
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -196,12 +197,12 @@ async def checkpoint(
     await send_in_order(hub, episode.outbound, now)
     if sent is not None and episode.outbound:
         sent(episode)
-    crashpoint("C1")
+    hooks.crash("C1")
     escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
-    crashpoint("C2")
+    hooks.crash("C2")
     record = instance_record(hub, instance_id, episode, now)
     new_execution = episode.first_index == 0
     written: str | None
@@ -216,8 +217,8 @@ async def checkpoint(
         written = await _write_instance_fenced(
             hub, instance_id, record, new_execution=new_execution, etag=instance_etag, sentinel=new_etag
         )
-    crashpoint("C3")
+    hooks.crash("C3")
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
-    crashpoint("C4")
+    hooks.crash("C4")
     return Committed(new_etag, written, record if written is not None else None)

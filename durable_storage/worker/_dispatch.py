@@ -23,7 +23,6 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, MessageFormatError, ReplayDeadlineError, StorageError
 from durable_storage.history import (
     ExecutionStartedEvent,
@@ -39,6 +38,7 @@ from durable_storage.worker._checkpoint import Committed, checkpoint, instance_r
 from durable_storage.worker._early import seconds_early
 from durable_storage.worker._entity_episode import entity_id_of, failing_entity, is_entity, run_entity_episode
 from durable_storage.worker._episode import Episode, failed_episode, resume_episode, run_episode, with_trace_context
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._listener import Listener
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
@@ -57,7 +57,6 @@ from durable_storage.worker._screening import (
     result_id,
     screen,
 )
-from durable_storage.worker._trace import trace
 
 __all__ = ["OrchestrationDispatcher"]
 
@@ -107,10 +106,12 @@ class OrchestrationDispatcher:
         *,
         on_sent: Callable[[str], None],
         run_activity: Callable[[TaskScheduledEvent], Awaitable[HistoryEvent]] | None = None,
+        hooks: WorkerHooks = NO_HOOKS,
     ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
+        self._hooks = hooks
         self._on_sent = on_sent
         # Runs a local activity (``activity_trigger(local=True)``) inside an episode: the activity dispatcher's.
         self._run_activity = run_activity
@@ -234,7 +235,7 @@ class OrchestrationDispatcher:
 
     async def _listen(self, listener: Listener) -> None:
         queue = listener.queue
-        trace(self._options.worker_id, queue, "listen")
+        self._hooks.trace(self._options.worker_id, queue, "listen")
         lingered = False
         try:
             while not listener.stop.is_set():
@@ -256,8 +257,8 @@ class OrchestrationDispatcher:
                     await asyncio.sleep(linger)
                     continue
                 lingered = False
-                trace(self._options.worker_id, queue, "receive")
-                listener.last_dequeue = utcnow()
+                self._hooks.trace(self._options.worker_id, queue, "receive")
+                listener.last_dequeue = self._hub.clock()
                 try:
                     batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
                 except StorageError as error:
@@ -277,10 +278,10 @@ class OrchestrationDispatcher:
                     continue
                 self._add(batch)
         finally:
-            trace(self._options.worker_id, queue, "stop")
+            self._hooks.trace(self._options.worker_id, queue, "stop")
 
     def _add(self, batch: list[Received]) -> None:
-        now = utcnow()
+        now = self._hub.clock()
         for received in batch:
             data = received.data
             if data is None or data.task_message is None:
@@ -438,7 +439,7 @@ class OrchestrationDispatcher:
         self, instance_id: str, name: str, history: list[HistoryEvent], events: list[HistoryEvent]
     ) -> tuple[Episode, datetime]:
         """The episode of ``events`` over ``history``, its local activities run, and its time."""
-        now = utcnow()
+        now = self._hub.clock()
         is_local = self._app.is_local_activity if self._run_activity is not None else None
         what = f"orchestrator {name!r} of instance {instance_id!r}"
         options = self._options.replay
@@ -458,7 +459,7 @@ class OrchestrationDispatcher:
             while episode.pending_local and self._run_activity is not None:
                 # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
                 results = await asyncio.gather(*(self._run_activity(e) for e in episode.pending_local))
-                now = utcnow()
+                now = self._hub.clock()
                 started = runtime_state(episode.history).started
                 episode = await self._off_loop(
                     resume_episode,
@@ -530,6 +531,7 @@ class OrchestrationDispatcher:
                 instance_etag=row.etag,
                 previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
                 sent=self._wake_for,  # the receiving loops start as soon as the messages are in their queues
+                hooks=self._hooks,
             )
         except ConflictError as error:
             self._memory.forget(instance_id)
@@ -588,7 +590,7 @@ class OrchestrationDispatcher:
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
         escaped = self._hub.escape(instance_id)
         loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
-        now = utcnow()
+        now = self._hub.clock()
         entity_episode = partial(
             run_entity_episode,
             instance_id=instance_id,
@@ -699,7 +701,7 @@ class OrchestrationDispatcher:
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None:
             return
-        now = utcnow()
+        now = self._hub.clock()
         terminated = replace(
             row,
             runtime_status=OrchestrationRuntimeStatus.Terminated,
@@ -719,7 +721,7 @@ class OrchestrationDispatcher:
         if row is None or (same_execution and row.runtime_status is not state.status):
             # A crash between the History and Instances writes left it behind (storage-layout.md §5.4 step 5, #1253).
             episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
-            now = utcnow()
+            now = self._hub.clock()
             await self._hub.instances.write(
                 instance_record(self._hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE
             )

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from durable_storage._storage.partitions_table import PartitionLease
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._options import WorkerOptions
@@ -128,7 +127,7 @@ class PartitionManager:
 
     async def round(self, *, shutting_down: bool = False) -> bool:
         """One pass over the Partitions table; True while a handover involving this worker is under way."""
-        now = utcnow()
+        now = self._hub.clock()
         started = time.monotonic()  # the monotonic instant of ``now``: our leases hold until started + interval
         leases = await self._hub.partitions.read_all()
         read_at = time.monotonic()

@@ -94,16 +94,20 @@ class WorkerProcess:
         return self.process.returncode
 
 
-def start_worker_process(connection: str, hub: TaskHub, log: Path, environment: dict[str, str]) -> WorkerProcess:
+def start_worker_process(
+    connection: str, hub: TaskHub, log: Path, environment: dict[str, str], options: Sequence[str] = ()
+) -> WorkerProcess:
     """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with PROCESS_TIMINGS.
 
-    It reaches storage through ``connection``, runs with ``environment`` added to ours, and writes to ``log``.
+    It reaches storage through ``connection``, runs with ``environment`` added to ours and the worker ``options``
+    (such as ``--crash-at C2:3``), and writes to ``log``.
     """
     command = [
         sys.executable,
         *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
         *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
         *(item for pair in PROCESS_TIMINGS.items() for item in pair),
+        *options,
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -153,7 +157,7 @@ class Listening:
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:
-    """The dequeue events that worker processes recorded (durable_storage.worker._trace), in time order."""
+    """The dequeue events that worker processes recorded (``worker --dequeue-trace``), in time order."""
     lines = path.read_text().splitlines() if path.exists() else []
     return sorted((json.loads(line) for line in lines), key=lambda event: float(event["t"]))
 
