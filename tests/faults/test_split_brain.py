@@ -65,6 +65,8 @@ def options(worker_id: str, **changes: Any) -> WorkerOptions:
         "lease_renew_interval": 30,  # A's next renewal (which would notice) comes after the test
         "control_queue_visibility": 2,
         "max_polling_interval": 0.1,
+        # A's replay threads wait on the gate on purpose, longer than the default replay deadline would allow.
+        "replay_deadline": 120,
     }
     return WorkerOptions(worker_id=worker_id, **{**settings, **changes})
 
