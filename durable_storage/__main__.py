@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 
-from durable_storage._names import MAX_PARTITIONS
+from durable_storage._names import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, MAX_PARTITIONS
 from durable_storage.cli._common import CliContext
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
 
 __all__ = ["cli", "main"]
 

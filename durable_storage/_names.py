@@ -13,6 +13,8 @@ from urllib.parse import quote
 from durable_storage.errors import ConfigurationError, InvalidNameError
 
 __all__ = [
+    "DEFAULT_PARTITION_COUNT",
+    "DEFAULT_TASK_HUB",
     "HISTORY_BLOB_LEAF",
     "MAX_KEY_BYTES",
     "MAX_PARTITIONS",
@@ -28,6 +30,11 @@ __all__ = [
     "validate_partition_count",
     "validate_task_hub_name",
 ]
+
+DEFAULT_TASK_HUB = "TestHubName"
+"""The task hub Durable Functions uses when none is configured."""
+DEFAULT_PARTITION_COUNT = 4
+"""The partition count of a hub created without one (Durable Functions' default)."""
 
 MAX_PARTITIONS = 16
 """The largest partition count the provider accepts (AOS ``ValidateSettings``)."""

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console, RenderableType
@@ -34,11 +34,13 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from durable_storage.client import DurableOrchestrationClient
 from durable_storage.clock import utcnow
 from durable_storage.errors import DurableStorageError, InstanceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
-from durable_storage.taskhub import TaskHub
+
+if TYPE_CHECKING:
+    from durable_storage.client import DurableOrchestrationClient
+    from durable_storage.taskhub import TaskHub
 
 __all__ = [
     "require_hub",
@@ -91,6 +93,9 @@ class CliContext:
 
     def hub(self) -> TaskHub:
         """The task hub named by the options (connection string, or the AzureWebJobsStorage settings)."""
+        # Imported here: the Azure SDK takes 0.6 s to import, which --help and a usage error should not wait for.
+        from durable_storage.taskhub import TaskHub  # noqa: PLC0415
+
         if self.connection:
             return TaskHub.from_connection_string(
                 self.connection, task_hub=self.task_hub, partition_count=self.partition_count
@@ -99,6 +104,8 @@ class CliContext:
 
     def client(self) -> DurableOrchestrationClient:
         """A client of that hub (an async context manager)."""
+        from durable_storage.client import DurableOrchestrationClient  # noqa: PLC0415
+
         if self.connection:
             return DurableOrchestrationClient.from_connection_string(
                 self.connection, task_hub=self.task_hub, partition_count=self.partition_count
