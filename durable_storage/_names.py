@@ -189,6 +189,11 @@ class TaskHubNames:
         return f"{self._prefix}-leases"
 
     @property
+    def dotnet_only_containers(self) -> tuple[str, ...]:
+        """The containers only the .NET provider's blob lease managers use; this provider never creates them."""
+        return (self.lease_container, self.app_lease_container)
+
+    @property
     def tables(self) -> tuple[str, ...]:
         """History, Instances and Partitions tables."""
         return (self.history_table, self.instances_table, self.partitions_table)

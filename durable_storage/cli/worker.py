@@ -40,7 +40,14 @@ def load_app(target: str) -> App:
         raise ConfigurationError(f"app {target!r}: module {module_name!r} cannot be imported: {error}") from None
     app: Any = getattr(module, attribute, None)
     if not isinstance(app, App):
-        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} is {type(app).__name__}, not an App")
+        found = sorted(name for name, value in vars(module).items() if isinstance(value, App))
+        problem = f"is {type(app).__name__}, not an App" if hasattr(module, attribute) else "does not exist"
+        hint = (
+            f"the App objects in {module_name}: {', '.join(found)} (e.g. {module_name}:{found[0]})"
+            if found
+            else f"{module_name} has no durable_storage App at module level"
+        )
+        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} {problem}; {hint}")
     return app
 
 
