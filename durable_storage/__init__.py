@@ -9,8 +9,9 @@ line's ``--help`` should not pay for the Azure SDK (0.6 s) to print its usage.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from durable_storage._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from durable_storage._storage.quarantine_table import QuarantinedMessage
@@ -120,21 +121,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "WorkerOptions",
     ),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'durable_storage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain lookup
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF})
-
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "App",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Group, RenderableType
@@ -28,7 +28,9 @@ from durable_storage.cli._common import (
     text,
 )
 from durable_storage.clock import utcnow
-from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
+
+if TYPE_CHECKING:
+    from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 
 __all__ = ["hub_group", "info_view", "render_info"]
 

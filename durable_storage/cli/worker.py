@@ -8,15 +8,17 @@ import importlib
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from durable_storage.app import App
 from durable_storage.cli._common import EXIT_USAGE, CliContext, fail, pass_cli, run
 from durable_storage.errors import ConfigurationError
-from durable_storage.taskhub import TaskHub
-from durable_storage.worker import Worker, WorkerOptions
+from durable_storage.worker._options import WorkerOptions
+
+if TYPE_CHECKING:
+    from durable_storage.taskhub import TaskHub
 
 __all__ = ["load_app", "run_worker", "worker_command"]
 
@@ -53,6 +55,8 @@ def load_app(target: str) -> App:
 
 async def run_worker(hub: TaskHub, app: App, options: WorkerOptions) -> None:
     """Run a worker on ``hub`` until SIGINT or SIGTERM; then stop taking work, finish, and release partitions."""
+    from durable_storage.worker import Worker  # noqa: PLC0415 (the storage SDK: not for --help)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

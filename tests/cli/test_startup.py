@@ -10,10 +10,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import durable_storage
+import durable_storage.worker
 
 _HEAVY = ("azure", "aiohttp")
 
@@ -22,7 +24,7 @@ import contextlib, io, json, sys
 from durable_storage.__main__ import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     code = main(sys.argv[1:])
-heavy = sorted({name.split(".")[0] for name in sys.modules if name.split(".")[0] in ("azure", "aiohttp")})
+heavy = sorted({name.split(".")[0] for name in sys.modules if name.startswith(("azure", "aiohttp"))})
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 
@@ -33,31 +35,48 @@ def _imports_of(*args: str) -> dict[str, object]:
     return result
 
 
-@pytest.mark.parametrize(
-    ("args", "code"),
-    [
-        (["--help"], 0),
-        (["no-such-command"], 2),
-        (["--partition-count", "99", "list"], 2),
-    ],
-)
+_USAGE = [
+    (["--help"], 0),
+    (["no-such-command"], 2),
+    (["--partition-count", "99", "list"], 2),
+    (["status"], 2),
+    (["list", "--status", "Sleeping"], 2),
+    (["start", "--help"], 0),
+    (["worker"], 2),
+    (["worker", "--help"], 0),
+    (["hub", "info", "--help"], 0),
+    (["serve", "--port", "http"], 2),
+    (["host", "--help"], 0),
+    (["history", "--help"], 0),
+    (["cost"], 2),
+    (["quarantine", "list", "--help"], 0),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), _USAGE, ids=[" ".join(args) for args, _ in _USAGE])
 def test_help_and_usage_errors_do_not_import_the_azure_sdk(args: list[str], code: int) -> None:
     assert _imports_of(*args) == {"code": code, "heavy": []}
 
 
-def test_importing_the_package_is_lazy_and_every_public_name_resolves() -> None:
-    probe = "import sys, durable_storage; print(sorted(n for n in sys.modules if n.startswith(('azure', 'aiohttp'))))"
+_LAZY = [durable_storage, durable_storage.worker]
+
+
+@pytest.mark.parametrize("package", _LAZY, ids=lambda p: p.__name__)
+def test_importing_a_lazy_package_imports_no_sdk_and_every_public_name_resolves(package: ModuleType) -> None:
+    probe = f"import sys, {package.__name__}; print(sorted(n for n in sys.modules if n.startswith({_HEAVY!r})))"
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert ran.stdout.strip() == "[]"
-    for name in durable_storage.__all__:
-        assert getattr(durable_storage, name) is not None, name
-    assert set(dir(durable_storage)) >= set(durable_storage.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    assert set(dir(package)) >= set(package.__all__)
     with pytest.raises(AttributeError, match="no_such_name"):
-        _ = durable_storage.no_such_name  # type: ignore[attr-defined]
+        _ = package.no_such_name
 
 
-def test_the_lazy_table_the_type_checking_imports_and_all_name_the_same_things() -> None:
-    tree = ast.parse(Path(durable_storage.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("package", _LAZY, ids=lambda p: p.__name__)
+def test_the_lazy_table_the_type_checking_imports_and_all_name_the_same_things(package: ModuleType) -> None:
+    assert package.__file__ is not None
+    tree = ast.parse(Path(package.__file__).read_text(encoding="utf-8"))
     guarded = next(node for node in tree.body if isinstance(node, ast.If))
     typed = {
         (node.module, alias.name)
@@ -65,6 +84,6 @@ def test_the_lazy_table_the_type_checking_imports_and_all_name_the_same_things()
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    lazy = {(module, name) for module, names in durable_storage._EXPORTS.items() for name in names}
+    lazy = {(module, name) for module, names in package._EXPORTS.items() for name in names}
     assert typed == lazy
-    assert sorted(name for _, name in lazy) == durable_storage.__all__
+    assert sorted(name for _, name in lazy) == package.__all__
