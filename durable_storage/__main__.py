@@ -121,6 +121,18 @@ def cli(
 
     Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.
     """
+    given = [
+        name
+        for name, value in zip(_HUB_OPTIONS, (connection, task_hub, partition_count), strict=True)
+        if value is not None
+    ]
+    if ctx.invoked_subcommand in _OWN_SETTINGS and given:
+        # Ignoring them would run the app on another hub or account than the one asked for.
+        raise click.UsageError(
+            f"{', '.join(given)} cannot be given to `{ctx.invoked_subcommand}`: it reads the task hub from host.json "
+            "(extensions.durableTask.hubName) and the connection from AzureWebJobsStorage (local.settings.json or "
+            "the environment)"
+        )
     level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve", "host") else "WARNING")).upper()
     _configure_logging(level)
     if task_hub is None:

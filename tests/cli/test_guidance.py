@@ -117,3 +117,14 @@ async def test_hub_info_marks_the_dotnet_lease_containers_as_not_used_rather_tha
         f"containers: {prefix}-largemessages, {prefix}-leases (not used by this provider), "
         f"{prefix}-applease (not used by this provider)"
     )
+
+
+def test_hub_options_given_to_host_are_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # host reads its hub and account from the app's settings: before, --task-hub X was silently not used.
+    before = main(["--task-hub", "Elsewhere", "host", str(tmp_path)])
+    before_err = capsys.readouterr().err
+    after = main(["host", str(tmp_path), "--task-hub", "Elsewhere"])
+    after_err = capsys.readouterr().err
+
+    assert before == 2 and "--task-hub cannot be given to `host`: it reads the task hub from host.json" in before_err
+    assert after == 2 and "No such option '--task-hub'" in after_err
