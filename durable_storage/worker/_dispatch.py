@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -25,7 +24,7 @@ from durable_storage._storage.messages import Received
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
 from durable_storage.clock import utcnow
-from durable_storage.errors import ConflictError, MessageFormatError, StorageError
+from durable_storage.errors import ConflictError, MessageFormatError, ReplayDeadlineError, StorageError
 from durable_storage.history import (
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
@@ -38,13 +37,14 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import episode_trace
 from durable_storage.worker._checkpoint import Committed, checkpoint, instance_record
 from durable_storage.worker._early import seconds_early
-from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
-from durable_storage.worker._episode import Episode, resume_episode, run_episode, with_trace_context
+from durable_storage.worker._entity_episode import entity_id_of, failing_entity, is_entity, run_entity_episode
+from durable_storage.worker._episode import Episode, failed_episode, resume_episode, run_episode, with_trace_context
 from durable_storage.worker._listener import Listener
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._replay_runner import ReplayRunner
 from durable_storage.worker._reports import UnregisteredNames
 from durable_storage.worker._screening import (
     RESULTS,
@@ -124,7 +124,7 @@ class OrchestrationDispatcher:
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
         self._memory = InstanceMemory(_REMEMBERED_ROWS)  # instances as our last checkpoints left them
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
-        self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
+        self._replays = ReplayRunner(options.replay_deadline)
         self._buffered = 0
         self._poison = Quarantine(hub)
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
@@ -210,13 +210,11 @@ class OrchestrationDispatcher:
 
     def close(self) -> None:
         """Release the replay thread (after :meth:`drain`)."""
-        self._replays.shutdown(wait=False)
+        self._replays.close()
 
-    async def _off_loop(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # User code replays on one thread of its own: off the event loop, so storage calls and lease renewals go
-        # on, and only one at a time, because under the GIL more threads would not replay faster but would take
-        # the interpreter from the event loop (CPU-heavy orchestrators starved renewals past the lease; T25).
-        return await asyncio.get_running_loop().run_in_executor(self._replays, partial(function, *args, **kwargs))
+    async def _off_loop(self, function: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
+        # User code replays off the event loop, one replay at a time, within the replay deadline (_replay_runner).
+        return await self._replays.run(partial(function, *args, **kwargs), what=what)
 
     async def _stop_listening(self, queue: str) -> None:
         listener = self._listeners.pop(queue, None)
@@ -426,35 +424,7 @@ class OrchestrationDispatcher:
         events = [event_of(r) for r in keep]
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
-        now = utcnow()
-        is_local = self._app.is_local_activity if self._run_activity is not None else None
-        episode = await self._off_loop(
-            run_episode,
-            self._orchestrator(name),
-            instance_id=instance_id,
-            history=history,
-            messages=events,
-            now=now,
-            options=self._options.replay,
-            resolve=self._orchestrator,
-            is_local=is_local,
-        )
-        while episode.pending_local and self._run_activity is not None:
-            # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
-            results = await asyncio.gather(*(self._run_activity(e, instance_id) for e in episode.pending_local))
-            now = utcnow()
-            started = runtime_state(episode.history).started
-            episode = await self._off_loop(
-                resume_episode,
-                self._orchestrator(started.name if started is not None else name),
-                episode,
-                results,
-                instance_id=instance_id,
-                now=now,
-                options=self._options.replay,
-                resolve=self._orchestrator,
-                is_local=is_local,
-            )
+        episode, now = await self._replay(instance_id, name, history, events)
         if traced is not None:
             context = traced.begin(instance_id, beginning, episode, new_events=len(events), replayed=len(history))
             if context is not None:
@@ -465,6 +435,50 @@ class OrchestrationDispatcher:
             )
         except _HistoryExists:
             await self._orchestrate(instance_id, keep, from_storage=True, traced=traced)
+
+    async def _replay(
+        self, instance_id: str, name: str, history: list[HistoryEvent], events: list[HistoryEvent]
+    ) -> tuple[Episode, datetime]:
+        """The episode of ``events`` over ``history``, its local activities run, and its time."""
+        now = utcnow()
+        is_local = self._app.is_local_activity if self._run_activity is not None else None
+        what = f"orchestrator {name!r} of instance {instance_id!r}"
+        options = self._options.replay
+        try:
+            episode = await self._off_loop(
+                run_episode,
+                self._orchestrator(name),
+                instance_id=instance_id,
+                history=history,
+                messages=events,
+                now=now,
+                options=options,
+                resolve=self._orchestrator,
+                is_local=is_local,
+                what=what,
+            )
+            while episode.pending_local and self._run_activity is not None:
+                # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
+                results = await asyncio.gather(*(self._run_activity(e, instance_id) for e in episode.pending_local))
+                now = utcnow()
+                started = runtime_state(episode.history).started
+                episode = await self._off_loop(
+                    resume_episode,
+                    self._orchestrator(started.name if started is not None else name),
+                    episode,
+                    results,
+                    instance_id=instance_id,
+                    now=now,
+                    options=options,
+                    resolve=self._orchestrator,
+                    is_local=is_local,
+                    what=what,
+                )
+        except ReplayDeadlineError as error:
+            # Runaway code runs away again on every replay: the instance fails (its parent is told), its messages
+            # are consumed, and the abandoned replay's episode is never used.
+            episode = failed_episode(history, str(error), now, error_type=type(error).__name__, messages=events)
+        return episode, now
 
     async def _load(
         self, instance_id: str, escaped: str, batch: Sequence[Received], known: Remembered | None, *, from_storage: bool
@@ -577,15 +591,20 @@ class OrchestrationDispatcher:
         escaped = self._hub.escape(instance_id)
         loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
         now = utcnow()
-        episode, outcome = await self._off_loop(
+        entity_episode = partial(
             run_entity_episode,
-            self._entity(instance_id),
             instance_id=instance_id,
             history=loaded.events,
             messages=[event_of(r) for r in batch],
             now=now,
             confirmed=self._confirmed.pop(instance_id, ()),
         )
+        what = f"entity {entity_id_of(instance_id).name!r} of instance {instance_id!r}"
+        try:
+            episode, outcome = await self._off_loop(entity_episode, self._entity(instance_id), what=what)
+        except ReplayDeadlineError as error:
+            # Every operation of the batch fails with the error (callers get it) and the state stays as it was.
+            episode, outcome = entity_episode(failing_entity(error))
         for reason in outcome.rejected:
             _log.error("entity %s: a message was not understood and is dropped: %s", instance_id, reason)
         if not await self._commit(instance_id, episode, etag=loaded.etag, row=row, inbound=batch, now=now):

@@ -393,16 +393,25 @@ def with_trace_context(episode: Episode, context: DistributedTraceContext) -> Ep
     )
 
 
-def failed_episode(history: Sequence[HistoryEvent], reason: str, now: datetime, *, error_type: str) -> Episode:
+def failed_episode(
+    history: Sequence[HistoryEvent],
+    reason: str,
+    now: datetime,
+    *,
+    error_type: str,
+    messages: Sequence[HistoryEvent] = (),
+) -> Episode:
     """An episode that fails the running execution in ``history`` with ``reason`` (and tells a parent).
 
     For an instance whose messages can never be processed: it ends Failed instead of being retried forever.
+    ``messages``: the new events the episode consumes (recorded, as an ordinary episode records them).
     """
-    started = runtime_state(history).started
+    started = runtime_state([*history, *messages]).started
     details = FailureDetails(error_type=error_type, error_message=reason)
     completion = Completion(id=-1, status=_Status.Failed, failure_details=details)
     appended: list[HistoryEvent] = [
         OrchestratorStartedEvent(timestamp=now),
+        *messages,
         _completed_event(completion, now),
         OrchestratorCompletedEvent(timestamp=now),
     ]

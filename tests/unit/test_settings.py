@@ -42,6 +42,9 @@ INF = math.inf
         ({"max_concurrent_orchestrations": 10**9}, "max_concurrent_orchestrations 1000000000 is invalid"),
         ({"max_dequeue_count": False}, "max_dequeue_count False is invalid: must be an integer, 1 to 1000"),
         ({"replay": {}}, "replay {} is invalid: must be a ReplayOptions"),
+        ({"replay_deadline": 0}, "replay_deadline 0 is invalid: must be a finite number of seconds, greater than 0"),
+        ({"replay_deadline": INF}, "replay_deadline inf is invalid: must be a finite number of seconds"),
+        ({"replay_deadline": "5"}, "replay_deadline '5' is invalid: must be a finite number of seconds"),
         ({"worker_id": ""}, "worker_id '' is invalid: must be a non-empty string"),
     ],
 )
