@@ -13,6 +13,8 @@ from urllib.parse import quote
 from durable_storage.errors import ConfigurationError, InvalidNameError
 
 __all__ = [
+    "DEFAULT_PARTITION_COUNT",
+    "DEFAULT_TASK_HUB",
     "HISTORY_BLOB_LEAF",
     "MAX_KEY_BYTES",
     "MAX_PARTITIONS",
@@ -28,6 +30,11 @@ __all__ = [
     "validate_partition_count",
     "validate_task_hub_name",
 ]
+
+DEFAULT_TASK_HUB = "TestHubName"
+"""The task hub Durable Functions uses when none is configured."""
+DEFAULT_PARTITION_COUNT = 4
+"""The partition count of a hub created without one (Durable Functions' default)."""
 
 MAX_PARTITIONS = 16
 """The largest partition count the provider accepts (AOS ``ValidateSettings``)."""
@@ -180,6 +187,11 @@ class TaskHubNames:
     def lease_container(self) -> str:
         """The blob-lease container of the V1/V2 partition managers, ``{hub}-leases`` (removed by ``delete``)."""
         return f"{self._prefix}-leases"
+
+    @property
+    def dotnet_only_containers(self) -> tuple[str, ...]:
+        """The containers only the .NET provider's blob lease managers use; this provider never creates them."""
+        return (self.lease_container, self.app_lease_container)
 
     @property
     def tables(self) -> tuple[str, ...]:

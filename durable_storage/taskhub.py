@@ -16,7 +16,14 @@ from datetime import datetime
 
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
-from durable_storage._names import MAX_PARTITIONS, TaskHubNames, escape_key, validate_partition_count
+from durable_storage._names import (
+    DEFAULT_PARTITION_COUNT,
+    DEFAULT_TASK_HUB,
+    MAX_PARTITIONS,
+    TaskHubNames,
+    escape_key,
+    validate_partition_count,
+)
 from durable_storage._storage.account import StorageAccount
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.faults import FaultPlan
@@ -34,11 +41,6 @@ from durable_storage.errors import ConfigurationError, ResourceNotFoundError, Ta
 __all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "PartitionInfo", "TaskHub", "TaskHubInfo"]
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_TASK_HUB = "TestHubName"
-"""The task hub Durable Functions uses when none is configured."""
-DEFAULT_PARTITION_COUNT = 4
-"""The partition count of a hub created without one (Durable Functions' default)."""
 
 
 @dataclass(frozen=True, kw_only=True)

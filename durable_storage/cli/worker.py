@@ -25,11 +25,12 @@ from durable_storage.app import App
 from durable_storage.cli._common import EXIT_USAGE, CliContext, fail, pass_cli, run
 from durable_storage.cli._seams import Seams, seam_options
 from durable_storage.errors import ConfigurationError
-from durable_storage.taskhub import TaskHub
-from durable_storage.worker import JsonLinesTrace, Worker, WorkerHooks, WorkerOptions
+from durable_storage.worker._options import WorkerOptions
 
 if TYPE_CHECKING:
     from durable_storage.host import HostSettings
+    from durable_storage.taskhub import TaskHub
+    from durable_storage.worker._hooks import WorkerHooks
 
 __all__ = ["folder_settings", "load_app", "load_app_folder", "run_worker", "worker_command"]
 
@@ -53,7 +54,14 @@ def load_app(target: str) -> App:
         raise ConfigurationError(f"app {target!r}: module {module_name!r} cannot be imported: {error}") from None
     app: Any = getattr(module, attribute, None)
     if not isinstance(app, App):
-        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} is {type(app).__name__}, not an App")
+        found = sorted(name for name, value in vars(module).items() if isinstance(value, App))
+        problem = f"is {type(app).__name__}, not an App" if hasattr(module, attribute) else "does not exist"
+        hint = (
+            f"the App objects in {module_name}: {', '.join(found)} (e.g. {module_name}:{found[0]})"
+            if found
+            else f"{module_name} has no durable_storage App at module level"
+        )
+        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} {problem}; {hint}")
     return app
 
 
@@ -127,6 +135,8 @@ def _folder_hub(cli: CliContext, settings: HostSettings, seams: Seams) -> TaskHu
             "(host.json storageProvider.partitionCount); leave --partition-count out"
         )
     partitions = partitions if partitions is not None else cli.partition_count
+    from durable_storage.taskhub import TaskHub  # noqa: PLC0415 (the storage SDK: not for --help)
+
     where: dict[str, Any] = {"task_hub": settings.hub_name, "partition_count": partitions}
     where.update(clock=seams.clock, faults=seams.faults)
     if cli.connection:
@@ -135,14 +145,21 @@ def _folder_hub(cli: CliContext, settings: HostSettings, seams: Seams) -> TaskHu
 
 
 def _given_global_options() -> set[str]:
-    """The global options given on the command line (not defaults)."""
-    root = click.get_current_context().find_root()
+    """The global options given on the command line (not defaults), before the command or after it."""
+    context = click.get_current_context()
+    given = click.core.ParameterSource.COMMANDLINE
     names = ("task_hub", "partition_count")
-    return {name for name in names if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE}
+    return {
+        name
+        for name in names
+        if given in (context.get_parameter_source(name), context.find_root().get_parameter_source(name))
+    }
 
 
 async def run_worker(hub: TaskHub, app: App, options: WorkerOptions, hooks: WorkerHooks | None = None) -> None:
     """Run a worker on ``hub`` until SIGINT or SIGTERM; then stop taking work, finish, and release partitions."""
+    from durable_storage.worker import Worker  # noqa: PLC0415 (the storage SDK: not for --help)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -154,6 +171,8 @@ async def run_worker(hub: TaskHub, app: App, options: WorkerOptions, hooks: Work
             await stop.wait()
             print("stopping: draining and releasing partitions", flush=True)
     finally:
+        from durable_storage.worker._hooks import JsonLinesTrace  # noqa: PLC0415
+
         trace = hooks.dequeue_trace if hooks is not None else None
         if isinstance(trace, JsonLinesTrace):
             await asyncio.to_thread(trace.close)  # the last lines, written off the event loop

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from durable_storage import _json
 from durable_storage._dotnet_json import dotnet_text
@@ -42,6 +42,7 @@ from durable_storage.worker._http_activity import HttpActivity
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._reports import UnregisteredNames, log_activity_failed
 
 if TYPE_CHECKING:
     from durable_storage.telemetry._spans import ActivityTrace
@@ -88,6 +89,7 @@ class ActivityDispatcher:
         self._latest: dict[str, QueueMessage] = {}
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
         self._poison = Quarantine(hub)
+        self._unregistered = UnregisteredNames(hub.name, app)
         self._receiver: ResultReceiver | None = None
         self._http = HttpActivity(timeout=options.http_timeout, credential=http_credential)
 
@@ -192,9 +194,11 @@ class ActivityDispatcher:
         self, received: Received, data: MessageData, scheduled: TaskScheduledEvent, traced: ActivityTrace | None
     ) -> None:
         """Run the activity while its work item stays invisible, reply, then delete the work item."""
+        assert data.task_message is not None  # checked by _execute_one
+        target = data.task_message.orchestration_instance
         renewing = asyncio.create_task(self._keep_invisible(received.message))
         try:
-            reply = await self._run(scheduled, traced)
+            reply = await self._run(scheduled, target.instance_id, traced)
         finally:
             renewing.cancel()
             try:
@@ -218,14 +222,14 @@ class ActivityDispatcher:
                 received.message.id,
             )
 
-    async def run_local(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
+    async def run_local(self, scheduled: TaskScheduledEvent, instance_id: str) -> HistoryEvent:
         """Run a local activity for an episode (no work item): its TaskCompleted or TaskFailed.
 
         It takes one of the activity slots, so local and queued activities together respect
         ``max_concurrent_activities``.
         """
         async with self._slots:
-            return await self._run(scheduled)
+            return await self._run(scheduled, instance_id)
 
     async def _already_answered(self, target: OrchestrationInstance, scheduled: TaskScheduledEvent) -> bool:
         if not target.execution_id:
@@ -278,12 +282,15 @@ class ActivityDispatcher:
                     raise
                 # Received again (and adopted) while this renewal was on its way: renew that copy next time.
 
-    async def _run(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None = None) -> HistoryEvent:
+    async def _run(
+        self, scheduled: TaskScheduledEvent, instance_id: str, traced: ActivityTrace | None = None
+    ) -> HistoryEvent:
         now = self._hub.clock()
         try:
             result = await self._call(scheduled, traced)
             return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=result)
         except Exception as error:
+            log_activity_failed(self._hub.name, scheduled.name, instance_id, error)
             failed = _failed(scheduled, error, now)
             if traced is not None:
                 traced.failed(error, failed.reason or type(error).__name__)
@@ -293,7 +300,7 @@ class ActivityDispatcher:
         """The activity's result as JSON text; raises what it raises."""
         if scheduled.name == HTTP_ACTIVITY:  # context.call_http: the worker's own activity, as in Durable Functions
             return await self._http.run(scheduled.input)
-        function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
+        function = self._function(scheduled.name)
         argument = _json.loads(scheduled.input)
         if inspect.iscoroutinefunction(function):
             value = await function(argument)
@@ -302,6 +309,13 @@ class ActivityDispatcher:
             call = function if traced is None else traced.wrap(function)
             value = await loop.run_in_executor(self._threads, call, argument)
         return _json.dumps(value)
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        try:
+            return self._app.get(FunctionKind.ACTIVITY, name).function
+        except LookupError:
+            self._unregistered.report(FunctionKind.ACTIVITY, name)
+            raise
 
 
 def _failed(

@@ -25,6 +25,7 @@ from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
 from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
+from durable_storage.worker._reports import log_instance_failed
 
 __all__ = ["Committed", "checkpoint", "instance_record", "send", "send_in_order"]
 
@@ -221,4 +222,5 @@ async def checkpoint(
     # Last: until now a crash replays the episode from the same messages.
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
     hooks.crash("C4")
+    log_instance_failed(hub.name, instance_id, episode)
     return Committed(new_etag, written, record if written is not None else None)

@@ -45,6 +45,7 @@ from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
 from durable_storage.worker._replay_runner import ReplayRunner
+from durable_storage.worker._reports import UnregisteredNames
 from durable_storage.worker._screening import (
     RESULTS,
     SCHEDULING,
@@ -105,7 +106,7 @@ class OrchestrationDispatcher:
         options: WorkerOptions,
         *,
         on_sent: Callable[[str], None],
-        run_activity: Callable[[TaskScheduledEvent], Awaitable[HistoryEvent]] | None = None,
+        run_activity: Callable[[TaskScheduledEvent, str], Awaitable[HistoryEvent]] | None = None,
         hooks: WorkerHooks = NO_HOOKS,
     ) -> None:
         self._hub = hub
@@ -115,6 +116,7 @@ class OrchestrationDispatcher:
         self._on_sent = on_sent
         # Runs a local activity (``activity_trigger(local=True)``) inside an episode: the activity dispatcher's.
         self._run_activity = run_activity
+        self._unregistered = UnregisteredNames(hub.name, app)
         self._listeners: dict[str, Listener] = {}
         self.backoffs: dict[str, Backoff] = {}
         self._pending: dict[str, list[Received]] = {}
@@ -458,7 +460,7 @@ class OrchestrationDispatcher:
             )
             while episode.pending_local and self._run_activity is not None:
                 # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
-                results = await asyncio.gather(*(self._run_activity(e) for e in episode.pending_local))
+                results = await asyncio.gather(*(self._run_activity(e, instance_id) for e in episode.pending_local))
                 now = self._hub.clock()
                 started = runtime_state(episode.history).started
                 episode = await self._off_loop(
@@ -619,6 +621,7 @@ class OrchestrationDispatcher:
         try:
             entity: Callable[..., Any] = self._app.get(FunctionKind.ENTITY, name).function
         except LookupError as error:
+            self._unregistered.report(FunctionKind.ENTITY, name)
             message = str(error)
 
             def missing(context: Any) -> None:
@@ -730,6 +733,7 @@ class OrchestrationDispatcher:
         try:
             return self._app.get(FunctionKind.ORCHESTRATOR, name).function
         except LookupError as error:
+            self._unregistered.report(FunctionKind.ORCHESTRATOR, name)
             message = str(error)
 
             def missing(context: Any) -> Any:
