@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from durable_storage.clock import Clock, SkewedClock, utcnow
-from durable_storage.testing.faults import FaultPlan
-from durable_storage.worker import CrashAt, JsonLinesTrace, WorkerHooks
+
+if TYPE_CHECKING:  # the storage SDK behind them is imported only when a switch is given: not for --help
+    from durable_storage.testing.faults import FaultPlan
+    from durable_storage.worker import WorkerHooks
 
 __all__ = ["Seams", "seam_options"]
 
@@ -52,6 +54,9 @@ class Seams:
         Raises:
             ConfigurationError: a value is malformed (the error names it).
         """
+        from durable_storage.testing.faults import FaultPlan  # noqa: PLC0415
+        from durable_storage.worker._hooks import CrashAt, JsonLinesTrace, WorkerHooks  # noqa: PLC0415
+
         crash_point = CrashAt.parse(crash_at) if crash_at else None
         trace = JsonLinesTrace(dequeue_trace) if dequeue_trace else None
         return cls(
