@@ -1,0 +1,166 @@
+"""The dequeue loops (storage-layout.md §5.1): one per owned control queue, each within the lease last written for it.
+
+A loop receives batches and hands them to its :class:`Inbox` (the dispatcher's buffer); it pauses while the inbox is
+full, lingers under load so that each receive brings a batch, and backs off while its queue is empty. It stops by
+itself when its lease runs out (a worker paused past its lease receives nothing), and after its current receive,
+never inside it, when asked to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from durable_storage._storage.messages import Received
+from durable_storage.clock import utcnow
+from durable_storage.errors import StorageError
+from durable_storage.taskhub import TaskHub
+from durable_storage.worker._listener import Listener
+from durable_storage.worker._options import WorkerOptions
+from durable_storage.worker._polling import Backoff
+from durable_storage.worker._trace import trace
+
+__all__ = ["ControlQueueLoops", "Inbox"]
+
+_log = logging.getLogger(__name__)
+
+
+class Inbox(Protocol):
+    """Where the dequeue loops put what they receive."""
+
+    def full(self) -> bool:
+        """True while the loops should pause (enough messages are buffered)."""
+        ...
+
+    def in_hand(self) -> int:
+        """Instances with an episode in progress or waiting (how busy this worker is)."""
+        ...
+
+    def add(self, batch: list[Received]) -> None:
+        """Take a received batch."""
+        ...
+
+    def hand_back(self, batch: Sequence[Received]) -> None:
+        """Give back a batch received as the lease ended (in the background, visible again at once)."""
+        ...
+
+
+class ControlQueueLoops:
+    """The dequeue loops of the control queues this worker owns."""
+
+    def __init__(self, hub: TaskHub, options: WorkerOptions, inbox: Inbox) -> None:
+        self._hub = hub
+        self._options = options
+        self._inbox = inbox
+        self._listeners: dict[str, Listener] = {}
+        self.backoffs: dict[str, Backoff] = {}  # per queue, kept across restarts (a send wakes it)
+
+    @property
+    def queues(self) -> list[str]:
+        """The queues with a loop (running or stopping)."""
+        return list(self._listeners)
+
+    async def start(self, queue: str, *, valid_until: float) -> None:
+        """Listen to ``queue`` (or keep listening) under a lease that holds until ``valid_until`` (monotonic).
+
+        Idempotent; restarts a loop that has died, hung, or stopped because its lease ran out.
+        """
+        listener = self._listeners.get(queue)
+        if listener is not None and not listener.stop.is_set():
+            listener.valid_until = valid_until
+            if self.is_listening(queue):
+                return
+            if listener.task is not None and not listener.task.done():
+                _log.warning("the dequeue loop of %s made no poll for %.0f s: restarting it", queue, listener.idle)
+                listener.task.cancel()
+        await self._hub.messages.ensure_queue(queue)  # a partition acquired before its queue exists (§6.4)
+        backoff = self.backoffs.setdefault(
+            queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
+        )
+        listener = Listener(queue, valid_until, backoff)
+        self._listeners[queue] = listener
+        listener.task = asyncio.create_task(self._listen(listener), name=f"dequeue {queue}")
+
+    async def stop(self, queue: str) -> None:
+        """Stop ``queue``'s loop and wait for it to end (after its current receive)."""
+        listener = self._listeners.pop(queue, None)
+        if listener is None:
+            return
+        listener.stop.set()
+        listener.backoff.wake()
+        if listener.task is not None:
+            # The loop ends after its current receive, never inside it: a receive cut off after the service ran
+            # it would hide its messages for a whole visibility timeout.
+            await asyncio.gather(listener.task, return_exceptions=True)
+
+    def is_listening(self, queue: str) -> bool:
+        """True when ``queue``'s dequeue loop is alive and has polled recently (the renewal's health check)."""
+        listener = self._listeners.get(queue)
+        if listener is None or listener.task is None or listener.task.done() or listener.stop.is_set():
+            return False
+        return listener.idle < max(self._options.lease_interval, 2 * self._options.max_polling_interval)
+
+    def last_dequeue(self, queue: str) -> datetime | None:
+        """When this worker last asked ``queue`` for messages (shown by ``hub info`` to spot a stuck partition)."""
+        listener = self._listeners.get(queue)
+        return listener.last_dequeue if listener is not None else None
+
+    def may_run(self, queue: str) -> bool:
+        """Whether messages of ``queue`` may run: it is listened to and within the last lease written for it."""
+        listener = self._listeners.get(queue)
+        return listener is not None and not listener.stop.is_set() and time.monotonic() < listener.valid_until
+
+    async def _listen(self, listener: Listener) -> None:
+        queue = listener.queue
+        trace(self._options.worker_id, queue, "listen")
+        lingered = False
+        try:
+            while not listener.stop.is_set():
+                listener.last_poll = time.monotonic()
+                if listener.last_poll >= listener.valid_until:
+                    # Paused or cut off from storage past our own lease: another worker may own the queue now.
+                    _log.warning("the lease on %s ran out before it was renewed: stopped dequeuing it", queue)
+                    return
+                if self._inbox.full():
+                    await asyncio.sleep(0.05)
+                    continue
+                linger = listener.linger_for(self._inbox.in_hand())
+                busy = linger > 0
+                if busy and not lingered:
+                    # Under load the episodes, not the receives, set the pace: let messages gather, so that each
+                    # receive brings a batch (one request for many messages, and fewer empty ones). At low load it
+                    # polls at once, for latency. Then round the loop: the lease may have run out meanwhile.
+                    lingered = True
+                    await asyncio.sleep(linger)
+                    continue
+                lingered = False
+                await self._receive(listener, busy=busy)
+        finally:
+            trace(self._options.worker_id, queue, "stop")
+
+    async def _receive(self, listener: Listener, *, busy: bool) -> None:
+        queue = listener.queue
+        trace(self._options.worker_id, queue, "receive")
+        listener.last_dequeue = utcnow()
+        try:
+            batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
+        except StorageError as error:
+            _log.warning("receiving from %s failed: %s", queue, error)
+            await listener.backoff.wait()
+            return
+        if busy:
+            listener.adapt(len(batch))
+        if not batch:
+            # Busy or not: activity results for our own partitions no longer come through the queue (they are
+            # handed over), so an empty queue may stay empty a while.
+            await listener.backoff.wait()
+            return
+        listener.backoff.reset()
+        if listener.stop.is_set() or time.monotonic() >= listener.valid_until:
+            self._inbox.hand_back(batch)  # received as the lease ended
+            return
+        self._inbox.add(batch)
