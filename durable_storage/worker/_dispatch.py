@@ -68,7 +68,6 @@ class OrchestrationDispatcher:
         self._memory = InstanceMemory(_REMEMBERED_ROWS)  # instances as our last checkpoints left them
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
-        self._buffered = 0
         self._poison = Quarantine(hub)
         self._fate = MessageFate(hub)
         committer = Committer(hub, self._memory, self._fate, may_run=self._may_run_instance, on_sent=on_sent)
@@ -166,9 +165,16 @@ class OrchestrationDispatcher:
 
     # --- the buffer (the dequeue loops' inbox) --------------------------------------------------------------
 
+    @property
+    def buffered(self) -> int:
+        """Messages waiting in the buffer for their instance's next episode."""
+        # Counted from the buffer itself: a separate counter drifted (a re-delivered copy replaces the one it
+        # buffered, but was counted again), and its leak paused every loop of the worker for good.
+        return sum(map(len, self._pending.values()))
+
     def full(self) -> bool:
         """True while enough messages are buffered: the loops pause."""
-        return self._buffered >= _BUFFER_THRESHOLD
+        return self.buffered >= _BUFFER_THRESHOLD
 
     def in_hand(self) -> int:
         """Instances with a session (an episode running or messages waiting)."""
@@ -201,7 +207,6 @@ class OrchestrationDispatcher:
             # A re-delivered message (its visibility expired) replaces the older copy (§5.1 step 3).
             pending[:] = [r for r in pending if r.message.id != received.message.id]
             pending.append(received)
-            self._buffered += 1
             if instance_id not in self._sessions:
                 self._session_queue[instance_id] = received.message.queue
                 task = asyncio.create_task(self._session(instance_id), name=f"session {instance_id}")
@@ -213,7 +218,6 @@ class OrchestrationDispatcher:
         try:
             while self._pending.get(instance_id):
                 batch = self._pending.pop(instance_id)
-                self._buffered -= len(batch)
                 if not self._may_run_instance(instance_id):
                     await self._fate.abandon(batch, at_once=True)  # its partition is being handed over, or was lost
                     continue
