@@ -143,14 +143,16 @@ class OrchestrationDispatcher:
         return self._loops.last_dequeue(queue)
 
     async def drain(self) -> None:
-        """Stop every loop and wait for the running sessions."""
+        """Stop every loop, wait for the running sessions, and for the messages being handed back."""
         for queue in self._loops.queues:
             await self._loops.stop(queue)
         if self._sessions:
             await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+        await self._fate.settle()
 
-    def close(self) -> None:
-        """Release the replay thread (after :meth:`drain`)."""
+    async def close(self) -> None:
+        """Finish the hand-backs still under way and release the replay thread (after :meth:`drain`)."""
+        await self._fate.settle()
         self._replays.shutdown(wait=False)
 
     async def _off_loop(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -40,7 +40,13 @@ class MessageFate:
         )
 
     def later(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` in the background."""
+        """Run ``work`` in the background (:meth:`settle` waits for it)."""
         task = asyncio.create_task(work)
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
+
+    async def settle(self) -> None:
+        """Wait for every chore, those started meanwhile too: at shutdown, a hand-back not finished before the
+        process exits leaves its messages hidden for a whole visibility timeout."""
+        while self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)

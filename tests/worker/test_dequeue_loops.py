@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from durable_storage import App
 from durable_storage.cli.hub import render_info
+from durable_storage.client._messages import instance_message
+from durable_storage.history import EventRaisedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.worker import WorkerOptions
@@ -98,3 +100,19 @@ def test_the_hub_info_command_prints_a_table_and_json(connection_string: str, hu
     described = json.loads(as_json.stdout)
     assert [p["partition"] for p in described["partitions"]] == list(hub.names.control_queues)
     assert {p["owner"] for p in described["partitions"]} == {None}
+
+
+async def test_drain_and_close_finish_every_hand_back_before_the_storage_clients_close(
+    connection_string: str, hub: TaskHub
+) -> None:
+    queue = hub.names.control_queue(3)
+    event = EventRaisedEvent(timestamp=datetime.now(timezone.utc), name="Item", input="1")
+    held = await hub.messages.send_held(queue, instance_message("someone", event), hold=300)
+    async with TaskHub.from_connection_string(connection_string, task_hub=hub.name) as worker_hub:
+        loops = dispatcher(worker_hub)
+        loops.deliver(held)  # a result for a partition that is not ours: handed back in the background
+        await loops.drain()
+        await loops.close()
+    # The worker's storage clients are closed, as when its process exits: the hand-back was done before.
+    [back] = await hub.messages.receive(queue, visibility=30)
+    assert back.message.id == held.message.id
