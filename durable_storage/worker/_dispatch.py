@@ -35,7 +35,7 @@ from durable_storage.worker._memory import InstanceMemory
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
-from durable_storage.worker._receiving import ControlQueueLoops
+from durable_storage.worker._receiving import ControlQueueLoops, Receive
 from durable_storage.worker._screening import ordered
 from durable_storage.worker._session import OrchestrationSession
 
@@ -58,10 +58,11 @@ class OrchestrationDispatcher:
         *,
         on_sent: Callable[[str], None],
         run_activity: Callable[[TaskScheduledEvent], Awaitable[HistoryEvent]] | None = None,
+        receive: Receive | None = None,
     ) -> None:
         self._hub = hub
         self._options = options
-        self._loops = ControlQueueLoops(hub, options, self)
+        self._loops = ControlQueueLoops(hub, options, self, receive=receive)
         self._pending: dict[str, list[Received]] = {}
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._session_queue: dict[str, str] = {}  # instance ID -> the control queue its messages came from
@@ -141,6 +142,10 @@ class OrchestrationDispatcher:
     def last_dequeue(self, queue: str) -> datetime | None:
         """When this worker last asked ``queue`` for messages (shown by ``hub info`` to spot a stuck partition)."""
         return self._loops.last_dequeue(queue)
+
+    def loop_restarts(self, queue: str) -> int:
+        """How often ``queue``'s dequeue loop was found dead or stalled and restarted since the queue became ours."""
+        return self._loops.loop_restarts(queue)
 
     async def drain(self) -> None:
         """Stop every loop, wait for the running sessions, and for the messages being handed back."""

@@ -4,6 +4,11 @@ A loop receives batches and hands them to its :class:`Inbox` (the dispatcher's b
 full, lingers under load so that each receive brings a batch, and backs off while its queue is empty. It stops by
 itself when its lease runs out (a worker paused past its lease receives nothing), and after its current receive,
 never inside it, when asked to.
+
+Liveness: each lease renewal calls :meth:`ControlQueueLoops.start`, which checks that the queue's loop is alive and
+has gone round within a bound (the lease interval, or two idle polls if longer). A loop that died or hangs while
+its lease is renewed is the worst failure a worker can have (the .NET provider's "owned but not processed": no
+other worker takes the partition over, and nothing says why), so it is logged as an error, counted, and restarted.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -24,7 +30,7 @@ from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._polling import Backoff
 from durable_storage.worker._trace import trace
 
-__all__ = ["ControlQueueLoops", "Inbox"]
+__all__ = ["ControlQueueLoops", "Inbox", "Receive"]
 
 _log = logging.getLogger(__name__)
 
@@ -49,15 +55,30 @@ class Inbox(Protocol):
         ...
 
 
-class ControlQueueLoops:
-    """The dequeue loops of the control queues this worker owns."""
+class Receive(Protocol):
+    """How a loop receives a batch from a control queue (``MessageChannel.receive``)."""
 
-    def __init__(self, hub: TaskHub, options: WorkerOptions, inbox: Inbox) -> None:
+    def __call__(self, queue: str, *, visibility: float) -> Awaitable[list[Received]]: ...
+
+
+class ControlQueueLoops:
+    """The dequeue loops of the control queues this worker owns.
+
+    Args:
+        hub: the task hub.
+        options: the worker's options (polling, visibility, lease interval).
+        inbox: where received batches go.
+        receive: how a batch is received; ``hub.messages.receive`` unless a test slows or stalls it.
+    """
+
+    def __init__(self, hub: TaskHub, options: WorkerOptions, inbox: Inbox, *, receive: Receive | None = None) -> None:
         self._hub = hub
         self._options = options
         self._inbox = inbox
+        self._receive_batch = receive or hub.messages.receive
         self._listeners: dict[str, Listener] = {}
         self.backoffs: dict[str, Backoff] = {}  # per queue, kept across restarts (a send wakes it)
+        self._restarts: Counter[str] = Counter()  # per queue: stalled or dead loops restarted while it was ours
 
     @property
     def queues(self) -> list[str]:
@@ -74,9 +95,7 @@ class ControlQueueLoops:
             listener.valid_until = valid_until
             if self.is_listening(queue):
                 return
-            if listener.task is not None and not listener.task.done():
-                _log.warning("the dequeue loop of %s made no poll for %.0f s: restarting it", queue, listener.idle)
-                listener.task.cancel()
+            self._check_failed(listener)
         await self._hub.messages.ensure_queue(queue)  # a partition acquired before its queue exists (§6.4)
         backoff = self.backoffs.setdefault(
             queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
@@ -85,8 +104,38 @@ class ControlQueueLoops:
         self._listeners[queue] = listener
         listener.task = asyncio.create_task(self._listen(listener), name=f"dequeue {queue}")
 
+    def _check_failed(self, listener: Listener) -> None:
+        # The lease is being renewed, but the loop is not going round: say so loudly, and start it again.
+        task = listener.task
+        if task is None:
+            return
+        if not task.done():
+            _log.error(
+                "the dequeue loop of %s has not gone round for %.1f s (bound %.1f s) while its lease is renewed: "
+                "restarting it",
+                listener.queue,
+                listener.idle,
+                self._liveness_bound,
+            )
+            task.cancel()
+        elif not task.cancelled() and task.exception() is not None:
+            _log.error("the dequeue loop of %s died: restarting it", listener.queue, exc_info=task.exception())
+        else:
+            return  # it stopped by itself when its lease ran out: the renewal starts it again
+        self._restarts[listener.queue] += 1
+
+    def loop_restarts(self, queue: str) -> int:
+        """How often ``queue``'s loop was found dead or stalled, and restarted, since the queue became ours."""
+        return self._restarts[queue]
+
+    @property
+    def _liveness_bound(self) -> float:
+        # A loop goes round at least once per idle poll; a lease interval is the longest a healthy one may take.
+        return max(self._options.lease_interval, 2 * self._options.max_polling_interval)
+
     async def stop(self, queue: str) -> None:
         """Stop ``queue``'s loop and wait for it to end (after its current receive)."""
+        self._restarts.pop(queue, None)
         listener = self._listeners.pop(queue, None)
         if listener is None:
             return
@@ -102,7 +151,7 @@ class ControlQueueLoops:
         listener = self._listeners.get(queue)
         if listener is None or listener.task is None or listener.task.done() or listener.stop.is_set():
             return False
-        return listener.idle < max(self._options.lease_interval, 2 * self._options.max_polling_interval)
+        return listener.idle < self._liveness_bound
 
     def last_dequeue(self, queue: str) -> datetime | None:
         """When this worker last asked ``queue`` for messages (shown by ``hub info`` to spot a stuck partition)."""
@@ -147,7 +196,7 @@ class ControlQueueLoops:
         trace(self._options.worker_id, queue, "receive")
         listener.last_dequeue = utcnow()
         try:
-            batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
+            batch = await self._receive_batch(queue, visibility=self._options.control_queue_visibility)
         except StorageError as error:
             _log.warning("receiving from %s failed: %s", queue, error)
             await listener.backoff.wait()
