@@ -145,9 +145,14 @@ class OrchestrationSession:
                 episode = with_trace_context(episode, context)
         try:
             await self._committer.commit(
-                instance_id, episode, etag=loaded.etag, row=loaded.row, inbound=keep, now=now,
+                instance_id,
+                episode,
+                etag=loaded.etag,
+                row=loaded.row,
+                inbound=keep,
+                now=now,
                 presumed_new=loaded.presumed_new,
-            )  # fmt: skip
+            )
         except HistoryExists:
             await self._orchestrate(instance_id, keep, from_storage=True, traced=traced)
 
