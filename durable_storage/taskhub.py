@@ -56,6 +56,8 @@ class PartitionInfo:
         depth: approximate messages in the queue (visible and in flight), or None when the queue is missing.
         oldest_message_at: when the oldest message waiting to be received was enqueued, or None when none waits.
         last_dequeue: when the owner last asked the queue for messages (recorded at each renewal), or None.
+        loop_restarts: how often the owner found its dequeue loop of the queue dead or stalled (not polling while
+            its lease was renewed) and restarted it, since it claimed the partition (recorded at each renewal).
     """
 
     partition: str
@@ -66,6 +68,7 @@ class PartitionInfo:
     depth: int | None
     oldest_message_at: datetime | None
     last_dequeue: datetime | None
+    loop_restarts: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serializable view (times in ISO 8601)."""
@@ -80,6 +83,7 @@ class PartitionInfo:
             "next_owner": self.next_owner,
             "is_draining": self.is_draining,
             "depth": self.depth,
+            "loop_restarts": self.loop_restarts,
             **{key: value.isoformat() if value else None for key, value in times.items()},
         }
 
@@ -308,6 +312,7 @@ class TaskHub(AsyncClosing):
                 depth=queues.get(lease.partition),
                 oldest_message_at=waiting.get(lease.partition),
                 last_dequeue=lease.last_dequeue,
+                loop_restarts=lease.loop_restarts,
             )
             for lease in leases
         )

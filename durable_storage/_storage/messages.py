@@ -109,3 +109,14 @@ class MessageChannel:
     async def delete(self, message: QueueMessage) -> bool:
         """Delete a received message (its blob, if any, stays until the instance is purged, as in .NET)."""
         return await self._queues.delete_message(message)
+
+    async def hide(self, message: QueueMessage, *, visible_in: float) -> QueueMessage:
+        """Hide a received message for ``visible_in`` more seconds (0: visible again at once, a hand-back).
+
+        Returns it with its new pop receipt, which the next hide or delete needs.
+        """
+        return await self._queues.update_visibility(message, visible_in=visible_in)
+
+    async def ensure_queue(self, queue: str) -> None:
+        """Create ``queue`` if it does not exist (a partition can be acquired before its queue is created)."""
+        await self._queues.create(queue)

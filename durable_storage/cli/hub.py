@@ -81,6 +81,9 @@ def _row(partition: PartitionInfo, now: datetime) -> tuple[str, ...]:
         lease = f"{'draining, ' if partition.is_draining else ''}{_age(partition.expires_at - now)} left"
     oldest = _age(now - partition.oldest_message_at) if partition.oldest_message_at else "-"
     dequeued = f"{_age(now - partition.last_dequeue)} ago" if partition.last_dequeue else "-"
+    if partition.loop_restarts:
+        # The owner found its loop of this queue stalled or dead: worth a look at that worker's log.
+        dequeued += f" (loop restarted {partition.loop_restarts}x)"
     return (
         partition.partition,
         partition.owner or "-",

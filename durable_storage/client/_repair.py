@@ -11,7 +11,6 @@ import logging
 from dataclasses import replace
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.tables import WriteMode
 from durable_storage.client._queries import completed_rows_filter
 from durable_storage.client._status import is_terminal
 from durable_storage.errors import ConflictError
@@ -44,7 +43,7 @@ async def repaired(hub: TaskHub, record: InstanceRecord) -> InstanceRecord:
     )
     try:
         # Merge under the row's ETag: if a worker rewrites the row meanwhile, its write wins and we read it.
-        await hub.instances.write(fixed, escaped, mode=WriteMode.MERGE)
+        await hub.instances.update(fixed, escaped)
     except ConflictError:
         return await hub.instances.read(record.instance_id, escaped) or fixed
     _log.info("repaired the Instances row of %s from its history: %s", record.instance_id, state.status.name)

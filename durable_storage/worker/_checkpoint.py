@@ -19,7 +19,6 @@ from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
-from durable_storage._storage.tables import WriteMode
 from durable_storage.errors import ConflictError, ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
@@ -130,13 +129,13 @@ async def _write_instance(
         # leave Input alone (writing it again would upload a large input's blob again at every episode).
         progress = replace(record, **_STARTED_ONLY, etag=etag)
         try:
-            return await hub.instances.write(progress, escaped, mode=WriteMode.MERGE)
+            return await hub.instances.update(progress, escaped)
         except ResourceNotFoundError:
             pass  # the row is gone (purged while running): write it whole again
         etag = None
     if etag is not None:
-        return await hub.instances.write(replace(record, etag=etag), escaped, mode=WriteMode.REPLACE)
-    return await hub.instances.write(record, escaped, mode=WriteMode.UPSERT_REPLACE)
+        return await hub.instances.replace(replace(record, etag=etag), escaped)
+    return await hub.instances.put(record, escaped)
 
 
 async def _write_instance_fenced(

@@ -52,6 +52,8 @@ class ControlQueues(Protocol):
 
     def last_dequeue(self, queue: str) -> datetime | None: ...
 
+    def loop_restarts(self, queue: str) -> int: ...
+
 
 @dataclass
 class _Tally:
@@ -198,6 +200,7 @@ class PartitionManager:
             expires_at=now + timedelta(seconds=self._options.lease_interval),
             is_draining=False,
             last_dequeue=None,
+            loop_restarts=0,
         )
         await self._write(claimed)
         previous = f" from {lease.current_owner}, whose lease expired" if lease.current_owner else ""
@@ -212,12 +215,14 @@ class PartitionManager:
             expires_at=now + timedelta(seconds=self._options.lease_interval),
             is_draining=False,
             last_dequeue=self._queues.last_dequeue(partition) or lease.last_dequeue,
+            loop_restarts=self._queues.loop_restarts(partition),
         )
         await self._write(renewed)
         self.owned.add(partition)
         self._drains.pop(partition, None)
         # Idempotent: extends the running loop's lease, or starts a loop that is missing, dead or hung (a restart
-        # before expiry, a crashed loop: the reference's "owned but not listening").
+        # before expiry, a crashed loop: the reference's "owned but not listening"). A dead or hung one is logged
+        # as an error and counted in the row (``hub info`` shows it) from the next renewal on.
         await self._queues.start_queue(partition, valid_until=started + self._options.lease_interval)
 
     async def _hand_over(self, lease: PartitionLease, now: datetime, started: float) -> None:

@@ -10,10 +10,8 @@ of retrying forever; an activity's orchestration gets a TaskFailed it can catch.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from durable_storage._storage.messages import Received
-from durable_storage._storage.tables import WriteMode
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
@@ -76,11 +74,4 @@ class Quarantine:
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None or (row.runtime_status is not None and row.runtime_status.is_terminal):
             return
-        failed = replace(
-            row,
-            runtime_status=OrchestrationRuntimeStatus.Failed,
-            output=reason,
-            last_updated_time=now,
-            completed_time=now,
-        )
-        await self._hub.instances.write(failed, escaped, mode=WriteMode.MERGE)
+        await self._hub.instances.end(row, escaped, OrchestrationRuntimeStatus.Failed, reason, now)

@@ -100,7 +100,10 @@ class Worker(AsyncClosing):
         """Start, then run until cancelled (SIGINT/SIGTERM in the CLI); always drains and releases on the way out."""
         await self.start()
         try:
-            await asyncio.gather(*self._tasks)
+            # Shielded: cancelling run() must stop the worker through close(), which lets the partition manager
+            # drain and release; cancelled with it, the manager would leave its leases to expire and the running
+            # activities would be abandoned mid-way.
+            await asyncio.shield(asyncio.gather(*self._tasks))
         finally:
             await self.close()
 
@@ -114,7 +117,7 @@ class Worker(AsyncClosing):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.orchestrations.drain()  # anything left after a drain timeout
-        self.orchestrations.close()
+        await self.orchestrations.close()
         await self.activities.close()
         _log.info("worker %s stopped", self.worker_id)
 
