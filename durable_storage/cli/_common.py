@@ -42,6 +42,7 @@ from durable_storage._connection import (
     from_environment,
     parse_connection_string,
 )
+from durable_storage._text import visible
 from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -130,26 +131,6 @@ class CliContext:
 pass_cli = click.make_pass_decorator(CliContext)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-
-
-# C0 and C1 controls and DEL; zero-width and bidirectional formatting characters (text that reads other than it
-# prints); line and paragraph separators; lone surrogates, which no terminal encoding can write.
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-
-
-def visible(value: str, *, lines: bool = False) -> str:
-    """``value`` with every character a terminal would act on, or hide, shown as its escape (``\\x1b``).
-
-    Args:
-        value: text from storage, or a message that quotes some.
-        lines: keep newlines (and tabs) as they are, for a multi-line message of our own.
-    """
-
-    def escape(match: re.Match[str]) -> str:
-        char = match[0]
-        return char if lines and char in "\n\t" else repr(char)[1:-1]
-
-    return _INVISIBLE.sub(escape, value)
 
 
 def text(value: str, style: StyleType = "") -> Text:

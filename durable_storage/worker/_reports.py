@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from durable_storage._text import visible
 from durable_storage.app import App, FunctionKind
 from durable_storage.history import ExecutionCompletedEvent, FailureDetails
 from durable_storage.models import OrchestrationRuntimeStatus
@@ -29,6 +30,8 @@ _LONGEST = 300  # characters of a reason in a log line; the whole text is in the
 def one_line(text: str) -> str:
     """The first non-empty line of ``text``, cut at 300 characters (a traceback's first line is its message)."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    # User and stored text reaches terminals and log pipes: controls and lone surrogates are shown escaped.
+    first = visible(first)
     return first if len(first) <= _LONGEST else first[: _LONGEST - 1] + "…"
 
 
@@ -47,8 +50,8 @@ def log_instance_failed(hub: str, instance_id: str, episode: Episode) -> None:
     name = started.name if started is not None else "?"
     _log.warning(
         "orchestration %r instance %s failed (task hub %s): %s",
-        name,
-        instance_id,
+        visible(name),
+        visible(instance_id),
         hub,
         _reason(ended.failure_details, ended.result),
         extra={"instance_id": instance_id},
@@ -59,8 +62,8 @@ def log_activity_failed(hub: str, name: str, instance_id: str, error: BaseExcept
     """Log that activity ``name``, scheduled by ``instance_id``, raised ``error`` (its TaskFailed goes back)."""
     _log.warning(
         "activity %r of instance %s failed (task hub %s): %s: %s",
-        name,
-        instance_id,
+        visible(name),
+        visible(instance_id),
         hub,
         type(error).__name__,
         one_line(str(error)),
@@ -90,7 +93,7 @@ class UnregisteredNames:
             "extensions.durableTask.hubName in host.json)",
             self._hub,
             kind.value,
-            name,
+            visible(name),
             _PLURAL[kind],
             ", ".join(repr(n) for n in registered) or "none",
         )
