@@ -127,6 +127,4 @@ def test_one_line_keeps_the_first_line_and_cuts_long_text() -> None:
 
 def test_a_reason_with_controls_or_a_lone_surrogate_is_logged_escaped() -> None:
     # A log line reaches terminals and pipes (and pytest-xdist's UTF-8 channel, which a lone surrogate broke).
-    from durable_storage.worker._reports import one_line
-
     assert one_line("bad \ud800 value\x1b[2J\nsecond line") == "bad \\ud800 value\\x1b[2J"
