@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,7 @@ async def checkpoint(
     instance_etag: str | None = None,
     previous_row: InstanceRecord | None = None,
     sent: Callable[[Episode], None] | None = None,
+    settle: Callable[[Sequence[Received]], Awaitable[Sequence[Received]]] | None = None,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
 
@@ -185,7 +186,8 @@ async def checkpoint(
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
-    a reader sees is skipped.
+    a reader sees is skipped. ``settle`` takes the inbound messages back from whoever keeps them hidden, with their
+    newest pop receipts, right before they are deleted (until then they stay hidden however long the writes take).
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -217,6 +219,8 @@ async def checkpoint(
         )
     crashpoint("C3")
     # Last: until now a crash replays the episode from the same messages.
+    if settle is not None:
+        inbound = await settle(inbound)
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
     crashpoint("C4")
     return Committed(new_etag, written, record if written is not None else None)

@@ -58,6 +58,7 @@ from durable_storage.worker._screening import (
     screen,
 )
 from durable_storage.worker._trace import trace
+from durable_storage.worker._visibility import HeldMessages
 
 __all__ = ["OrchestrationDispatcher"]
 
@@ -124,6 +125,8 @@ class OrchestrationDispatcher:
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
         self._buffered = 0
+        # Received short-hidden and renewed while buffered or running: a killed worker's messages surface soon.
+        self._held = HeldMessages(hub.messages.renew, visibility=options.control_queue_visibility)
         self._poison = Quarantine(hub)
         self._chores: set[asyncio.Task[Any]] = set()  # abandons and re-delays in flight (kept referenced)
 
@@ -160,8 +163,9 @@ class OrchestrationDispatcher:
             left = deadline - time.monotonic()
             if left <= 0:
                 _log.warning("%d episodes on %s still running after the drain timeout", len(running), queue)
-                return
+                break
             await asyncio.wait(running, timeout=left)
+        self._held.release_queue(queue)  # episodes past the drain timeout: their messages surface for the next owner
 
     async def drop_queue(self, queue: str) -> None:
         """The lease on ``queue`` is lost: stop dequeuing and put buffered messages back, without waiting.
@@ -170,6 +174,7 @@ class OrchestrationDispatcher:
         """
         await self._stop_listening(queue)
         self._forget_queue(queue)
+        self._held.release_queue(queue)
 
     def _forget_queue(self, queue: str) -> None:
         # Whoever owns the partition next writes its instances: what we remember of them will be stale.
@@ -205,6 +210,7 @@ class OrchestrationDispatcher:
             await self._stop_listening(queue)
         if self._sessions:
             await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+        await self._held.close()
 
     def close(self) -> None:
         """Release the replay thread (after :meth:`drain`)."""
@@ -303,6 +309,7 @@ class OrchestrationDispatcher:
             # A re-delivered message (its visibility expired) replaces the older copy (§5.1 step 3).
             pending[:] = [r for r in pending if r.message.id != received.message.id]
             pending.append(received)
+            self._held.hold(received)
             self._buffered += 1
             if instance_id not in self._sessions:
                 self._session_queue[instance_id] = received.message.queue
@@ -352,7 +359,7 @@ class OrchestrationDispatcher:
         return [r for r in batch if r.message.dequeue_count <= limit]
 
     async def _poisoned(self, instance_id: str, batch: Sequence[Received], reason: str) -> None:
-        for received in batch:
+        for received in await self._held.settle(batch):
             await self._poison.put(received, reason=reason, instance_id=instance_id)
         if not is_entity(instance_id):
             await self._poison.fail_instance(instance_id, f"a message was quarantined: {reason}")
@@ -516,6 +523,7 @@ class OrchestrationDispatcher:
                 instance_etag=row.etag,
                 previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
                 sent=self._wake_for,  # the receiving loops start as soon as the messages are in their queues
+                settle=self._held.settle,
             )
         except ConflictError as error:
             self._memory.forget(instance_id)
@@ -728,11 +736,13 @@ class OrchestrationDispatcher:
     # --- message fate -------------------------------------------------------------------------------------
 
     async def _delete(self, batch: Sequence[Received]) -> None:
+        batch = await self._held.settle(batch)
         await asyncio.gather(*(self._hub.messages.delete(r.message) for r in batch), return_exceptions=True)
 
     async def _abandon(self, batch: Sequence[Received], *, at_once: bool = False) -> None:
         # ``at_once``: a handover, not a failure; the next owner should see the messages immediately.
         queues = self._hub.account.queues
+        batch = await self._held.settle(batch)
         await asyncio.gather(
             *(
                 queues.update_visibility(r.message, visible_in=0 if at_once else abandon_delay(r.message.dequeue_count))
