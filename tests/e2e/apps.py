@@ -19,6 +19,7 @@ import durable_storage as df
 app = df.App()
 
 LEDGER_VARIABLE = "DURABLE_STORAGE_TEST_LEDGER"
+HOLD_VARIABLE = "DURABLE_STORAGE_TEST_HOLD"
 attempts: Counter[str] = Counter()
 """Calls of ``flaky`` per key, in this process."""
 
@@ -82,7 +83,39 @@ def slow_ledgered(request: dict[str, Any]) -> str:
     return str(request["step"]).upper()
 
 
+def _hold(name: str) -> str:
+    """Note ``held <name>`` in the ledger; in a worker process told to hold (DURABLE_STORAGE_TEST_HOLD), block."""
+    path = os.environ.get(LEDGER_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as ledger:
+            ledger.write(f"held {name}\n")
+    if os.environ.get(HOLD_VARIABLE):
+        time.sleep(3600)  # until the test kills this process: it holds what it received meanwhile
+    return name.upper()
+
+
+@app.activity_trigger(input_name="name", local=True)
+def held_locally(name: str) -> str:
+    """Runs inside its orchestration's episode: a holding worker holds the episode's control messages."""
+    return _hold(name)
+
+
+@app.activity_trigger(input_name="name")
+def held_remotely(name: str) -> str:
+    """A work item: a holding worker holds it."""
+    return _hold(name)
+
+
 # --- orchestrators ----------------------------------------------------------------------------------------------
+
+
+@app.orchestration_trigger(context_name="context")
+def held(context: df.DurableOrchestrationContext) -> Any:
+    """One activity, local (input true) or queued, then the event ``go``."""
+    local = context.get_input()
+    result = yield context.call_activity("held_locally" if local else "held_remotely", context.instance_id)
+    go = yield context.wait_for_external_event("go")
+    return [result, go]
 
 
 @app.orchestration_trigger(context_name="context")

@@ -49,14 +49,15 @@ def worker_process(
     """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after.
 
     They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``;
-    ``start(env={...})`` adds variables to one process's environment (such as ``DS_CRASH_AT``).
+    ``start(env={...})`` adds variables to one process's environment (such as ``DS_CRASH_AT``); ``timings={...}``
+    replaces the short PROCESS_TIMINGS (``{}``: WorkerOptions' defaults).
     """
     started: list[WorkerProcess] = []
     environment = {TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
 
-    def start(env: dict[str, str] | None = None) -> WorkerProcess:
+    def start(env: dict[str, str] | None = None, timings: dict[str, str] | None = None) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        started.append(start_worker_process(connection_string, hub, log, {**environment, **(env or {})}))
+        started.append(start_worker_process(connection_string, hub, log, {**environment, **(env or {})}, timings))
         return started[-1]
 
     yield start

@@ -94,16 +94,19 @@ class WorkerProcess:
         return self.process.returncode
 
 
-def start_worker_process(connection: str, hub: TaskHub, log: Path, environment: dict[str, str]) -> WorkerProcess:
-    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with PROCESS_TIMINGS.
+def start_worker_process(
+    connection: str, hub: TaskHub, log: Path, environment: dict[str, str], timings: dict[str, str] | None = None
+) -> WorkerProcess:
+    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with ``timings``.
 
     It reaches storage through ``connection``, runs with ``environment`` added to ours, and writes to ``log``.
+    ``timings`` are its command-line timing options: PROCESS_TIMINGS unless given (``{}``: WorkerOptions' defaults).
     """
     command = [
         sys.executable,
         *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
         *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-        *(item for pair in PROCESS_TIMINGS.items() for item in pair),
+        *(item for pair in (PROCESS_TIMINGS if timings is None else timings).items() for item in pair),
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
