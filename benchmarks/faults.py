@@ -80,13 +80,28 @@ def _die_with_parent() -> None:
 
 
 class Workers:
-    """Worker processes of one hub, with their logs and environment."""
+    """Worker processes of one hub, with their logs and environment.
 
-    def __init__(self, connection: str, hub: str, logs: Path, ledger: Path) -> None:
+    ``app`` is the module:attribute they serve, ``options`` their command-line timings (by default the fault
+    families' short leases and visibilities; empty: WorkerOptions' defaults).
+    """
+
+    def __init__(
+        self,
+        connection: str,
+        hub: str,
+        logs: Path,
+        ledger: Path,
+        *,
+        app: str = "benchmarks.fault_app:app",
+        options: Sequence[str] = (*TIMINGS, *VISIBILITIES),
+    ) -> None:
         self._connection = connection
         self._hub = hub
         self._logs = logs
         self._ledger = ledger
+        self._app = app
+        self._options = tuple(options)
         self.running: list[subprocess.Popen[bytes]] = []
         self._count = 0
 
@@ -96,9 +111,8 @@ class Workers:
         command = [
             sys.executable,
             *("-m", "durable_storage", "--connection", self._connection, "--task-hub", self._hub),
-            *("--partition-count", str(PARTITIONS), "--log-level", level, "worker", "benchmarks.fault_app:app"),
-            *TIMINGS,
-            *VISIBILITIES,
+            *("--partition-count", str(PARTITIONS), "--log-level", level, "worker", self._app),
+            *self._options,
         ]
         env = {**os.environ, LEDGER_VARIABLE: str(self._ledger), **(extra_env or {})}
         self._count += 1

@@ -268,7 +268,7 @@ class ActivityDispatcher:
             # Always the newest pop receipt (§3.5): ours from the last renewal, or one adopted from a re-receive.
             current = self._latest.get(message.id, message)
             try:
-                self._latest[message.id] = await self._hub.account.queues.update_visibility(
+                self._latest[message.id] = await self._hub.messages.renew(
                     current, visible_in=self._options.work_item_visibility
                 )
             except ConflictError:
