@@ -47,6 +47,7 @@ class _Held:
     message: QueueMessage
     renew_at: float
     renewing: asyncio.Task[None] | None = None
+    released: bool = False  # its partition left us: no more renewals, but its newest receipt is kept for settle
 
 
 def due(renew_at: Iterable[float], *, now: float, window: float) -> list[int]:
@@ -73,6 +74,9 @@ class HeldMessages:
     def __len__(self) -> int:
         return len(self._held)
 
+    def _renewed(self) -> list[_Held]:
+        return [h for h in self._held.values() if not h.released]
+
     def hold(self, received: Received) -> None:
         """Keep ``received`` (just received or put hidden, for ``visibility``) hidden until it is settled.
 
@@ -83,7 +87,7 @@ class HeldMessages:
         if held is None:
             self._held[received.message.id] = _Held(received.message, renew_at)
         else:
-            held.message, held.renew_at = received.message, renew_at
+            held.message, held.renew_at, held.released = received.message, renew_at, False
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._keep_hidden(), name="renew control messages")
 
@@ -99,9 +103,12 @@ class HeldMessages:
         return settled
 
     def release_queue(self, queue: str) -> None:
-        """Stop renewing the messages of ``queue`` (its partition left us): they surface for the next owner."""
-        for message_id in [i for i, held in self._held.items() if held.message.queue == queue]:
-            del self._held[message_id]
+        """Stop renewing the messages of ``queue`` (its partition left us): they surface for the next owner.
+
+        They stay known until settled: an episode that still ends deletes them with their newest receipt.
+        """
+        for held in self._held.values():
+            held.released = held.released or held.message.queue == queue
 
     async def close(self) -> None:
         """Stop renewing (after the episodes have ended: what is still held surfaces within a visibility timeout)."""
@@ -114,8 +121,7 @@ class HeldMessages:
     async def _keep_hidden(self) -> None:
         # Runs while anything is held: sleeps until the first renewal is due, then renews every message that is
         # due or nearly (in parallel: one round for a buffer's worth of messages).
-        while self._held:
-            held = list(self._held.values())
+        while held := self._renewed():
             now = self._clock()
             first = min(h.renew_at for h in held)
             if first > now:
@@ -131,10 +137,10 @@ class HeldMessages:
         try:
             renewed = await self._renew(sent, visible_in=self._visibility)
         except (ConflictError, ResourceNotFoundError) as error:
-            if held.message is sent and self._held.get(sent.id) is held:
+            if held.message is sent and not held.released:
                 # Deleted, or received again with a receipt we do not have: no longer ours to keep hidden.
                 _log.warning("control message %s of %s can no longer be kept hidden: %s", sent.id, sent.queue, error)
-                del self._held[sent.id]
+                held.released = True
             return  # otherwise a newer copy replaced it meanwhile: that one is renewed in its turn
         except Exception as error:  # a timeout or a 503 may pass: never a busy loop, never a lost renewer
             _log.warning("renewing control message %s of %s failed (retried): %r", sent.id, sent.queue, error)
