@@ -12,11 +12,11 @@ visibilities (``--defaults``: WorkerOptions' 30 s leases renewed every 10 s and 
 Azurite unless ``--connection`` is given (Azurite 3.35 pauses its queue service for 20-30 s once thousands of
 messages were consumed; see ``benchmarks/scale.py``):
 
-* ``crash``: two workers; one runs with ``DS_CRASH_AT`` set to a crash point of the checkpoint or activity path
+* ``crash``: two workers; one runs with ``--crash-at`` set to a crash point of the checkpoint or activity path
   (C1 after the sends, C2 after the History write, C3 after the Instances write, C4 after the deletes, A1 after
   an activity ran, A2 after its result was sent) and dies there on its 5th hit; it is restarted with the next point.
 * ``kill``: three workers; every 2-5 s (seeded) one gets SIGKILL and a new one starts, for the first 20 s.
-* ``5xx``: two workers whose storage calls fail through ``DS_FAULTS``: 503, 500 and refused connections on 10 %
+* ``5xx``: two workers whose storage calls fail through ``--faults``: 503, 500 and refused connections on 10 %
   of all calls, and 5 % of queue puts and deletes and History writes executed but answered with a lost response.
 
 Figures per family: orchestrations started, completed with the right output, lost (not completed with the right
@@ -48,9 +48,9 @@ from pathlib import Path
 
 from benchmarks.fault_app import LEDGER_VARIABLE, STEPS, expected
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._storage.faults import FAULTS_VARIABLE, FaultPlan, FaultRule
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import Azurite, unique_hub_name
+from durable_storage.testing.faults import FaultPlan, FaultRule
 
 FAMILIES = ("crash", "kill", "5xx")
 CRASH_POINTS = ("C1", "C2", "C3", "C4", "A1", "A2")
@@ -82,7 +82,7 @@ def _die_with_parent() -> None:
 
 
 class Workers:
-    """Worker processes of one hub, with their logs and environment.
+    """Worker processes of one hub, with their logs and command lines.
 
     ``app`` is the module:attribute they serve, ``options`` their command-line timings (by default the fault
     families' short leases and visibilities; empty: WorkerOptions' defaults).
@@ -107,16 +107,18 @@ class Workers:
         self.running: list[subprocess.Popen[bytes]] = []
         self._count = 0
 
-    def start(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, *seams: str) -> subprocess.Popen[bytes]:
+        """Start a worker; ``seams`` are its hidden test options (``--crash-at C2:5``, ``--faults JSON``)."""
         # INFO under injected faults: each injected fault is an INFO line, which is how they are counted.
-        level = "INFO" if extra_env and FAULTS_VARIABLE in extra_env else "WARNING"
+        level = "INFO" if "--faults" in seams else "WARNING"
         command = [
             sys.executable,
             *("-m", "durable_storage", "--connection", self._connection, "--task-hub", self._hub),
             *("--partition-count", str(PARTITIONS), "--log-level", level, "worker", self._app),
             *self._options,
+            *seams,
         ]
-        env = {**os.environ, LEDGER_VARIABLE: str(self._ledger), **(extra_env or {})}
+        env = {**os.environ, LEDGER_VARIABLE: str(self._ledger)}
         self._count += 1
         with (self._logs / f"{self._hub}-worker-{self._count}.log").open("wb") as out:
             process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
@@ -198,8 +200,7 @@ async def _drive(
                     figures.disruptions += 1
                     known = _worker_ids(logs, hub_name)
                     figures.recovery_s.append(await _recovery(hub, {known.get(dead.pid, "?")}, now))
-                    env = {"DS_CRASH_AT": f"{crash_points.pop(0)}:5"} if crash_points else None
-                    workers.start(env)
+                    workers.start(*(("--crash-at", f"{crash_points.pop(0)}:5") if crash_points else ()))
                 if family == "kill" and now >= next_kill and now - began < 20:
                     victim = workers.running[rng.randrange(len(workers.running))]
                     victim_id = _worker_ids(logs, hub_name).get(victim.pid, "?")
@@ -246,10 +247,10 @@ def _executions(ledger: Path) -> Counter[str]:
 
 def _start_first(workers: Workers, family: str, plan: FaultPlan | None, crash_points: list[str]) -> None:
     for index in range(3 if family == "kill" else 2):
-        env = {FAULTS_VARIABLE: plan.to_json()} if plan is not None else None
+        seams = ("--faults", plan.to_json()) if plan is not None else ()
         if family == "crash" and index == 0:
-            env = {"DS_CRASH_AT": f"{crash_points.pop(0)}:5"}
-        workers.start(env)
+            seams = ("--crash-at", f"{crash_points.pop(0)}:5")
+        workers.start(*seams)
 
 
 async def _finished(client: DurableOrchestrationClient, ids: Sequence[str]) -> int:

@@ -13,6 +13,7 @@
     │   └── InstanceAlreadyExistsError         start_new with the ID of a Pending, Running or Suspended instance
     ├── TaskFailedError                        an activity, sub-orchestration or entity operation failed
     ├── NonDeterminismError                    the code no longer does what the history recorded
+    ├── ReplayDeadlineError (TimeoutError)     orchestrator or entity code ran past the worker's replay deadline
     └── StorageError                           a storage request failed; carries status, code, request id, resource
         ├── ConflictError                      409 / 412: a conditional write lost (stale ETag, row exists)
         ├── ResourceNotFoundError              404
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidNameError",
     "MessageFormatError",
     "NonDeterminismError",
+    "ReplayDeadlineError",
     "ResourceNotFoundError",
     "StorageAuthenticationError",
     "StorageError",
@@ -175,6 +177,14 @@ class TaskFailedError(DurableStorageError):
         self.reason = reason
         self.details = details
         self.error_type = error_type
+
+
+class ReplayDeadlineError(DurableStorageError, TimeoutError):
+    """Orchestrator or entity code did not return within ``WorkerOptions.replay_deadline``.
+
+    It looped or blocked (``time.sleep``, ``input()``, a lock): the instance fails with this error's type and message
+    (an entity's operations fail instead), and the worker goes on with the others on a fresh replay thread.
+    """
 
 
 class NonDeterminismError(DurableStorageError):

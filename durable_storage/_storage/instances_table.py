@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -196,10 +196,16 @@ class InstancesTable:
         page_size: int | None = None,
         continuation: Mapping[str, str] | None = None,
         fetch_payloads: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> tuple[list[InstanceRecord], dict[str, str] | None]:
-        """One page of rows matching ``query`` (None: all); ``unescape`` turns a PartitionKey into an instance ID."""
+        """One page of rows matching ``query`` (None: all); ``unescape`` turns a PartitionKey into an instance ID.
+
+        ``columns`` (InstanceRecord attribute names) reads only those columns and the keys: the other
+        attributes are None. A projection is how a scan over many rows stays small (no payload travels).
+        """
+        select = None if columns is None else ["PartitionKey", "RowKey", *(_COLUMNS[name] for name in columns)]
         page: Page = await self._tables.query_page(
-            self.table, query, parameters=parameters, page_size=page_size, continuation=continuation
+            self.table, query, parameters=parameters, select=select, page_size=page_size, continuation=continuation
         )
         records = [
             await self._from_row(unescape(row.partition_key), row, fetch_payloads=fetch_payloads) for row in page.rows

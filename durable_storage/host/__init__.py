@@ -5,7 +5,7 @@ Needs ``azure-functions`` (and ``azure-functions-durable`` for apps on the publi
 
 from durable_storage.host._functions import Binding, FunctionSpec, HttpFunction, LoadedApp, build
 from durable_storage.host._server import FunctionsHost, load_functions
-from durable_storage.host._settings import HostSettings, load_host_settings
+from durable_storage.host._settings import HostSettings, apply_local_settings, load_host_settings
 from durable_storage.host._timers import TimerRunner, TimerTrigger
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "LoadedApp",
     "TimerRunner",
     "TimerTrigger",
+    "apply_local_settings",
     "build",
     "load_functions",
     "load_host_settings",

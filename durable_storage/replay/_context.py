@@ -1,14 +1,14 @@
 """The ``context`` an orchestrator receives: the azure-functions-durable 1.7 ``DurableOrchestrationContext``; pure.
 
 Every method builds a task (or records an action at once, for ``signal_entity`` and ``continue_as_new``); the
-replayer gives the task its sequence id when the orchestrator yields it.
+runtime (the engine, seen through ``ReplayRuntime``) gives the task its sequence id when the orchestrator yields it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -17,13 +17,15 @@ from durable_storage import _json
 from durable_storage._datetimes import STORABLE_RANGE, is_storable
 from durable_storage._http import DurableHttpRequest
 from durable_storage._names import validate_orchestration_id
-from durable_storage.entities._formats import OPERATION, RELEASE, ReleaseMessage, RequestMessage, scheduled_name
+from durable_storage.entities._formats import OPERATION, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions, entity_id_of, is_entity_id, retry_options_of
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
 from durable_storage.replay._host_json import SdkHistoryEvent, context_from_json
+from durable_storage.replay._locks import EntityLock, LockTask
 from durable_storage.replay._tasks import (
     AtomicTask,
     CancellableTask,
+    EntityCallTask,
     ExternalEventTask,
     LongTimerTask,
     RetryableTask,
@@ -34,24 +36,16 @@ from durable_storage.replay._tasks import (
 )
 
 if TYPE_CHECKING:
-    from durable_storage.replay._engine import Replayer
+    from durable_storage.replay._runtime import ReplayRuntime
 
-__all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityCallTask", "EntityLock", "LockTask"]
+# EntityLock: the type of what ``with (yield context.lock_entities(...))`` binds, named here for users' tests.
+__all__ = ["HTTP_ACTIVITY", "DurableOrchestrationContext", "EntityLock"]
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
-_INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # set by App.orchestration_trigger(input_type=...)
 """The activity name Durable Functions gives ``call_http`` requests; the worker runs it itself."""
 # azure-functions-durable's namespace for new_uuid (python-api.md §1.3).
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
 _FIRE_AT_RULE = f"must be from {STORABLE_RANGE}"
-
-
-class EntityCallTask(AtomicTask):
-    """A ``call_entity``: waits for the entity's response event, named after the request id."""
-
-    def __init__(self, make_action: Callable[[int], SendEventAction], description: str) -> None:
-        super().__init__(make_action, description)
-        self.request_id: str | None = None
 
 
 # call_* kind -> the binding type, the trigger argument that renames it, and the name azure-functions-durable's
@@ -105,13 +99,11 @@ def _published_function_name(built: Any, what: str) -> str:
 class DurableOrchestrationContext:
     """The orchestration API, as in azure-functions-durable 1.7 (api.md §1)."""
 
-    def __init__(self, replayer: Replayer) -> None:
-        self._replayer = replayer
+    def __init__(self, runtime: ReplayRuntime) -> None:
+        self._runtime = runtime
         self._custom_status: Any = None
         self._uuid_counter = 0
-        self._is_replaying = False
         self.will_continue_as_new = False
-        self._held_lock: EntityLock | None = None
         # The SDK's bag of the host payload's other keys; our worker has none (from_json fills it).
         self.function_context: SimpleNamespace = SimpleNamespace()
 
@@ -132,32 +124,32 @@ class DurableOrchestrationContext:
     @property
     def instance_id(self) -> str:
         """This orchestration's instance ID."""
-        return self._replayer.instance_id
+        return self._runtime.execution.instance_id
 
     @property
     def parent_instance_id(self) -> str | None:
         """The instance ID of the orchestration that started this one as a sub-orchestration, else None."""
-        return self._replayer.parent_instance_id
+        return self._runtime.execution.parent_instance_id
 
     @property
     def version(self) -> str | None:
         """The version this execution was started with."""
-        return self._replayer.version
+        return self._runtime.execution.version
 
     @property
     def current_utc_datetime(self) -> datetime:
         """The replay-safe current time (timezone-aware UTC): the latest OrchestratorStarted timestamp seen."""
-        return self._replayer.current_utc_datetime
+        return self._runtime.current_utc_datetime
 
     @property
     def is_replaying(self) -> bool:
         """True while the code runs over events it has already seen in an earlier episode."""
-        return self._is_replaying
+        return self._runtime.is_replaying
 
     @property
     def histories(self) -> list[SdkHistoryEvent]:
         """The history events this replay runs over, readable under the SDK's names (``event_type``, ``Name``...)."""
-        return [SdkHistoryEvent(event) for event in self._replayer.history]
+        return [SdkHistoryEvent(event) for event in self._runtime.history]
 
     @property
     def custom_status(self) -> Any:
@@ -169,8 +161,7 @@ class DurableOrchestrationContext:
 
         ``expected_type`` defaults to the ``input_type`` of the orchestrator's ``orchestration_trigger``.
         """
-        wanted = expected_type or getattr(self._replayer.orchestrator, _INPUT_TYPE_ATTRIBUTE, None)
-        return _json.loads(self._replayer.input, wanted)
+        return _json.loads(self._runtime.execution.input, expected_type or self._runtime.input_type)
 
     def set_custom_status(self, status: Any) -> None:
         """Publish ``status`` (JSON-serializable) in the instance's status; a falsy value publishes nothing."""
@@ -212,7 +203,7 @@ class DurableOrchestrationContext:
         activity = _function_name(name, "activity")
         payload = _json.dumps(input_, f"the input of activity {activity!r}")
         return RetryableTask(
-            lambda: self._activity(activity, payload, expected_type), retry_options_of(retry_options), self._replayer
+            lambda: self._activity(activity, payload, expected_type), retry_options_of(retry_options), self._runtime
         )
 
     def call_sub_orchestrator(
@@ -243,7 +234,7 @@ class DurableOrchestrationContext:
         return RetryableTask(
             lambda: self._sub_orchestration(orchestration, payload, instance_id, version, expected_type),
             retry_options_of(retry_options),
-            self._replayer,
+            self._runtime,
         )
 
     def _sub_orchestration(
@@ -293,8 +284,8 @@ class DurableOrchestrationContext:
     def create_timer(self, fire_at: datetime | timedelta) -> CancellableTask:
         """A timer that fires at ``fire_at`` (a datetime, naive = UTC) or after ``fire_at`` (a timedelta)."""
         when = _fire_time(fire_at, self.current_utc_datetime)
-        if when - self.current_utc_datetime > self._replayer.options.max_timer_duration:
-            return LongTimerTask(when, self._replayer)
+        if when - self.current_utc_datetime > self._runtime.options.max_timer_duration:
+            return LongTimerTask(when, self._runtime)
         return TimerTask(when)
 
     def wait_for_external_event(self, name: str, expected_type: type | None = None) -> TaskBase:
@@ -316,7 +307,7 @@ class DurableOrchestrationContext:
     def continue_as_new(self, input_: Any) -> None:
         """End this execution and start the next one with ``input_``; unconsumed events are carried over."""
         self.will_continue_as_new = True
-        self._replayer.continue_as_new(_json.dumps(input_, "the input of continue_as_new"))
+        self._runtime.continue_as_new(_json.dumps(input_, "the input of continue_as_new"))
 
     # --- entities -------------------------------------------------------------------------------------------
 
@@ -328,7 +319,7 @@ class DurableOrchestrationContext:
         payload = _json.dumps(operationInput, f"the input of operation {operationName!r} of entity {target!r}")
 
         def action(id_: int) -> SendEventAction:
-            task.request_id = self._replayer.request_id(id_)
+            task.request_id = self._runtime.execution.request_id(id_)
             return SendEventAction(
                 id=id_, instance_id=target, name="op", input=self._request(operationName, payload, task.request_id)
             )
@@ -355,12 +346,12 @@ class DurableOrchestrationContext:
 
         def action(id_: int) -> SendEventAction:
             request = self._request(
-                operationName, payload, self._replayer.request_id(id_), signal=True, scheduled_time=due
+                operationName, payload, self._runtime.execution.request_id(id_), signal=True, scheduled_time=due
             )
             name = scheduled_name(due) if due is not None else OPERATION
             return SendEventAction(id=id_, instance_id=target, name=name, input=request, scheduled_time=due)
 
-        AtomicTask(action, f"entity signal {operationName!r} to {target}", awaits_result=False).schedule(self._replayer)
+        AtomicTask(action, f"entity signal {operationName!r} to {target}", awaits_result=False).schedule(self._runtime)
 
     def lock_entities(self, *entities: EntityId | Iterable[EntityId]) -> TaskBase:
         """Lock entities for a critical section; yields a lock to use in ``with`` (released when the block ends).
@@ -373,9 +364,10 @@ class DurableOrchestrationContext:
             RuntimeError: this orchestration already holds locks (critical sections do not nest).
             ValueError: no entities, or something that is not an EntityId.
         """
-        if self._held_lock is not None:
+        held = self._runtime.locks.held
+        if held is not None:
             raise RuntimeError(
-                f"orchestration {self.instance_id!r} already holds locks on {self._held_lock.describe()}: leave "
+                f"orchestration {self.instance_id!r} already holds locks on {held.describe()}: leave "
                 "that critical section before locking again"
             )
         flat: list[Any] = []
@@ -386,32 +378,18 @@ class DurableOrchestrationContext:
             raise ValueError("lock_entities() needs at least one EntityId")
 
         def action(id_: int) -> SendEventAction:
-            task.request_id = self._replayer.request_id(id_)
+            task.request_id = self._runtime.execution.request_id(id_)
             request = RequestMessage(
                 operation=None,
                 id=task.request_id,
                 parent_instance_id=self.instance_id,
-                parent_execution_id=self._replayer.execution_id or None,
+                parent_execution_id=self._runtime.execution.execution_id or None,
                 lockset=lockset,
             )
             return SendEventAction(id=id_, instance_id=str(lockset[0]), name=OPERATION, input=request.to_json())
 
-        task = LockTask(action, self, lockset)
+        task = LockTask(action, self._runtime.locks, lockset)
         return task
-
-    def _release_locks(self) -> None:
-        """Send a release to every entity of the held lock (the end of a critical section, or of the execution)."""
-        lock, self._held_lock = self._held_lock, None
-        if lock is None:
-            return
-        message = ReleaseMessage(parent_instance_id=self.instance_id, id=lock.request_id).to_json()
-        for entity in lock.entities:
-            target = str(entity)
-
-            def action(id_: int, target: str = target) -> SendEventAction:
-                return SendEventAction(id=id_, instance_id=target, name=RELEASE, input=message)
-
-            AtomicTask(action, f"entity release of {target}", awaits_result=False).schedule(self._replayer)
 
     def _request(
         self,
@@ -429,52 +407,9 @@ class DurableOrchestrationContext:
             is_signal=signal,
             input=payload,
             parent_instance_id=self.instance_id,
-            parent_execution_id=self._replayer.execution_id or None,
+            parent_execution_id=self._runtime.execution.execution_id or None,
             scheduled_time=scheduled_time,
         ).to_json()
-
-
-class EntityLock:
-    """The locks of a critical section; leaving the ``with`` block (or :meth:`release`) releases them."""
-
-    def __init__(self, context: DurableOrchestrationContext, entities: tuple[EntityId, ...], request_id: str) -> None:
-        self._context = context
-        self.entities = entities
-        self.request_id = request_id
-
-    def describe(self) -> str:
-        return ", ".join(str(e) for e in self.entities)
-
-    def release(self) -> None:
-        """Release every lock now (idempotent)."""
-        if self._context._held_lock is self:
-            self._context._release_locks()
-
-    def __enter__(self) -> EntityLock:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-
-class LockTask(EntityCallTask):
-    """A ``lock_entities``: done when the last entity of the lock set grants it; its result is the EntityLock."""
-
-    def __init__(
-        self,
-        make_action: Callable[[int], SendEventAction],
-        context: DurableOrchestrationContext,
-        entities: tuple[EntityId, ...],
-    ) -> None:
-        super().__init__(make_action, "lock on " + ", ".join(str(e) for e in entities))
-        self._context = context
-        self._entities = entities
-
-    def complete(self, value: Any, *, failed: bool, is_played: bool) -> None:
-        if not failed and not self.is_completed:
-            value = EntityLock(self._context, self._entities, self.request_id or "")
-            self._context._held_lock = value
-        super().complete(value, failed=failed, is_played=is_played)
 
 
 def _fire_time(fire_at: Any, now: datetime) -> datetime:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from durable_storage._dotnet_json import decode_event
 from durable_storage.errors import MessageFormatError
 from durable_storage.history import EventType, ExecutionStartedEvent, HistoryEvent, OrchestratorStartedEvent
+from durable_storage.replay._runtime import ExecutionInfo, ReplayOptions
 
 if TYPE_CHECKING:
     from durable_storage.replay._context import DurableOrchestrationContext
@@ -66,7 +67,7 @@ def context_from_json(text: str | bytes | dict[str, Any]) -> DurableOrchestratio
         MessageFormatError: the payload is not a JSON object with a ``history`` list of events, an ``instanceId``
             and an ExecutionStarted event.
     """
-    from durable_storage.replay._engine import Replayer, ReplayOptions  # noqa: PLC0415 - it imports the context
+    from durable_storage.replay._engine import Replayer  # noqa: PLC0415 - it imports the context
 
     payload = json.loads(text) if isinstance(text, (str, bytes)) else text
     if not isinstance(payload, dict) or not isinstance(payload.get("history"), list):
@@ -78,19 +79,22 @@ def context_from_json(text: str | bytes | dict[str, Any]) -> DurableOrchestratio
     started = next((e for e in history if isinstance(e, ExecutionStartedEvent)), None)
     if started is None:
         raise MessageFormatError("orchestration context JSON is invalid: its history has no ExecutionStarted event")
-    replayer = Replayer(lambda _context: None, instance_id, ReplayOptions(), history)
     # As the SDK's constructor: the input from the payload (else the start event), the time of the first
     # OrchestratorStarted, replaying as the host said.
     given_input = payload.get("input")
-    replayer.input = given_input if isinstance(given_input, str) or given_input is None else json.dumps(given_input)
-    replayer.input = replayer.input if replayer.input is not None else started.input
-    replayer.version = started.version
-    replayer.execution_id = started.orchestration_instance.execution_id
+    input_ = given_input if isinstance(given_input, str) or given_input is None else json.dumps(given_input)
     parent = payload.get("parentInstanceId")
-    replayer.parent_instance_id = parent if isinstance(parent, str) else None
+    execution = ExecutionInfo(
+        instance_id=instance_id,
+        execution_id=started.orchestration_instance.execution_id,
+        parent_instance_id=parent if isinstance(parent, str) else None,
+        version=started.version,
+        input=input_ if input_ is not None else started.input,
+    )
     first = next((e for e in history if isinstance(e, OrchestratorStartedEvent)), started)
-    replayer.current_utc_datetime = first.timestamp.astimezone(timezone.utc)
-    context = replayer.context
-    context._is_replaying = bool(payload.get("isReplaying", False))
+    replayer = Replayer(lambda _context: None, instance_id, ReplayOptions(), history)
+    context = replayer.position(
+        execution, first.timestamp.astimezone(timezone.utc), is_replaying=bool(payload.get("isReplaying", False))
+    )
     context.function_context = SimpleNamespace(**{k: v for k, v in payload.items() if k not in _KNOWN_KEYS})
     return context

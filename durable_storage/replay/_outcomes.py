@@ -17,8 +17,7 @@ from durable_storage.history import (
     TaskCompletedEvent,
     TaskFailedEvent,
 )
-from durable_storage.replay._context import EntityCallTask
-from durable_storage.replay._tasks import AtomicTask
+from durable_storage.replay._tasks import AtomicTask, EntityCallTask
 
 __all__ = ["failure_details", "outcome", "request_id_of"]
 

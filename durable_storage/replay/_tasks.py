@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from durable_storage.replay._actions import Action, CreateTimerAction
+from durable_storage.replay._actions import Action, CreateTimerAction, SendEventAction
 
 if TYPE_CHECKING:
     from durable_storage.models import RetryOptions
-    from durable_storage.replay._engine import Replayer
+    from durable_storage.replay._runtime import ReplayRuntime
 
 __all__ = [
     "AtomicTask",
     "CompoundTask",
+    "EntityCallTask",
     "ExternalEventTask",
     "LongTimerTask",
     "RetryableTask",
@@ -75,7 +76,7 @@ class TaskBase:
         if self.parent is not None:
             self.parent.child_completed(self)
 
-    def schedule(self, replayer: Replayer) -> None:
+    def schedule(self, runtime: ReplayRuntime) -> None:
         """Take sequence ids and emit actions for this task (and its children); idempotent."""
         raise NotImplementedError
 
@@ -90,10 +91,18 @@ class AtomicTask(TaskBase):
         self.awaits_result = awaits_result  # False for signal_entity: nothing ever answers it
         self.expected_type: type | None = None  # decodes custom-class results without a module lookup
 
-    def schedule(self, replayer: Replayer) -> None:
+    def schedule(self, runtime: ReplayRuntime) -> None:
         if not self.scheduled:
             self.scheduled = True
-            replayer.schedule_atomic(self)
+            runtime.schedule(self)
+
+
+class EntityCallTask(AtomicTask):
+    """A ``call_entity``: waits for the entity's response event, named after the request id."""
+
+    def __init__(self, make_action: Callable[[int], SendEventAction], description: str) -> None:
+        super().__init__(make_action, description)
+        self.request_id: str | None = None
 
 
 class CancellableTask(TaskBase):
@@ -127,10 +136,10 @@ class ExternalEventTask(AtomicTask):
         super().__init__(None, f"external event {name!r}")
         self.name = name
 
-    def schedule(self, replayer: Replayer) -> None:
+    def schedule(self, runtime: ReplayRuntime) -> None:
         if not self.scheduled:
             self.scheduled = True
-            replayer.wait_for_event(self)
+            runtime.wait_for_event(self)
 
 
 class CompoundTask(TaskBase):
@@ -143,10 +152,10 @@ class CompoundTask(TaskBase):
         for child in self.children:
             child.parent = self
 
-    def schedule(self, replayer: Replayer) -> None:
+    def schedule(self, runtime: ReplayRuntime) -> None:
         self.scheduled = True
         for child in self.children:
-            child.schedule(replayer)
+            child.schedule(runtime)
 
     def child_completed(self, child: TaskBase) -> None:
         """React to one child's outcome."""
@@ -195,19 +204,19 @@ class RetryableTask(CompoundTask):
     wait for it too: histories written by Durable Functions then replay with the same sequence ids.
     """
 
-    def __init__(self, make_attempt: Callable[[], AtomicTask], options: RetryOptions, replayer: Replayer) -> None:
+    def __init__(self, make_attempt: Callable[[], AtomicTask], options: RetryOptions, runtime: ReplayRuntime) -> None:
         super().__init__([make_attempt()])
         self.make_attempt = make_attempt
         self.options = options
-        self.replayer = replayer
+        self.runtime = runtime
         self.attempts = 1
         self.first_attempt_at: datetime | None = None
         self.last_error: BaseException | None = None
 
-    def schedule(self, replayer: Replayer) -> None:
+    def schedule(self, runtime: ReplayRuntime) -> None:
         if not self.scheduled:
-            self.first_attempt_at = replayer.current_utc_datetime
-        super().schedule(replayer)
+            self.first_attempt_at = runtime.current_utc_datetime
+        super().schedule(runtime)
 
     def child_completed(self, child: TaskBase) -> None:
         if isinstance(child, TimerTask):
@@ -220,13 +229,13 @@ class RetryableTask(CompoundTask):
 
     def _attempt_failed(self, child: TaskBase) -> None:
         timeout = self.options.retry_timeout_in_milliseconds
-        now = self.replayer.current_utc_datetime
+        now = self.runtime.current_utc_datetime
         started = self.first_attempt_at or now
         if timeout is not None and (now - started).total_seconds() * 1000 >= timeout:
             self.complete(self.last_error, failed=True, is_played=child.is_played)
             return
         delay = self.options.delay_in_milliseconds(self.attempts - 1)
-        self._add(self.replayer.timer_after(delay / 1000))
+        self._add(TimerTask(now + timedelta(seconds=delay / 1000)))  # a back-off timer from now
 
     def _timer_fired(self, timer: TimerTask) -> None:
         if self.attempts >= self.options.max_number_of_attempts:
@@ -238,7 +247,7 @@ class RetryableTask(CompoundTask):
     def _add(self, task: TaskBase) -> None:
         task.parent = self
         self.children.append(task)
-        task.schedule(self.replayer)
+        task.schedule(self.runtime)
 
 
 class LongTimerTask(CompoundTask, CancellableTask):
@@ -248,24 +257,24 @@ class LongTimerTask(CompoundTask, CancellableTask):
     fires at the exact time asked for.
     """
 
-    def __init__(self, fire_at: datetime, replayer: Replayer) -> None:
+    def __init__(self, fire_at: datetime, runtime: ReplayRuntime) -> None:
         self.fire_at = fire_at
-        self.replayer = replayer
+        self.runtime = runtime
         super().__init__([self._next_timer()])
 
     def _next_timer(self) -> TimerTask:
-        now = self.replayer.current_utc_datetime
-        if self.fire_at - now > self.replayer.options.max_timer_duration:
-            return TimerTask(now + self.replayer.options.long_timer_interval)
+        now = self.runtime.current_utc_datetime
+        if self.fire_at - now > self.runtime.options.max_timer_duration:
+            return TimerTask(now + self.runtime.options.long_timer_interval)
         return TimerTask(self.fire_at)
 
     def child_completed(self, child: TaskBase) -> None:
         if self.is_cancelled:
             return  # nobody waits any more: no further sub-timers
-        if self.fire_at > self.replayer.current_utc_datetime:
+        if self.fire_at > self.runtime.current_utc_datetime:
             timer = self._next_timer()
             timer.parent = self
             self.children.append(timer)
-            timer.schedule(self.replayer)
+            timer.schedule(self.runtime)
         else:
             self.complete(None, failed=False, is_played=child.is_played)

@@ -4,8 +4,10 @@ The page is one response: the stylesheet and the script are put inline when the 
 server with a token needs it once, in the page's URL, and every later request is a ``fetch`` carrying it in a
 header. A Content-Security-Policy allows exactly those two inline blocks (by hash) and same-origin ``fetch``.
 
-``/api/instances`` is the management API's query plus a ``name`` filter; ``/api/instances/{id}/timeline`` is the
-history as a timeline (``_timeline``); ``/api/instances/{id}/children`` is the tree of sub-orchestrations.
+``/api/summary`` counts the hub's instances per status and charts what was created and ended (``_summary``);
+``/api/instances`` is the management API's query plus a ``name`` filter, newest first (``_overview`` says how, and
+what it costs); ``/api/instances/{id}/timeline`` is the history as a timeline, with what a running instance waits
+for (``_timeline``); ``/api/instances/{id}/children`` is the tree of sub-orchestrations.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -21,16 +25,19 @@ from aiohttp import web
 
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.client._management import WEBHOOK_PATH
+from durable_storage.errors import ConfigurationError
 from durable_storage.models import DurableOrchestrationStatus
-from durable_storage.web._params import flag, instance_filter
+from durable_storage.web._overview import SCAN_ROWS, newest_first, summary
+from durable_storage.web._params import instance_filter
 from durable_storage.web._responses import CLIENT, client_of, error, status_payload
-from durable_storage.web._timeline import children_of, timeline
-from durable_storage.web._webhooks import first_page, instance_pages
+from durable_storage.web._timeline import children_of, timeline, waiting_for
 
 __all__ = ["install"]
 
 _MAX_DEPTH = 6
 _MAX_NODES = 200
+_PREVIEW_CHARS = 300
+_MIN_WINDOW, _MAX_WINDOW = 60, 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,9 @@ def _build_page() -> _Page:
     static = resources.files("durable_storage.web") / "static"
     html = (static / "index.html").read_text(encoding="utf-8")
     css = (static / "dashboard.css").read_text(encoding="utf-8")
-    js = (static / "dashboard.js").read_text(encoding="utf-8")
+    # summary.js and panels.js define what dashboard.js calls: one script, in that order.
+    scripts = ("summary.js", "panels.js", "dashboard.js")
+    js = "\n".join((static / name).read_text(encoding="utf-8") for name in scripts)
     html = html.replace("<!-- STYLE -->", f"<style>{css}</style>").replace("<!-- SCRIPT -->", f"<script>{js}</script>")
     policy = (
         f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; connect-src 'self'; "
@@ -73,21 +82,49 @@ async def info(request: web.Request) -> web.StreamResponse:
     return web.json_response({"taskHub": client.task_hub.name, "webhookPath": WEBHOOK_PATH})
 
 
-async def instances(request: web.Request) -> web.StreamResponse:
-    """``GET /api/instances``: the management API's filters plus ``name`` (part of the orchestrator name, any case).
+def _preview(status: DurableOrchestrationStatus) -> dict[str, Any]:
+    # A list row shows the start of the output (or the error); the instance's page has all of it.
+    payload = status_payload(status)
+    output = payload.get("output")
+    text = output if isinstance(output, str) else json.dumps(output)
+    if output is not None and len(text) > _PREVIEW_CHARS:
+        payload["output"] = text[:_PREVIEW_CHARS] + "…"
+        payload["outputTruncated"] = True
+    return payload
 
-    The answer is ``{"instances": [...], "continuationToken": ...}``; the token goes back as ``?continuationToken``.
+
+async def instances(request: web.Request) -> web.StreamResponse:
+    """``GET /api/instances``: the management API's filters plus ``name`` (part of the orchestrator name, any case),
+    newest first.
+
+    The answer is ``{"instances": [...], "continuationToken": ..., "capped": ...}``; the token goes back as
+    ``?continuationToken``. Outputs longer than ``_PREVIEW_CHARS`` are cut (``outputTruncated``).
     """
     client = client_of(request)
-    fetch = instance_pages(client, instance_filter(request.query), show_input=flag(request.query, "showInput", False))
-    wanted = (request.query.get("name") or "").strip().lower()
+    listing = await newest_first(
+        client,
+        instance_filter(request.query),
+        name=(request.query.get("name") or "").strip().lower(),
+        token=request.query.get("continuationToken") or None,
+    )
+    return web.json_response(
+        {
+            "instances": [_preview(s) for s in listing.statuses],
+            "continuationToken": listing.continuation_token,
+            "capped": listing.capped,
+            "scanLimit": SCAN_ROWS,
+        }
+    )
 
-    async def matching(token: str | None) -> tuple[list[DurableOrchestrationStatus], str | None]:
-        found, token = await fetch(token)
-        return [s for s in found if wanted in (s.name or "").lower()], token
 
-    found, token = await first_page(matching, request.query.get("continuationToken") or None)
-    return web.json_response({"instances": [status_payload(s) for s in found], "continuationToken": token})
+async def hub_summary(request: web.Request) -> web.StreamResponse:
+    """``GET /api/summary?window=SECONDS``: instances per status and the created/ended chart (default: an hour)."""
+    value = request.query.get("window") or "3600"
+    if not value.isdigit() or not _MIN_WINDOW <= int(value) <= _MAX_WINDOW:
+        raise ConfigurationError(
+            f"query parameter window={value!r} is invalid: must be {_MIN_WINDOW} to {_MAX_WINDOW} seconds"
+        )
+    return web.json_response(await summary(client_of(request), timedelta(seconds=int(value))))
 
 
 async def instance_timeline(request: web.Request) -> web.StreamResponse:
@@ -96,7 +133,8 @@ async def instance_timeline(request: web.Request) -> web.StreamResponse:
     instance_id = request.match_info["instanceId"]
     if not await client.get_status(instance_id):
         return error(404, f"No instance with ID '{instance_id}' found.")
-    return web.json_response({"instanceId": instance_id, "items": timeline(await client.get_history(instance_id))})
+    events = await client.get_history(instance_id)
+    return web.json_response({"instanceId": instance_id, "items": timeline(events), "waitingFor": waiting_for(events)})
 
 
 async def instance_children(request: web.Request) -> web.StreamResponse:
@@ -147,6 +185,7 @@ def install(app: web.Application) -> None:
         [
             web.get("/", page),
             web.get("/api/info", info),
+            web.get("/api/summary", hub_summary),
             web.get("/api/instances", instances),
             web.get("/api/instances/{instanceId}/timeline", instance_timeline),
             web.get("/api/instances/{instanceId}/children", instance_children),

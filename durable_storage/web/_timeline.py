@@ -13,8 +13,9 @@ from typing import Any
 
 from durable_storage._datetimes import parse_datetime
 from durable_storage.client._status import decode_payload
+from durable_storage.web._failures import failure_view, user_frames
 
-__all__ = ["children_of", "timeline"]
+__all__ = ["children_of", "timeline", "waiting_for"]
 
 Event = Mapping[str, Any]
 Item = dict[str, Any]
@@ -56,11 +57,13 @@ def _milliseconds(start: str | None, end: str | None) -> float | None:
 
 def _failure(event: Event) -> dict[str, Any]:
     details = event.get("FailureDetails") or {}
-    message = f"{details['ErrorType']}: {details.get('ErrorMessage')}" if details.get("ErrorType") else None
-    return {
-        "failure": message or event.get("Reason") or "failed",
-        "details": event.get("Details") or details.get("StackTrace"),
-    }
+    kind = details.get("ErrorType")
+    view = failure_view(details.get("ErrorMessage") if kind else event.get("Reason"), details.get("StackTrace"))
+    if not view["details"]:
+        view["details"] = event.get("Details")  # a .NET worker's TaskFailed: the trace is in Details
+        view["userFrames"] = user_frames(view["details"]) if view["details"] else None
+    message = f"{kind}: {view['message']}" if kind else view["message"]
+    return {"failure": message or "failed", "userFrames": view["userFrames"], "details": view["details"]}
 
 
 def _started(b: _Builder, e: Event) -> None:
@@ -117,7 +120,8 @@ def timeline(events: Sequence[Event]) -> list[Item]:
     ``eventSent``, ``completed``, ``failed``, ``terminated``, ``suspended``, ``resumed``, ``continuedAsNew``,
     ``rewound``), ``start``, ``end`` and ``durationMs`` (for scheduled steps once answered), and what fits the
     kind: ``name``, ``status`` (``scheduled``, ``completed``, ``failed``, ``fired``), ``input``, ``result``,
-    ``failure`` and ``details``, ``instanceId`` (a sub-orchestration's, an event's target), ``fireAt``.
+    ``failure`` (the message once), ``userFrames`` (the traceback's frames of the user's code) and ``details`` (the
+    whole traceback), ``instanceId`` (a sub-orchestration's, an event's target), ``fireAt``.
     """
     builder = _Builder()
     for event in events:
@@ -131,3 +135,24 @@ def children_of(events: Sequence[Event]) -> list[str]:
     """The instance IDs of the sub-orchestrations a history started, in order, each once."""
     found = (e.get("InstanceId") for e in events if e.get("EventType") == "SubOrchestrationInstanceCreated")
     return list(dict.fromkeys(i for i in found if isinstance(i, str)))
+
+
+def waiting_for(events: Sequence[Event]) -> dict[str, Any]:
+    """What the history tells of what an instance waits for.
+
+    ``steps``: the activities and sub-orchestrations scheduled and not answered, and the timers not fired (with
+    ``fireAt``). An awaited external event leaves no row until it arrives (``wait_for_external_event`` records
+    nothing, in Durable Functions as here), so its name is not knowable from storage; ``received`` counts the
+    events that did arrive, by name, which is often the hint (a loop over "Item" events waits for the next one).
+    """
+    steps = [
+        {key: item.get(key) for key in ("kind", "name", "start", "instanceId", "fireAt", "eventId")}
+        for item in timeline(events)
+        if item.get("status") == "scheduled"
+    ]
+    received: dict[str, int] = {}
+    for event in events:
+        if event.get("EventType") == "EventRaised":
+            name = str(event.get("Name"))
+            received[name] = received.get(name, 0) + 1
+    return {"steps": steps, "received": received}

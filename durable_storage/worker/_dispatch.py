@@ -2,9 +2,9 @@
 
 Messages are received in batches, grouped by instance into sessions (one episode at a time per instance, later
 messages wait for the next one), screened by the reference's rules, replayed off the event loop, and committed by
-``_checkpoint``. Screening follows §5.4: results whose scheduling event is not in history yet are abandoned with
-back-off; messages for unknown or finished instances are discarded; a stale Instances row of a finished instance is
-repaired from history.
+``_checkpoint``. Screening follows storage-layout.md §5.4: results whose scheduling event is not in history yet are
+abandoned with back-off; messages for unknown or finished instances are discarded; a stale Instances row of a finished
+instance is repaired from history.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -24,8 +23,7 @@ from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.tables import WriteMode
 from durable_storage.app import App, FunctionKind
-from durable_storage.clock import utcnow
-from durable_storage.errors import ConflictError, MessageFormatError, StorageError
+from durable_storage.errors import ConflictError, MessageFormatError, ReplayDeadlineError, StorageError
 from durable_storage.history import (
     ExecutionStartedEvent,
     ExecutionTerminatedEvent,
@@ -38,13 +36,16 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import episode_trace
 from durable_storage.worker._checkpoint import Committed, checkpoint, instance_record
 from durable_storage.worker._early import seconds_early
-from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
-from durable_storage.worker._episode import Episode, resume_episode, run_episode, with_trace_context
+from durable_storage.worker._entity_episode import entity_id_of, failing_entity, is_entity, run_entity_episode
+from durable_storage.worker._episode import Episode, failed_episode, resume_episode, run_episode, with_trace_context
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._listener import Listener
 from durable_storage.worker._memory import InstanceMemory, Remembered
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._replay_runner import ReplayRunner
+from durable_storage.worker._reports import UnregisteredNames
 from durable_storage.worker._screening import (
     RESULTS,
     SCHEDULING,
@@ -57,7 +58,6 @@ from durable_storage.worker._screening import (
     result_id,
     screen,
 )
-from durable_storage.worker._trace import trace
 from durable_storage.worker._visibility import HeldMessages
 
 __all__ = ["OrchestrationDispatcher"]
@@ -67,11 +67,11 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
-_BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
+_BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (storage-layout.md §5.1, §10)
 _ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this often (LastUpdatedTime's bound)
 _REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
-_OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
+_OUT_OF_ORDER_GIVE_UP = 5  # deliveries of a result for an instance with no history (storage-layout.md §5.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +107,17 @@ class OrchestrationDispatcher:
         options: WorkerOptions,
         *,
         on_sent: Callable[[str], None],
-        run_activity: Callable[[TaskScheduledEvent], Awaitable[HistoryEvent]] | None = None,
+        run_activity: Callable[[TaskScheduledEvent, str], Awaitable[HistoryEvent]] | None = None,
+        hooks: WorkerHooks = NO_HOOKS,
     ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
+        self._hooks = hooks
         self._on_sent = on_sent
         # Runs a local activity (``activity_trigger(local=True)``) inside an episode: the activity dispatcher's.
         self._run_activity = run_activity
+        self._unregistered = UnregisteredNames(hub.name, app)
         self._listeners: dict[str, Listener] = {}
         self.backoffs: dict[str, Backoff] = {}
         self._pending: dict[str, list[Received]] = {}
@@ -123,7 +126,7 @@ class OrchestrationDispatcher:
         self._confirmed: dict[str, list[str]] = {}  # entity -> redelivery keys of its last batch, now deleted
         self._memory = InstanceMemory(_REMEMBERED_ROWS)  # instances as our last checkpoints left them
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
-        self._replays = ThreadPoolExecutor(1, thread_name_prefix="replay")
+        self._replays = ReplayRunner(options.replay_deadline)
         self._buffered = 0
         # Received short-hidden and renewed while buffered or running: a killed worker's messages surface soon.
         self._held = HeldMessages(hub.messages.renew, visibility=options.control_queue_visibility)
@@ -145,7 +148,7 @@ class OrchestrationDispatcher:
             if listener.task is not None and not listener.task.done():
                 _log.warning("the dequeue loop of %s made no poll for %.0f s: restarting it", queue, listener.idle)
                 listener.task.cancel()
-        await self._hub.account.queues.create(queue)  # a partition acquired before its queue exists (§6.4)
+        await self._hub.account.queues.create(queue)  # acquired before its queue exists (storage-layout.md §6.4)
         backoff = self.backoffs.setdefault(
             queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
         )
@@ -214,13 +217,11 @@ class OrchestrationDispatcher:
 
     def close(self) -> None:
         """Release the replay thread (after :meth:`drain`)."""
-        self._replays.shutdown(wait=False)
+        self._replays.close()
 
-    async def _off_loop(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # User code replays on one thread of its own: off the event loop, so storage calls and lease renewals go
-        # on, and only one at a time, because under the GIL more threads would not replay faster but would take
-        # the interpreter from the event loop (CPU-heavy orchestrators starved renewals past the lease; T25).
-        return await asyncio.get_running_loop().run_in_executor(self._replays, partial(function, *args, **kwargs))
+    async def _off_loop(self, function: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
+        # User code replays off the event loop, one replay at a time, within the replay deadline (_replay_runner).
+        return await self._replays.run(partial(function, *args, **kwargs), what=what)
 
     async def _stop_listening(self, queue: str) -> None:
         listener = self._listeners.pop(queue, None)
@@ -242,7 +243,7 @@ class OrchestrationDispatcher:
 
     async def _listen(self, listener: Listener) -> None:
         queue = listener.queue
-        trace(self._options.worker_id, queue, "listen")
+        self._hooks.trace(self._options.worker_id, queue, "listen")
         lingered = False
         try:
             while not listener.stop.is_set():
@@ -264,8 +265,8 @@ class OrchestrationDispatcher:
                     await asyncio.sleep(linger)
                     continue
                 lingered = False
-                trace(self._options.worker_id, queue, "receive")
-                listener.last_dequeue = utcnow()
+                self._hooks.trace(self._options.worker_id, queue, "receive")
+                listener.last_dequeue = self._hub.clock()
                 try:
                     batch = await self._hub.messages.receive(queue, visibility=self._options.control_queue_visibility)
                 except StorageError as error:
@@ -285,10 +286,10 @@ class OrchestrationDispatcher:
                     continue
                 self._add(batch)
         finally:
-            trace(self._options.worker_id, queue, "stop")
+            self._hooks.trace(self._options.worker_id, queue, "stop")
 
     def _add(self, batch: list[Received]) -> None:
-        now = utcnow()
+        now = self._hub.clock()
         for received in batch:
             data = received.data
             if data is None or data.task_message is None:
@@ -306,7 +307,7 @@ class OrchestrationDispatcher:
                 continue
             instance_id = data.task_message.orchestration_instance.instance_id
             pending = self._pending.setdefault(instance_id, [])
-            # A re-delivered message (its visibility expired) replaces the older copy (§5.1 step 3).
+            # A re-delivered message (its visibility expired) replaces the older copy (storage-layout.md §5.1 step 3).
             pending[:] = [r for r in pending if r.message.id != received.message.id]
             pending.append(received)
             self._held.hold(received)
@@ -431,35 +432,7 @@ class OrchestrationDispatcher:
         events = [event_of(r) for r in keep]
         beginning = start or state.started
         name = beginning.name if beginning is not None else ""
-        now = utcnow()
-        is_local = self._app.is_local_activity if self._run_activity is not None else None
-        episode = await self._off_loop(
-            run_episode,
-            self._orchestrator(name),
-            instance_id=instance_id,
-            history=history,
-            messages=events,
-            now=now,
-            options=self._options.replay,
-            resolve=self._orchestrator,
-            is_local=is_local,
-        )
-        while episode.pending_local and self._run_activity is not None:
-            # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
-            results = await asyncio.gather(*(self._run_activity(e) for e in episode.pending_local))
-            now = utcnow()
-            started = runtime_state(episode.history).started
-            episode = await self._off_loop(
-                resume_episode,
-                self._orchestrator(started.name if started is not None else name),
-                episode,
-                results,
-                instance_id=instance_id,
-                now=now,
-                options=self._options.replay,
-                resolve=self._orchestrator,
-                is_local=is_local,
-            )
+        episode, now = await self._replay(instance_id, name, history, events)
         if traced is not None:
             context = traced.begin(instance_id, beginning, episode, new_events=len(events), replayed=len(history))
             if context is not None:
@@ -470,6 +443,50 @@ class OrchestrationDispatcher:
             )
         except _HistoryExists:
             await self._orchestrate(instance_id, keep, from_storage=True, traced=traced)
+
+    async def _replay(
+        self, instance_id: str, name: str, history: list[HistoryEvent], events: list[HistoryEvent]
+    ) -> tuple[Episode, datetime]:
+        """The episode of ``events`` over ``history``, its local activities run, and its time."""
+        now = self._hub.clock()
+        is_local = self._app.is_local_activity if self._run_activity is not None else None
+        what = f"orchestrator {name!r} of instance {instance_id!r}"
+        options = self._options.replay
+        try:
+            episode = await self._off_loop(
+                run_episode,
+                self._orchestrator(name),
+                instance_id=instance_id,
+                history=history,
+                messages=events,
+                now=now,
+                options=options,
+                resolve=self._orchestrator,
+                is_local=is_local,
+                what=what,
+            )
+            while episode.pending_local and self._run_activity is not None:
+                # Local activities: run here, then the orchestration goes on in the same episode and one checkpoint.
+                results = await asyncio.gather(*(self._run_activity(e, instance_id) for e in episode.pending_local))
+                now = self._hub.clock()
+                started = runtime_state(episode.history).started
+                episode = await self._off_loop(
+                    resume_episode,
+                    self._orchestrator(started.name if started is not None else name),
+                    episode,
+                    results,
+                    instance_id=instance_id,
+                    now=now,
+                    options=options,
+                    resolve=self._orchestrator,
+                    is_local=is_local,
+                    what=what,
+                )
+        except ReplayDeadlineError as error:
+            # Runaway code runs away again on every replay: the instance fails (its parent is told), its messages
+            # are consumed, and the abandoned replay's episode is never used.
+            episode = failed_episode(history, str(error), now, error_type=type(error).__name__, messages=events)
+        return episode, now
 
     async def _load(
         self, instance_id: str, escaped: str, batch: Sequence[Received], known: Remembered | None, *, from_storage: bool
@@ -523,6 +540,7 @@ class OrchestrationDispatcher:
                 instance_etag=row.etag,
                 previous_row=known.row if known is not None and _fresh_row(known, row.etag) else None,
                 sent=self._wake_for,  # the receiving loops start as soon as the messages are in their queues
+                hooks=self._hooks,
                 settle=self._held.settle,
             )
         except ConflictError as error:
@@ -582,16 +600,21 @@ class OrchestrationDispatcher:
     async def _process_entity(self, instance_id: str, batch: list[Received]) -> None:
         escaped = self._hub.escape(instance_id)
         loaded, row = await asyncio.gather(self._hub.history.load(escaped), self._row_before(instance_id, escaped))
-        now = utcnow()
-        episode, outcome = await self._off_loop(
+        now = self._hub.clock()
+        entity_episode = partial(
             run_entity_episode,
-            self._entity(instance_id),
             instance_id=instance_id,
             history=loaded.events,
             messages=[event_of(r) for r in batch],
             now=now,
             confirmed=self._confirmed.pop(instance_id, ()),
         )
+        what = f"entity {entity_id_of(instance_id).name!r} of instance {instance_id!r}"
+        try:
+            episode, outcome = await self._off_loop(entity_episode, self._entity(instance_id), what=what)
+        except ReplayDeadlineError as error:
+            # Every operation of the batch fails with the error (callers get it) and the state stays as it was.
+            episode, outcome = entity_episode(failing_entity(error))
         for reason in outcome.rejected:
             _log.error("entity %s: a message was not understood and is dropped: %s", instance_id, reason)
         if not await self._commit(instance_id, episode, etag=loaded.etag, row=row, inbound=batch, now=now):
@@ -606,6 +629,7 @@ class OrchestrationDispatcher:
         try:
             entity: Callable[..., Any] = self._app.get(FunctionKind.ENTITY, name).function
         except LookupError as error:
+            self._unregistered.report(FunctionKind.ENTITY, name)
             message = str(error)
 
             def missing(context: Any) -> None:
@@ -640,7 +664,7 @@ class OrchestrationDispatcher:
             if verdict is None:
                 defer.append(received)
             elif not verdict:
-                discard.append(received)  # a re-delivered start, or one superseded by a later start_new (§5.2)
+                discard.append(received)  # a re-delivered or superseded start (storage-layout.md §5.2)
             else:
                 accepted = event
         return accepted
@@ -650,7 +674,7 @@ class OrchestrationDispatcher:
     ) -> bool | None:
         """True: run it. False: a newer start superseded it (discard). None: its row is not written yet (later)."""
         if event.parent_instance is not None:
-            return True  # sub-orchestration starts are not deduplicated (§5.2)
+            return True  # sub-orchestration starts are not deduplicated (storage-layout.md §5.2)
         row = before.record
         if not before.read:
             row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
@@ -659,7 +683,7 @@ class OrchestrationDispatcher:
         if row is None or row.execution_id in (None, event.orchestration_instance.execution_id):
             return True
         # Another execution in the row: an older one the client is about to replace (our generation is newer:
-        # wait for the row), or a newer start that won (same or older generation: discard), as in §5.2.
+        # wait for the row), or a newer start that won (same or older generation: discard); storage-layout.md §5.2.
         if (event.generation or 0) > (row.generation or 0):
             return None
         return False
@@ -670,7 +694,7 @@ class OrchestrationDispatcher:
             await self._terminate_pending(instance_id, terminate)
         results = [r for r in batch if isinstance(event_of(r), RESULTS)]
         early = [r for r in results if r.message.dequeue_count <= _OUT_OF_ORDER_GIVE_UP]
-        await self._abandon(early)  # the history may not be written yet (§5.4 step 3)
+        await self._abandon(early)  # the history may not be written yet (storage-layout.md §5.4 step 3)
         dropped = [r for r in batch if r not in early]
         for received in dropped:
             _log.warning(
@@ -683,12 +707,12 @@ class OrchestrationDispatcher:
         await self._delete(dropped)
 
     async def _terminate_pending(self, instance_id: str, event: ExecutionTerminatedEvent) -> None:
-        # A Pending instance (its start still delayed) is terminated in the Instances row alone (§9.2).
+        # A Pending instance (its start still delayed) ends in its Instances row alone (storage-layout.md §9.2).
         escaped = self._hub.escape(instance_id)
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None:
             return
-        now = utcnow()
+        now = self._hub.clock()
         terminated = replace(
             row,
             runtime_status=OrchestrationRuntimeStatus.Terminated,
@@ -706,9 +730,9 @@ class OrchestrationDispatcher:
         assert started is not None
         same_execution = row is not None and row.execution_id == started.orchestration_instance.execution_id
         if row is None or (same_execution and row.runtime_status is not state.status):
-            # A crash between the History and the Instances writes left the row behind (§5.4 step 5, PR #1253).
+            # A crash between the History and Instances writes left it behind (storage-layout.md §5.4 step 5, #1253).
             episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
-            now = utcnow()
+            now = self._hub.clock()
             await self._hub.instances.write(
                 instance_record(self._hub, instance_id, episode, now), escaped, mode=WriteMode.UPSERT_REPLACE
             )
@@ -717,6 +741,7 @@ class OrchestrationDispatcher:
         try:
             return self._app.get(FunctionKind.ORCHESTRATOR, name).function
         except LookupError as error:
+            self._unregistered.report(FunctionKind.ORCHESTRATOR, name)
             message = str(error)
 
             def missing(context: Any) -> Any:

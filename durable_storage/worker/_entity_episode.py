@@ -2,7 +2,7 @@
 
 Durable Functions keeps an entity as the orchestration instance ``@name@key`` that ends every batch with
 continue-as-new: the next execution's input (and the Instances row's ``Input``) is the serialized scheduler state
-and its custom status the ``EntityStatus`` (dotnet-examples/entity-messages.md §1). Only the new execution is
+and its custom status the ``EntityStatus`` (entity-messages.md §1). Only the new execution is
 written, from RowKey 0 (storage-layout.md §5.5), so an entity's history stays three rows long however many
 operations it has run.
 """
@@ -28,7 +28,7 @@ from durable_storage.models import EntityId
 from durable_storage.runtime_state import runtime_state
 from durable_storage.worker._episode import Episode, Outbound
 
-__all__ = ["entity_id_of", "is_entity", "run_entity_episode"]
+__all__ = ["entity_id_of", "failing_entity", "is_entity", "run_entity_episode"]
 
 
 def is_entity(instance_id: str) -> bool:
@@ -40,6 +40,15 @@ def entity_id_of(instance_id: str) -> EntityId:
     """The entity of ``@name@key``; the key may itself contain ``@`` (as DTFx allows)."""
     name, _, key = instance_id[1:].partition("@")
     return EntityId(name, key)
+
+
+def failing_entity(error: Exception) -> Callable[[Any], None]:
+    """A stand-in entity whose every operation fails with ``error``'s type and message (the state is kept)."""
+
+    def fail(context: Any) -> None:
+        raise type(error)(str(error))
+
+    return fail
 
 
 def run_entity_episode(

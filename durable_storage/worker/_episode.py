@@ -3,7 +3,8 @@
 This is DTFx's ``TaskOrchestrationDispatcher`` turned into a function: frame the new messages with
 OrchestratorStarted/OrchestratorCompleted, replay, turn each new action into its scheduling event and its outbound
 message (storage-layout.md §3.3, §4), record the completion, notify a parent, and run a continue-as-new's next
-execution in the same episode (§5.5). Nothing here touches storage; ``_checkpoint`` commits the result.
+execution in the same episode (storage-layout.md §5.5). Nothing here touches storage; ``_checkpoint`` commits the
+result.
 """
 
 from __future__ import annotations
@@ -393,16 +394,25 @@ def with_trace_context(episode: Episode, context: DistributedTraceContext) -> Ep
     )
 
 
-def failed_episode(history: Sequence[HistoryEvent], reason: str, now: datetime, *, error_type: str) -> Episode:
+def failed_episode(
+    history: Sequence[HistoryEvent],
+    reason: str,
+    now: datetime,
+    *,
+    error_type: str,
+    messages: Sequence[HistoryEvent] = (),
+) -> Episode:
     """An episode that fails the running execution in ``history`` with ``reason`` (and tells a parent).
 
     For an instance whose messages can never be processed: it ends Failed instead of being retried forever.
+    ``messages``: the new events the episode consumes (recorded, as an ordinary episode records them).
     """
-    started = runtime_state(history).started
+    started = runtime_state([*history, *messages]).started
     details = FailureDetails(error_type=error_type, error_message=reason)
     completion = Completion(id=-1, status=_Status.Failed, failure_details=details)
     appended: list[HistoryEvent] = [
         OrchestratorStartedEvent(timestamp=now),
+        *messages,
         _completed_event(completion, now),
         OrchestratorCompletedEvent(timestamp=now),
     ]

@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import durable_storage as df
@@ -19,7 +20,6 @@ import durable_storage as df
 app = df.App()
 
 LEDGER_VARIABLE = "DURABLE_STORAGE_TEST_LEDGER"
-HOLD_VARIABLE = "DURABLE_STORAGE_TEST_HOLD"
 attempts: Counter[str] = Counter()
 """Calls of ``flaky`` per key, in this process."""
 
@@ -83,14 +83,20 @@ def slow_ledgered(request: dict[str, Any]) -> str:
     return str(request["step"]).upper()
 
 
+def released(ledger: str) -> Path:
+    """The file whose existence lets ``held_locally`` and ``held_remotely`` return (next to the ledger)."""
+    return Path(f"{ledger}.released")
+
+
 def _hold(name: str) -> str:
-    """Note ``held <name>`` in the ledger; in a worker process told to hold (DURABLE_STORAGE_TEST_HOLD), block."""
+    """Note ``held <name>`` in the ledger, then block until the test creates :func:`released` (at most an hour)."""
     path = os.environ.get(LEDGER_VARIABLE)
     if path:
         with open(path, "a", encoding="utf-8") as ledger:
             ledger.write(f"held {name}\n")
-    if os.environ.get(HOLD_VARIABLE):
-        time.sleep(3600)  # until the test kills this process: it holds what it received meanwhile
+        deadline = time.monotonic() + 3600
+        while not released(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the worker holds what it received meanwhile (the test kills it)
     return name.upper()
 
 

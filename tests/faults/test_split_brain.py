@@ -29,7 +29,6 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker, WorkerOptions
-from durable_storage._storage import account
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.clock import utcnow
 from durable_storage.taskhub import TaskHub
@@ -74,6 +73,8 @@ def options(worker_id: str, **changes: Any) -> WorkerOptions:
         "lease_renew_interval": 30,  # A's next renewal (which would notice) comes after the test
         "control_queue_visibility": 2,
         "max_polling_interval": 0.1,
+        # A's replay threads wait on the gate on purpose, longer than the default replay deadline would allow.
+        "replay_deadline": 120,
     }
     return WorkerOptions(worker_id=worker_id, **{**settings, **changes})
 
@@ -91,18 +92,17 @@ async def one_partition(connection_string: str) -> AsyncIterator[TaskHub]:
 
 
 async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(
-    connection_string: str, one_partition: TaskHub, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    connection_string: str, one_partition: TaskHub, caplog: pytest.LogCaptureFixture
 ) -> None:
     hub = one_partition
     caplog.set_level(logging.WARNING, logger="durable_storage.worker")
     gate, holding = threading.Event(), threading.Event()
-    monkeypatch.setattr(account, "_FAULTS_SPEC", NO_CONTROL_RENEWALS.to_json())
-    a_client = DurableOrchestrationClient.from_connection_string(
-        connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY
+    # Only A's requests meet the faults; B and the test's client reach storage untouched.
+    a_hub = TaskHub.from_connection_string(
+        connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY, faults=NO_CONTROL_RENEWALS
     )
-    monkeypatch.undo()  # B and the test's client reach storage without faults
     async with (
-        a_client,
+        a_hub,
         DurableOrchestrationClient.from_connection_string(
             connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY
         ) as client,
@@ -110,7 +110,7 @@ async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(
         # A polls rarely once idle (every 8-16 s), so that B, polling often, receives the messages when A's
         # visibility lapses and finishes with them before A could receive them again.
         a = Worker(
-            a_client,
+            a_hub,
             versions("A", gate, holding),
             options=options("A", min_polling_interval=8.0, max_polling_interval=16.0),
         )

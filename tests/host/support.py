@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,11 @@ from tests.e2e.support import REPO_ROOT, die_with_parent
 
 APPS = Path(__file__).parent / "apps"
 _HUB_OVERRIDE = "AzureFunctionsJobHost__extensions__durableTask__hubName"
+
+
+def read_log(log: Path) -> str:
+    """A process's output so far (small files: read at once, even from a coroutine)."""
+    return log.read_text(errors="replace")
 
 
 def free_port() -> int:
@@ -39,7 +44,7 @@ class RunningHost:
 
     @property
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return read_log(self.log)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
         """``(status, body, response)``: the body as JSON when it is JSON, else as text."""
@@ -63,32 +68,25 @@ class RunningHost:
         return result
 
 
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
         return subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
         )
 
 
+def app_environment(connection_string: str, hub: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process running an app: this one's, the storage account, the hub (as an override of
+    host.json's ``hubName``, as on the Functions host) and ``extra`` settings."""
+    return {**os.environ, "AzureWebJobsStorage": connection_string, _HUB_OVERRIDE: hub, **(extra or {})}
+
+
 @asynccontextmanager
-async def running_host(app_dir: Path, connection_string: str, tmp: Path, *args: str) -> AsyncIterator[RunningHost]:
-    """``durable-storage host APP_DIR --port P`` on a fresh hub; stopped with SIGTERM (it must exit 0)."""
-    port, hub = free_port(), unique_hub_name()
-    env = {**os.environ, "AzureWebJobsStorage": connection_string, _HUB_OVERRIDE: hub}
-    log = tmp / f"host-{port}.log"
-    command = [sys.executable, "-m", "durable_storage", "host", str(app_dir), "--port", str(port), *args]
-    process = _spawn(command, env, log)
-    host = RunningHost(process, log, f"http://127.0.0.1:{port}", hub)
-
-    async def ready() -> bool:
-        assert process.poll() is None, f"the host exited early:\n{host.output}"
-        return "SIGINT or SIGTERM stops" in host.output
-
+async def stopped_with_sigterm(process: subprocess.Popen[bytes], log: Path) -> AsyncIterator[None]:
+    """Stop ``process`` with SIGTERM on leaving; it must exit 0 (the log is in the message when it does not)."""
     try:
-        await wait_until(ready, timeout=60, what="the host to start")
-        yield host
+        yield
     finally:
-        await host.session.close()
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         try:
@@ -96,6 +94,50 @@ async def running_host(app_dir: Path, connection_string: str, tmp: Path, *args: 
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-        assert code == 0, f"the host exited with {code}:\n{host.output}"
-        async with TaskHub.from_connection_string(connection_string, task_hub=hub) as created:
-            await created.delete()
+        assert code == 0, f"{process.args} exited with {code}:\n{read_log(log)}"
+
+
+async def wait_for_output(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    """Wait until ``text`` is in the process's output; fail at once if it exits first."""
+
+    async def there() -> bool:
+        assert process.poll() is None, f"{process.args} exited early:\n{read_log(log)}"
+        return text in read_log(log)
+
+    await wait_until(there, timeout=60, what=f"{text!r} in the output of {process.args}")
+
+
+@asynccontextmanager
+async def running_host(
+    app_dir: Path,
+    connection_string: str,
+    tmp: Path,
+    *args: str,
+    hub: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[RunningHost]:
+    """``durable-storage host APP_DIR --port P``; stopped with SIGTERM (it must exit 0).
+
+    ``hub``: the task hub, which the caller deletes; by default a fresh one, deleted afterwards. ``env``: more
+    environment variables for the host.
+    """
+    port, hub_name = free_port(), hub or unique_hub_name()
+    log = tmp / f"host-{port}.log"
+    command = [sys.executable, "-m", "durable_storage", "host", str(app_dir), "--port", str(port), *args]
+    process = spawn(command, app_environment(connection_string, hub_name, env), log)
+    host = RunningHost(process, log, f"http://127.0.0.1:{port}", hub_name)
+    try:
+        async with stopped_with_sigterm(process, log):
+            try:
+                await wait_for_output(process, log, "SIGINT or SIGTERM stops")
+                yield host
+            finally:
+                await host.session.close()
+    finally:
+        if hub is None:
+            await delete_hub(connection_string, hub_name)
+
+
+async def delete_hub(connection_string: str, hub: str) -> None:
+    async with TaskHub.from_connection_string(connection_string, task_hub=hub) as created:
+        await created.delete()

@@ -81,8 +81,8 @@ async def test_three_processes_fire_each_occurrence_exactly_once(hubs: list[Task
     times = sorted(at for at, _ in calls.seen)
     gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
     # One call per second: a second call for an occurrence would come milliseconds after the first, and a missed
-    # occurrence would leave a gap of two seconds.
-    assert all(0.5 < gap < 1.5 for gap in gaps), gaps
+    # occurrence would leave a gap of two seconds. The margins allow for a loaded machine waking a runner late.
+    assert all(0.3 < gap < 1.8 for gap in gaps), gaps
     assert all(payload == {"Schedule": {"AdjustForDST": True}, "ScheduleStatus": None, "IsPastDue": False}
                for _, payload in calls.seen)  # fmt: skip
     status = await hubs[0].timers.read("test-host", "tick")

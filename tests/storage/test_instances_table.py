@@ -1,4 +1,4 @@
-"""The Instances table against a real Azurite: one row per instance, its columns as .NET stores them (§2.2)."""
+"""The Instances table on a real Azurite: one row per instance, columns as .NET stores them (storage-layout.md §2.2)."""
 
 from __future__ import annotations
 
@@ -211,6 +211,25 @@ async def test_query_page_filters_by_status_name(hub: TaskHub) -> None:
 
     assert continuation is None
     assert [r.instance_id for r in records] == ["i1", "i3", "i5"]
+
+
+async def test_query_page_reads_only_the_columns_asked_for(hub: TaskHub) -> None:
+    large = replace(full_record("big/1"), output=json.dumps("x" * 100_000))  # its output lives in a blob
+    await hub.instances.write(large, hub.escape("big/1"), mode=WriteMode.INSERT)
+
+    records, _ = await hub.instances.query_page(
+        None, unescape=unescape_key, columns=("runtime_status", "created_time", "completed_time")
+    )
+
+    assert records == [
+        InstanceRecord(
+            instance_id="big/1",
+            runtime_status=Status.Running,
+            created_time=T0,
+            completed_time=T0 + timedelta(seconds=9),
+            etag=records[0].etag,
+        )
+    ]
 
 
 async def test_a_missing_instance_reads_as_none(hub: TaskHub) -> None:

@@ -42,6 +42,9 @@ INF = math.inf
         ({"max_concurrent_orchestrations": 10**9}, "max_concurrent_orchestrations 1000000000 is invalid"),
         ({"max_dequeue_count": False}, "max_dequeue_count False is invalid: must be an integer, 1 to 1000"),
         ({"replay": {}}, "replay {} is invalid: must be a ReplayOptions"),
+        ({"replay_deadline": 0}, "replay_deadline 0 is invalid: must be a finite number of seconds, greater than 0"),
+        ({"replay_deadline": INF}, "replay_deadline inf is invalid: must be a finite number of seconds"),
+        ({"replay_deadline": "5"}, "replay_deadline '5' is invalid: must be a finite number of seconds"),
         ({"worker_id": ""}, "worker_id '' is invalid: must be a non-empty string"),
     ],
 )
@@ -110,3 +113,25 @@ def test_the_worker_command_refuses_an_infinite_lease_before_it_says_running(
     out, err = capsys.readouterr()
     assert code == 2 and "running" not in out
     assert "lease_interval" in err and "must be a finite number of seconds, 1 to 3600" in err
+
+
+@pytest.mark.parametrize(
+    ("switch", "message"),
+    [
+        (["--crash-at", "C2"], "crash point 'C2' is invalid: must be NAME:N with N >= 1"),
+        (["--clock-skew", "1e9"], "clock skew 1000000000.0 is invalid: must be a number of seconds"),
+        (["--faults", "{"], "fault plan '{' is invalid"),
+        (["--dequeue-trace", "/no/such/folder/t.jsonl"], "dequeue trace '/no/such/folder/t.jsonl' is invalid"),
+    ],
+)
+def test_the_worker_commands_test_switches_are_hidden_and_checked_before_it_says_running(
+    switch: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["worker", "--help"])
+    assert "--crash-at" not in capsys.readouterr().out  # the fault tests' switches: no user needs them
+
+    code = main(["--connection", "UseDevelopmentStorage=true", "worker", "tests.e2e.apps:app", *switch])
+
+    out, err = capsys.readouterr()
+    assert code == 2 and "running" not in out
+    assert message in err

@@ -147,8 +147,14 @@ class Dashboard:
 
     def open_instance(self, instance_id: str) -> None:
         """Click the instance's link in the list and wait for its detail."""
-        link = next(a for a in self.find_all("#instances-table a.instance-link") if a.text == instance_id)
-        link.click()
+
+        def clicked(driver: WebDriver) -> bool:
+            # A list that re-renders under the click (a late answer) leaves a stale link: find it again.
+            link = next(a for a in self.find_all("#instances-table a.instance-link") if a.text == instance_id)
+            link.click()
+            return True
+
+        self.until(clicked, f"the link to {instance_id}")
         self.until(lambda d: self.text("#detail-id") == instance_id, f"the detail of {instance_id}")
         self.until(lambda d: self.status() not in ("", "not found"), f"the status of {instance_id}")
 
@@ -175,3 +181,64 @@ class Dashboard:
             ] or None
 
         return self.until(loaded, "the timeline to load")
+
+    # --- what the views show ------------------------------------------------------------------------------------
+
+    def summary_counts(self) -> dict[str, str]:
+        """The summary's count per status (and ``instances``, their total), once it has loaded."""
+
+        def loaded(driver: WebDriver) -> dict[str, str] | None:
+            if self.find("#summary").get_attribute("aria-busy") != "false":
+                return None
+            cards = self.find_all("#summary-counts .count")
+            return {
+                card.find_element(By.CSS_SELECTOR, ".label").text: card.find_element(By.CSS_SELECTOR, ".n").text
+                for card in cards
+            } or None
+
+        return self.until(loaded, "the summary to load")
+
+    def waiting(self) -> list[tuple[str, str, str]]:
+        """``(kind, name, text)`` of each line of the Waiting for box, once it shows."""
+
+        def shown(driver: WebDriver) -> list[tuple[str, str, str]] | None:
+            if not self.find("#waiting-section").is_displayed():
+                return None
+            items = self.find_all("#waiting-list li")
+            return [(i.get_attribute("data-kind") or "", i.get_attribute("data-name") or "", i.text) for i in items]
+
+        return self.until(shown, "the Waiting for box")
+
+    def cut_off(self) -> list[str]:
+        """What does not fit at this window size: the page's width, headers, labels, placeholders and counts."""
+        found: list[str] = self.driver.execute_script(_CUT_OFF_SCRIPT)
+        return found
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(path))
+        assert path.stat().st_size > 1000, path
+        return path
+
+
+# An element is cut off when its content is wider than its box; a placeholder when its text, in the input's font,
+# is wider than the input's content box. (Output cells end in an ellipsis on purpose, with the whole text as title.)
+_CUT_OFF_SCRIPT = """
+const found = [];
+const page = document.documentElement;
+if (page.scrollWidth > window.innerWidth) found.push("the page: " + page.scrollWidth + " > " + window.innerWidth);
+const context = document.createElement("canvas").getContext("2d");
+for (const input of document.querySelectorAll("input[placeholder]")) {
+  if (!input.offsetParent) continue;
+  const style = getComputedStyle(input);
+  context.font = style.font;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  if (context.measureText(input.placeholder).width > room) found.push("placeholder of #" + input.id);
+}
+const boxes = "th, label, button, .count, .badge, caption, .summary-head, .legend, #page-info";
+for (const node of document.querySelectorAll(boxes)) {
+  if (!node.offsetParent || node.scrollWidth <= node.clientWidth + 1) continue;
+  found.push(node.tagName + " " + node.textContent.trim());
+}
+return found;
+"""

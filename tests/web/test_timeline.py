@@ -120,6 +120,7 @@ def test_the_end_of_an_execution() -> None:
         "durationMs": None,
         "status": "Failed",
         "failure": "KeyError: 'x'",
+        "userFrames": None,
         "details": "tb",
     }
     assert (timeline([done])[0]["kind"], timeline([done])[0]["result"]) == ("completed", [1, 2])

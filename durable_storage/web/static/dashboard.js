@@ -22,6 +22,8 @@
   };
 
   const $ = (id) => document.getElementById(id);
+  let summary = null; // the summary at the top of the list (summary.js), made in start()
+  let panels = null; // the Error and Waiting for boxes of an instance (panels.js), made in start()
 
   // An element with attributes and children; strings become text nodes (never parsed as HTML).
   function el(tag, attrs, ...children) {
@@ -113,7 +115,7 @@
 
   async function loadPage() {
     const table = $("instances-table");
-    table.setAttribute("aria-busy", "true");
+    table.setAttribute("aria-busy", "true"); // the caption says "Loading…" and the rows shown so far fade
     const f = state.filters;
     const r = await api("GET", "/api/instances", {
       query: {
@@ -125,7 +127,9 @@
     const rows = r.ok ? r.data.instances : [];
     renderRows(rows);
     if (r.ok) {
-      say("list-message", state.notice);
+      const capped = r.data.capped ? "More than " + r.data.scanLimit + " instances were created in one window: "
+        + "this is the newest of the first " + r.data.scanLimit + " read. Narrow the list with Created from/to. " : "";
+      say("list-message", capped + state.notice);
       state.notice = "";
       state.pageTokens.length = state.pageIndex + 1;
       state.pageTokens.push(r.data.continuationToken);
@@ -143,7 +147,7 @@
     const body = $("instances-table").tBodies[0];
     body.replaceChildren();
     if (!instances.length) {
-      body.append(el("tr", {}, el("td", { colspan: 5, className: "empty" }, "No instances match.")));
+      body.append(el("tr", {}, el("td", { colspan: 6, className: "empty" }, "No instances match.")));
       return;
     }
     for (const s of instances) {
@@ -152,9 +156,20 @@
         el("td", { className: "name" }, s.name || ""),
         el("td", { className: "status" }, badge(s.runtimeStatus)),
         el("td", {}, shortTime(s.createdTime)),
-        el("td", {}, shortTime(s.lastUpdatedTime))));
+        el("td", {}, shortTime(s.lastUpdatedTime)),
+        outputCell(s)));
     }
   }
+
+  // The output, or for a failed instance the error's first line (the message, not the trace it may carry).
+  function outputCell(s) {
+    const failed = s.runtimeStatus === "Failed";
+    if (s.output === null || s.output === undefined) return el("td", { className: "output none" }, "—");
+    const text = failed ? String(s.output).split("\n")[0] : oneLine(s.output);
+    return el("td", { className: "output" + (failed ? " error" : ""), title: text }, el("span", {}, text));
+  }
+
+  const oneLine = (value) => (typeof value === "string" ? value : JSON.stringify(value)).replace(/\s+/g, " ");
 
   // --- one instance -----------------------------------------------------------------------------------------------
 
@@ -178,8 +193,11 @@
       return;
     }
     const s = status.data;
-    renderStatus(s, steps.ok ? steps.data.items : []);
-    renderTimeline(steps.ok ? steps.data.items : []);
+    const items = steps.ok ? steps.data.items : [];
+    renderStatus(s, items);
+    panels.renderError(s, items);
+    panels.renderWaiting(s, steps.ok ? steps.data.waitingFor : null);
+    renderTimeline(items);
     renderTree(tree.ok ? tree.data : null, id);
     if (!TERMINAL.has(s.runtimeStatus)) state.pollTimer = window.setTimeout(refreshDetail, POLL_MS);
   }
@@ -189,6 +207,9 @@
     $("detail-status").replaceWith(el("span", { id: "detail-status", className: "badge" }, statusText));
     $("detail-meta").replaceChildren();
     for (const id of ["detail-input", "detail-output", "detail-custom-status"]) $(id).textContent = "";
+    $("error-section").hidden = true;
+    $("waiting-section").hidden = true;
+    $("output-section").hidden = false;
     $("timeline").replaceChildren();
     $("children-tree").replaceChildren();
     setButtons(null);
@@ -239,20 +260,23 @@
     const ends = items.map((item) => parseTime(item.end)).filter((t) => !Number.isNaN(t));
     const origin = Math.min(...starts);
     const span = Math.max(1, Math.max(...starts, ...ends) - origin);
-    for (const item of items) list.append(timelineItem(item, origin, span));
+    const ended = items.find((item) => item.kind === "failed");
+    const shown = ended ? ended.failure || "" : ""; // the instance's error, shown in the Error box
+    for (const item of items) list.append(timelineItem(item, origin, span, shown));
     list.setAttribute("aria-busy", "false");
   }
 
-  function timelineItem(item, origin, span) {
+  function timelineItem(item, origin, span, shown) {
     const start = parseTime(item.start);
     const end = Number.isNaN(parseTime(item.end)) ? start : parseTime(item.end);
     const offset = Number.isNaN(start) ? "" : "+" + formatDuration(start - origin);
     const name = item.kind === "suborchestration" && item.instanceId
       ? el("span", { className: "name" }, item.name || "", " (", instanceLink(item.instanceId), ")")
       : el("span", { className: "name" }, item.name || "");
-    const outcome = item.failure
-      ? el("span", { className: "outcome failed" }, item.failure)
-      : el("span", { className: "outcome" }, item.status || "");
+    // A step whose failure is the instance's error (an activity's error let through) points to the Error box too.
+    const cause = item.failure ? item.failure.slice(item.failure.indexOf(": ") + 2) : "";
+    const repeats = item.kind === "failed" || (Boolean(cause) && shown.includes(cause));
+    const outcome = stepOutcome(item, repeats);
     const bar = el("div", { className: "bar " + (item.status || item.kind) });
     bar.style.left = ((Math.max(0, start - origin) / span) * 100).toFixed(2) + "%";
     bar.style.width = (((end - start) / span) * 100).toFixed(2) + "%";
@@ -265,18 +289,30 @@
         el("span", { className: "duration" }, formatDuration(item.durationMs)),
         outcome),
       el("div", { className: "track" }, bar));
-    const details = timelineDetails(item);
+    const details = timelineDetails(item, repeats);
     if (details) li.append(details);
     return li;
   }
 
-  function timelineDetails(item) {
+  function stepOutcome(item, repeats) {
+    // The instance's own failure is shown once, in the Error box: its steps point there.
+    if (repeats) {
+      const first = item.kind === "failed" ? "failed" : item.failure.split("\n")[0];
+      return el("span", { className: "outcome failed" }, first + " — ", el("a", { href: "#error-section",
+        onclick: (event) => { event.preventDefault(); $("error-section").scrollIntoView(); } }, "the error is above"));
+    }
+    if (item.failure) return el("span", { className: "outcome failed" }, item.failure);
+    return el("span", { className: "outcome" }, item.status || "");
+  }
+
+  function timelineDetails(item, repeats) {
     const parts = [];
     const add = (label, value) => parts.push(el("div", {}, el("strong", {}, label), el("pre", {}, formatValue(value))));
     if (item.input !== undefined && item.input !== null) add("Input", item.input);
     if (item.result !== undefined && item.result !== null) add("Result", item.result);
     if (item.reason) add("Reason", item.reason);
-    if (item.details) add("Details", item.details);
+    if (!repeats && item.userFrames) add("Your code (most recent call last)", item.userFrames);
+    if (!repeats && item.details) add(item.userFrames ? "Full traceback" : "Details", item.details);
     if (item.fireAt) add("Fires at", item.fireAt);
     return parts.length ? el("details", {}, el("summary", {}, "details"), parts) : null;
   }
@@ -345,6 +381,14 @@
     state.currentId = null;
     $("detail-view").hidden = true;
     $("list-view").hidden = false;
+    summary.load();
+    loadPage();
+  }
+
+  // A click on a status in the summary: the list shows that status only.
+  function showStatus(status) {
+    for (const box of document.querySelectorAll('#filters input[name="status"]')) box.checked = box.value === status;
+    readFilters();
     loadPage();
   }
 
@@ -381,7 +425,7 @@
     });
     $("prev-page").addEventListener("click", () => { state.pageIndex = Math.max(0, state.pageIndex - 1); loadPage(); });
     $("next-page").addEventListener("click", () => { state.pageIndex += 1; loadPage(); });
-    $("refresh-list").addEventListener("click", () => loadPage());
+    $("refresh-list").addEventListener("click", () => { summary.load(); loadPage(); });
     for (const operation of ["terminate", "suspend", "resume", "rewind"]) {
       $("btn-" + operation).addEventListener("click", () => operate(operation));
     }
@@ -393,10 +437,12 @@
   }
 
   async function start() {
+    summary = window.durableSummary({ el, api, problem, onStatus: showStatus });
+    panels = window.durablePanels({ el, $, instanceLink, formatValue, formatDuration, shortTime, parseTime, TERMINAL });
     wire();
+    route(); // at once: the view shows what it is loading while the header's answer comes
     const r = await api("GET", "/api/info");
     $("hub-name").textContent = r.ok ? r.data.taskHub : "(unavailable: " + problem(r) + ")";
-    route();
   }
 
   start();
