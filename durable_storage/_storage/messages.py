@@ -106,6 +106,15 @@ class MessageChannel:
             raise MessageFormatError(f"large message blob {blob_name!r} holds another wrapper, not a message")
         return data
 
+    async def renew(self, message: QueueMessage, *, visible_in: float) -> QueueMessage:
+        """Keep a received message hidden for ``visible_in`` more seconds; returns the copy with the new pop receipt.
+
+        Raises:
+            ConflictError: a newer pop receipt exists (the message was received again).
+            ResourceNotFoundError: the message is gone.
+        """
+        return await self._queues.update_visibility(message, visible_in=visible_in)
+
     async def delete(self, message: QueueMessage) -> bool:
         """Delete a received message (its blob, if any, stays until the instance is purged, as in .NET)."""
         return await self._queues.delete_message(message)

@@ -183,7 +183,7 @@ async def run_worker(hub: TaskHub, app: App, options: WorkerOptions, hooks: Work
 _WORKER_SECONDS = {
     "lease_interval": "How long a partition lease lasts without renewal.",
     "lease_renew_interval": "How often leases are renewed and free ones claimed; shorter than --lease-interval.",
-    "control_queue_visibility": "How long a received orchestration message stays hidden.",
+    "control_queue_visibility": "How long a received orchestration message stays hidden; renewed while held.",
     "work_item_visibility": "How long a received activity message stays hidden; renewed while it runs.",
     "drain_timeout": "The longest a partition being handed over waits for its running episodes.",
     "replay_deadline": "The longest one replay may run before its orchestration fails (its thread is abandoned).",

@@ -274,7 +274,7 @@ class ActivityDispatcher:
             # re-receive.
             current = self._latest.get(message.id, message)
             try:
-                self._latest[message.id] = await self._hub.account.queues.update_visibility(
+                self._latest[message.id] = await self._hub.messages.renew(
                     current, visible_in=self._options.work_item_visibility
                 )
             except ConflictError:

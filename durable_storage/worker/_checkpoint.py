@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -177,6 +177,7 @@ async def checkpoint(
     previous_row: InstanceRecord | None = None,
     sent: Callable[[Episode], None] | None = None,
     hooks: WorkerHooks = NO_HOOKS,
+    settle: Callable[[Sequence[Received]], Awaitable[Sequence[Received]]] | None = None,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
 
@@ -187,7 +188,9 @@ async def checkpoint(
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
-    a reader sees is skipped. ``hooks`` are told of each crash point between the steps (a test seam).
+    a reader sees is skipped. ``hooks`` are told of each crash point between the steps (a test seam). ``settle``
+    takes the inbound messages back from whoever keeps them hidden, with their newest pop receipts, right before
+    they are deleted (until then they stay hidden however long the writes take).
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -219,6 +222,8 @@ async def checkpoint(
         )
     hooks.crash("C3")
     # Last: until now a crash replays the episode from the same messages.
+    if settle is not None:
+        inbound = await settle(inbound)
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
     hooks.crash("C4")
     log_instance_failed(hub.name, instance_id, episode)

@@ -105,6 +105,7 @@ class Committer:
                 previous_row=previous,
                 sent=self._wake_for,  # the receiving loops start as soon as the messages are in their queues
                 hooks=self._hooks,
+                settle=self._fate.take_back,
             )
         except ConflictError as error:
             self._memory.forget(instance_id)

@@ -39,6 +39,7 @@ from durable_storage.worker._replay_runner import ReplayRunner
 from durable_storage.worker._reports import UnregisteredNames
 from durable_storage.worker._screening import ordered
 from durable_storage.worker._session import OrchestrationSession
+from durable_storage.worker._visibility import HeldMessages
 
 __all__ = ["OrchestrationDispatcher"]
 
@@ -72,7 +73,9 @@ class OrchestrationDispatcher:
         self._slots = asyncio.Semaphore(options.max_concurrent_orchestrations)
         self._replays = ReplayRunner(options.replay_deadline)
         self._poison = Quarantine(hub)
-        self._fate = MessageFate(hub)
+        # Received short-hidden and renewed while buffered or running: a killed worker's messages surface soon.
+        self._held = HeldMessages(hub.messages.renew, visibility=options.control_queue_visibility)
+        self._fate = MessageFate(hub, self._held)
         committer = Committer(
             hub, self._memory, self._fate, may_run=self._may_run_instance, on_sent=on_sent, hooks=hooks
         )
@@ -114,8 +117,9 @@ class OrchestrationDispatcher:
             left = deadline - time.monotonic()
             if left <= 0:
                 _log.warning("%d episodes on %s still running after the drain timeout", len(running), queue)
-                return
+                break
             await asyncio.wait(running, timeout=left)
+        self._held.release_queue(queue)  # episodes past the drain timeout: their messages surface for the next owner
 
     async def drop_queue(self, queue: str) -> None:
         """The lease on ``queue`` is lost: stop dequeuing and put buffered messages back, without waiting.
@@ -124,6 +128,7 @@ class OrchestrationDispatcher:
         """
         await self._loops.stop(queue)
         self._forget_queue(queue)
+        self._held.release_queue(queue)
 
     def _forget_queue(self, queue: str) -> None:
         # Whoever owns the partition next writes its instances: what we remember of them will be stale.
@@ -159,6 +164,7 @@ class OrchestrationDispatcher:
             await self._loops.stop(queue)
         if self._sessions:
             await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+        await self._held.close()
         await self._fate.settle()
 
     async def close(self) -> None:
@@ -219,6 +225,7 @@ class OrchestrationDispatcher:
             # A re-delivered message (its visibility expired) replaces the older copy (storage-layout.md §5.1 step 3).
             pending[:] = [r for r in pending if r.message.id != received.message.id]
             pending.append(received)
+            self._held.hold(received)
             if instance_id not in self._sessions:
                 self._session_queue[instance_id] = received.message.queue
                 task = asyncio.create_task(self._session(instance_id), name=f"session {instance_id}")
@@ -265,7 +272,7 @@ class OrchestrationDispatcher:
         return rest
 
     async def _poisoned(self, instance_id: str, batch: Sequence[Received], reason: str) -> None:
-        for received in batch:
+        for received in await self._fate.take_back(batch):
             await self._poison.put(received, reason=reason, instance_id=instance_id)
         if not is_entity(instance_id):
             await self._poison.fail_instance(instance_id, f"a message was quarantined: {reason}")

@@ -48,8 +48,8 @@ def worker_process(
     """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after.
 
     They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``;
-    ``start(*options)`` adds worker options to one process's command line (such as ``--crash-at C2:3``),
-    ``timings={...}`` overrides PROCESS_TIMINGS.
+    ``start(*options)`` adds worker options to one process's command line (such as ``--crash-at C2:3``);
+    ``timings={...}`` replaces the short PROCESS_TIMINGS (``{}``: WorkerOptions' defaults).
     """
     started: list[WorkerProcess] = []
     environment = {apps.LEDGER_VARIABLE: str(ledger)}
@@ -57,7 +57,7 @@ def worker_process(
     def start(*options: str, timings: dict[str, str] | None = None) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
         traced = ("--dequeue-trace", str(dequeue_trace), *options)
-        started.append(start_worker_process(connection_string, hub, log, environment, traced, timings))
+        started.append(start_worker_process(connection_string, hub, log, environment, traced, timings=timings))
         return started[-1]
 
     yield start

@@ -100,18 +100,20 @@ def start_worker_process(
     log: Path,
     environment: dict[str, str],
     options: Sequence[str] = (),
+    *,
     timings: dict[str, str] | None = None,
 ) -> WorkerProcess:
-    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with PROCESS_TIMINGS.
+    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with ``timings``.
 
-    It reaches storage through ``connection``, runs with ``environment`` added to ours, the worker ``options``
-    (such as ``--crash-at C2:3``) and ``timings`` over PROCESS_TIMINGS, and writes to ``log``.
+    It reaches storage through ``connection``, runs with ``environment`` added to ours and the worker ``options``
+    (such as ``--crash-at C2:3``), and writes to ``log``. ``timings`` are its command-line timing options:
+    PROCESS_TIMINGS unless given (``{}``: WorkerOptions' defaults).
     """
     command = [
         sys.executable,
         *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
         *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-        *(item for pair in {**PROCESS_TIMINGS, **(timings or {})}.items() for item in pair),
+        *(item for pair in (PROCESS_TIMINGS if timings is None else timings).items() for item in pair),
         *options,
     ]
     with log.open("wb") as output:

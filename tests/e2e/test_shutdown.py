@@ -18,10 +18,10 @@ from durable_storage import DurableOrchestrationClient, Worker
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e import apps
-from tests.e2e.support import WorkerProcess, events, fast_options
+from tests.e2e.support import PROCESS_TIMINGS, WorkerProcess, events, fast_options
 
 INSTANCES = 8
-DEFAULT_VISIBILITY = {"--control-queue-visibility": "300"}
+DEFAULT_VISIBILITY = {**PROCESS_TIMINGS, "--control-queue-visibility": "300"}  # the old default: a long hide
 
 
 async def send_items(client: DurableOrchestrationClient, ids: list[str], stop: asyncio.Event) -> None:
