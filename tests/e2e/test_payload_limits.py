@@ -185,10 +185,10 @@ FROZEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def frozen_client_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Stop the client's clock, so that the size of the messages it sends is known to the byte."""
-    monkeypatch.setattr(durable_storage.client._start, "utcnow", lambda: FROZEN)
-    monkeypatch.setattr(durable_storage.client._client, "utcnow", lambda: FROZEN)
+def frozen_client_clock(monkeypatch: pytest.MonkeyPatch, client: DurableOrchestrationClient) -> Iterator[None]:
+    """Stop the client's clock (its hub's, the seam every client time comes from), so that the size of the
+    messages it sends is known to the byte."""
+    monkeypatch.setattr(client.task_hub, "clock", lambda: FROZEN)
     yield
 
 
