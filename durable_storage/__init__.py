@@ -4,8 +4,6 @@ Orchestrations, activities and entities written against the ``azure-functions-du
 checkpointed on Azure Storage with the .NET ``DurableTask.AzureStorage`` layout.
 """
 
-from durable_storage._storage.quarantine_table import QuarantinedMessage
-from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.app import App, Blueprint, DFApp, Entity, Orchestrator
 from durable_storage.client import DurableOrchestrationClient, EntityPage, EntityPager, InstancePage, InstancePager
 from durable_storage.entities import DurableEntity, DurableEntityContext
@@ -38,10 +36,12 @@ from durable_storage.models import (
     ManagedIdentityTokenSource,
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
+    QuarantinedMessage,
     RetryOptions,
     TokenSource,
 )
 from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
+from durable_storage.retry import StorageRetryPolicy
 from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 from durable_storage.worker import Worker, WorkerOptions
 

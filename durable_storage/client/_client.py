@@ -22,8 +22,6 @@ from durable_storage._datetimes import to_utc
 from durable_storage._names import unescape_key
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.quarantine_table import QuarantinedMessage
-from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage.client._entities import (
     all_entity_records,
     check_entity_id,
@@ -93,7 +91,9 @@ from durable_storage.models import (
     EntityStateResponse,
     OrchestrationRuntimeStatus,
     PurgeHistoryResult,
+    QuarantinedMessage,
 )
+from durable_storage.retry import StorageRetryPolicy
 from durable_storage.taskhub import DEFAULT_TASK_HUB, TaskHub
 
 __all__ = ["DurableOrchestrationClient"]

@@ -15,7 +15,7 @@ from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSa
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, TaskHub
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, from_service_url, parse_connection_string
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from durable_storage.testing import unique_hub_name
 
 KEY = "c2VjcmV0LWtleS1ub3QtcmVhbA=="

@@ -33,9 +33,9 @@ import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._storage import account
 from durable_storage._storage.faults import shared_plan
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.errors import InstanceAlreadyExistsError
 from durable_storage.history import EventType
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.testing.faults import FAULTS_VARIABLE, FaultPlan, FaultRule, classify

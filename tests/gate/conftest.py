@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.clock import set_skew, skew
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name, wait_until
 from tests.e2e.support import events, fast_options
