@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import durable_storage as df
-import durable_storage.client._client
+import durable_storage.client._instance_operations
 import durable_storage.client._start
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._messages import (
@@ -188,7 +188,7 @@ FROZEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=timezone.utc)
 def frozen_client_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Stop the client's clock, so that the size of the messages it sends is known to the byte."""
     monkeypatch.setattr(durable_storage.client._start, "utcnow", lambda: FROZEN)
-    monkeypatch.setattr(durable_storage.client._client, "utcnow", lambda: FROZEN)
+    monkeypatch.setattr(durable_storage.client._instance_operations, "utcnow", lambda: FROZEN)
     yield
 
 
