@@ -193,7 +193,7 @@ class TaskHubNames:
 
 
 def escape_key(instance_id: str) -> str:
-    """The table key of an instance ID, escaped as ``KeySanitation.EscapePartitionKey`` does (§1.3).
+    """The table key of an instance ID, escaped as ``KeySanitation.EscapePartitionKey`` does (storage-layout.md §1.3).
 
     ``^`` becomes ``^^``; ``/ \\ # ?`` become ``^0 ^1 ^2 ^3``; a control character (U+0000-U+001F,
     U+007F-U+009F) becomes ``^`` + ``chr(0xC0 + code)``; everything else is copied.
@@ -303,8 +303,8 @@ def _as_stored(name: str) -> str:
 def instance_blob_prefixes(instance_id: str) -> tuple[str, ...]:
     """The name prefixes under which the payload blobs of ``instance_id`` are listed: two when escaping changes the ID.
 
-    Message blobs are named by the raw ID, history blobs by the escaped one (§1.3). A prefix also covers other
-    instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
+    Message blobs are named by the raw ID, history blobs by the escaped one (storage-layout.md §1.3). A prefix also
+    covers other instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
     filter what it lists with :func:`blob_ownership`.
     """
     return tuple(sorted({f"{_as_stored(instance_id)}/", f"{escape_key(instance_id)}/"}))

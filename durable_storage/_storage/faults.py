@@ -1,7 +1,7 @@
 """Storage faults on purpose: an async transport below our retry policy that fails requests (reliability.md §5.1).
 
 The public face is :mod:`durable_storage.testing.faults`; the transport lives here because only the storage
-layer may import the Azure SDK (STYLE.md, ``tests/test_layering.py``).
+layer may import the Azure SDK (docs/architecture.md, ``tests/test_layering.py``).
 
 Each request is classified as (service, operation, resource) from its method and URL (:func:`classify`), the
 first :class:`FaultRule` that matches decides, with a seeded RNG, whether it fails and how:

@@ -72,7 +72,7 @@ class HistoryTable:
         """The history of the instance with table key ``escaped_id``.
 
         With ``execution_id``, only that execution: if the sentinel names another one, the events are empty
-        but the ETag is kept, so a re-created instance can overwrite the old rows (§9.1).
+        but the ETag is kept, so a re-created instance can overwrite the old rows (storage-layout.md §9.1).
         """
         query = "PartitionKey eq @pk"
         parameters: dict[str, Any] = {"pk": escaped_id}
@@ -94,7 +94,7 @@ class HistoryTable:
         if execution_id is not None and current is not None and current != execution_id:
             return base
         # Rows of an older, longer execution may follow the current ones: a ContinueAsNew or re-create
-        # overwrites from RowKey 0 and leaves the tail (§2.1 step 4). Stop at the first foreign row.
+        # overwrites from RowKey 0 and leaves the tail (storage-layout.md §2.1 step 4). Stop at the first foreign row.
         current_rows = []
         for row in events_rows:
             if row.values.get("ExecutionId") != current:

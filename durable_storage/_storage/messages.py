@@ -44,7 +44,7 @@ class MessageChannel:
         self._queues = queues
         self._blobs = blobs
         self.container = container
-        # .NET's MessageData.SequenceNumber: a per-process counter, incremented on every send (§3.1).
+        # .NET's MessageData.SequenceNumber: a per-process counter, incremented on every send (storage-layout.md §3.1).
         self._sequence = itertools.count(1)
 
     async def send(self, queue: str, message: MessageData, *, visible_in: float = 0) -> MessageData:

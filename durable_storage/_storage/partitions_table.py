@@ -86,8 +86,8 @@ class PartitionsTable:
         await self._tables.create(self.table)
         if (await self._tables.query_page(self.table, "PartitionKey eq ''", page_size=1)).rows:
             return False
-        # One entity-group transaction, not one insert per row as .NET does (§2.4): the number of rows is the
-        # hub's partition count, and a worker or client starting at the same moment must never count a
+        # One entity-group transaction, not one insert per row as .NET does (storage-layout.md §2.4): the number of rows
+        # is the hub's partition count, and a worker or client starting at the same moment must never count a
         # half-written set. Every row has PartitionKey '', so they fit one transaction (16 rows at most).
         writes = [Write(WriteMode.INSERT, Row(_PARTITION_KEY, partition, {})) for partition in partitions]
         try:

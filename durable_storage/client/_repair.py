@@ -1,8 +1,8 @@
 """Repair of an Instances row that fell behind its History (reliability.md §1.3, storage-layout.md §5.6 step 3).
 
 A worker that crashes between its History write and its Instances write leaves the row saying Running while the
-execution has ended. The worker repairs it on the next message (§5.4 step 5); a status query repairs it too, so
-that a caller waiting for completion is not kept waiting for a message that may never come.
+execution has ended. The worker repairs it on the next message (storage-layout.md §5.4 step 5); a status query repairs
+it too, so that a caller waiting for completion is not kept waiting for a message that may never come.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ _log = logging.getLogger(__name__)
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, §3.3)."""
+    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, storage-layout.md §3.3)."""
     return hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
 
 
@@ -114,8 +114,8 @@ async def _start(
 async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace | None) -> None:
     """Send the ExecutionStarted of ``record``'s new execution (with the start's span as its parent trace context).
 
-    Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
-    does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
+    Message first, row second (storage-layout.md §9.1): a crash in between leaves a start message that our worker still
+    runs (it does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
     than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
     and re-sends it delayed.
     """
@@ -143,7 +143,7 @@ async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, mode: W
             await hub.instances.write(record, escaped, mode=mode)
         except ConflictError:
             # A concurrent start won the row, or our own earlier attempt landed: the caller reads the row. The
-            # worker's ExecutionStarted dedupe keeps exactly one execution (§5.2).
+            # worker's ExecutionStarted dedupe keeps exactly one execution (storage-layout.md §5.2).
             return False
         except TransientStorageError as error:
             # The write may have landed with its response lost. The start message is already sent, so the

@@ -265,7 +265,8 @@ class ActivityDispatcher:
         interval = self._options.work_item_visibility / 2
         while True:
             await asyncio.sleep(interval)
-            # Always the newest pop receipt (§3.5): ours from the last renewal, or one adopted from a re-receive.
+            # The newest pop receipt (storage-layout.md §3.5): ours from the last renewal, or one adopted from a
+            # re-receive.
             current = self._latest.get(message.id, message)
             try:
                 self._latest[message.id] = await self._hub.account.queues.update_visibility(

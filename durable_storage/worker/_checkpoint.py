@@ -181,7 +181,8 @@ async def checkpoint(
 
     ``sent`` is told as soon as the outbound messages are in their queues, before History is written: the loops
     that receive them can start at once (a result that comes back before the History write is waited for by its
-    instance's session, which is still committing, or abandoned and retried by another worker, as §5.4 says).
+    instance's session, which is still committing, or abandoned and retried by another worker, as
+    storage-layout.md §5.4 says).
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing

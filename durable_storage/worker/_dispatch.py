@@ -2,9 +2,9 @@
 
 Messages are received in batches, grouped by instance into sessions (one episode at a time per instance, later
 messages wait for the next one), screened by the reference's rules, replayed off the event loop, and committed by
-``_checkpoint``. Screening follows §5.4: results whose scheduling event is not in history yet are abandoned with
-back-off; messages for unknown or finished instances are discarded; a stale Instances row of a finished instance is
-repaired from history.
+``_checkpoint``. Screening follows storage-layout.md §5.4: results whose scheduling event is not in history yet are
+abandoned with back-off; messages for unknown or finished instances are discarded; a stale Instances row of a finished
+instance is repaired from history.
 """
 
 from __future__ import annotations
@@ -66,11 +66,11 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
-_BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (§5.1, §10)
+_BUFFER_THRESHOLD = 64  # buffered control messages per worker before the loops pause (storage-layout.md §5.1, §10)
 _ROW_REFRESH_SECONDS = 60.0  # an unchanged Instances row is still written this often (LastUpdatedTime's bound)
 _REMEMBERED_ROWS = 10_000  # instances remembered between episodes (oldest forgotten first; a miss costs reads)
 _CONFIRMED_ENTITIES = 10_000  # entities whose last batch's deletes we remember (oldest forgotten first)
-_OUT_OF_ORDER_GIVE_UP = 5  # a result for an instance with no history is dropped after this many deliveries (§5.4)
+_OUT_OF_ORDER_GIVE_UP = 5  # deliveries of a result for an instance with no history (storage-layout.md §5.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ class OrchestrationDispatcher:
             if listener.task is not None and not listener.task.done():
                 _log.warning("the dequeue loop of %s made no poll for %.0f s: restarting it", queue, listener.idle)
                 listener.task.cancel()
-        await self._hub.account.queues.create(queue)  # a partition acquired before its queue exists (§6.4)
+        await self._hub.account.queues.create(queue)  # acquired before its queue exists (storage-layout.md §6.4)
         backoff = self.backoffs.setdefault(
             queue, Backoff(self._options.min_polling_interval, self._options.max_polling_interval)
         )
@@ -298,7 +298,7 @@ class OrchestrationDispatcher:
                 continue
             instance_id = data.task_message.orchestration_instance.instance_id
             pending = self._pending.setdefault(instance_id, [])
-            # A re-delivered message (its visibility expired) replaces the older copy (§5.1 step 3).
+            # A re-delivered message (its visibility expired) replaces the older copy (storage-layout.md §5.1 step 3).
             pending[:] = [r for r in pending if r.message.id != received.message.id]
             pending.append(received)
             self._buffered += 1
@@ -651,7 +651,7 @@ class OrchestrationDispatcher:
             if verdict is None:
                 defer.append(received)
             elif not verdict:
-                discard.append(received)  # a re-delivered start, or one superseded by a later start_new (§5.2)
+                discard.append(received)  # a re-delivered or superseded start (storage-layout.md §5.2)
             else:
                 accepted = event
         return accepted
@@ -661,7 +661,7 @@ class OrchestrationDispatcher:
     ) -> bool | None:
         """True: run it. False: a newer start superseded it (discard). None: its row is not written yet (later)."""
         if event.parent_instance is not None:
-            return True  # sub-orchestration starts are not deduplicated (§5.2)
+            return True  # sub-orchestration starts are not deduplicated (storage-layout.md §5.2)
         row = before.record
         if not before.read:
             row = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
@@ -670,7 +670,7 @@ class OrchestrationDispatcher:
         if row is None or row.execution_id in (None, event.orchestration_instance.execution_id):
             return True
         # Another execution in the row: an older one the client is about to replace (our generation is newer:
-        # wait for the row), or a newer start that won (same or older generation: discard), as in §5.2.
+        # wait for the row), or a newer start that won (same or older generation: discard); storage-layout.md §5.2.
         if (event.generation or 0) > (row.generation or 0):
             return None
         return False
@@ -681,7 +681,7 @@ class OrchestrationDispatcher:
             await self._terminate_pending(instance_id, terminate)
         results = [r for r in batch if isinstance(event_of(r), RESULTS)]
         early = [r for r in results if r.message.dequeue_count <= _OUT_OF_ORDER_GIVE_UP]
-        await self._abandon(early)  # the history may not be written yet (§5.4 step 3)
+        await self._abandon(early)  # the history may not be written yet (storage-layout.md §5.4 step 3)
         dropped = [r for r in batch if r not in early]
         for received in dropped:
             _log.warning(
@@ -694,7 +694,7 @@ class OrchestrationDispatcher:
         await self._delete(dropped)
 
     async def _terminate_pending(self, instance_id: str, event: ExecutionTerminatedEvent) -> None:
-        # A Pending instance (its start still delayed) is terminated in the Instances row alone (§9.2).
+        # A Pending instance (its start still delayed) ends in its Instances row alone (storage-layout.md §9.2).
         escaped = self._hub.escape(instance_id)
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None:
@@ -717,7 +717,7 @@ class OrchestrationDispatcher:
         assert started is not None
         same_execution = row is not None and row.execution_id == started.orchestration_instance.execution_id
         if row is None or (same_execution and row.runtime_status is not state.status):
-            # A crash between the History and the Instances writes left the row behind (§5.4 step 5, PR #1253).
+            # A crash between the History and Instances writes left it behind (storage-layout.md §5.4 step 5, #1253).
             episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
             now = utcnow()
             await self._hub.instances.write(

@@ -15,7 +15,7 @@ __all__ = ["WorkerOptions"]
 
 
 def _default_worker_id() -> str:
-    # Unique per process: two workers on one machine must never share a lease identity (§10 WorkerId).
+    # Unique per process: two workers on one machine never share a lease identity (storage-layout.md §10 WorkerId).
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 

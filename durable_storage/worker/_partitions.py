@@ -228,7 +228,7 @@ class PartitionManager:
             await self._write(draining)
             self.owned.add(partition)
             return
-        # Drained: release. NextOwner stays, so the stealer claims the row in its next round (§6.3).
+        # Drained: release. NextOwner stays, so the stealer claims the row in its next round (storage-layout.md §6.3).
         await self._write(lease.with_changes(current_owner=None, is_draining=False))
         self._drains.pop(partition, None)
         self.owned.discard(partition)

@@ -70,7 +70,7 @@ class Worker(AsyncClosing):
         return self.options.worker_id
 
     def _sent(self, queue: str) -> None:
-        # A message we just sent to a queue we poll: end that queue's idle wait (§11 "reset on send").
+        # A message we just sent to a queue we poll: end its idle wait (storage-layout.md §11 "reset on send").
         if queue == self.hub.names.work_item_queue:
             self.activities.backoff.wake()
         elif queue in self.orchestrations.backoffs:
