@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from durable_storage._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from durable_storage._storage.quarantine_table import QuarantinedMessage
-    from durable_storage._storage.retry import StorageRetryPolicy
     from durable_storage.app import App, Blueprint, DFApp, Entity, Orchestrator
     from durable_storage.client import DurableOrchestrationClient, EntityPage, EntityPager, InstancePage, InstancePager
     from durable_storage.entities import DurableEntity, DurableEntityContext
@@ -48,17 +46,17 @@ if TYPE_CHECKING:
         ManagedIdentityTokenSource,
         OrchestrationRuntimeStatus,
         PurgeHistoryResult,
+        QuarantinedMessage,
         RetryOptions,
         TokenSource,
     )
     from durable_storage.replay import DurableOrchestrationContext, ReplayOptions
+    from durable_storage.retry import StorageRetryPolicy
     from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
     from durable_storage.worker import Worker, WorkerOptions
 
 # module -> the public names it provides
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "durable_storage._storage.quarantine_table": ("QuarantinedMessage",),
-    "durable_storage._storage.retry": ("StorageRetryPolicy",),
     "durable_storage.app": (
         "App",
         "Blueprint",
@@ -106,6 +104,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ManagedIdentityTokenSource",
         "OrchestrationRuntimeStatus",
         "PurgeHistoryResult",
+        "QuarantinedMessage",
         "RetryOptions",
         "TokenSource",
     ),
@@ -113,6 +112,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "DurableOrchestrationContext",
         "ReplayOptions",
     ),
+    "durable_storage.retry": ("StorageRetryPolicy",),
     "durable_storage.taskhub": (
         "PartitionInfo",
         "TaskHub",

@@ -1,4 +1,5 @@
-"""User-facing values: runtime statuses, status reports, purge results, retry options, entity IDs; pure."""
+"""User-facing values: runtime statuses, status reports, purge results, retry options, entity IDs, quarantined
+messages; pure."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ __all__ = [
     "ManagedIdentityTokenSource",
     "OrchestrationRuntimeStatus",
     "PurgeHistoryResult",
+    "QuarantinedMessage",
     "RetryOptions",
     "TokenSource",
 ]
@@ -580,6 +582,44 @@ class CleanEntityStorageResult:
         return {
             "num_removed_empty_entities": self.num_removed_empty_entities,
             "num_orphaned_locks_released": self.num_orphaned_locks_released,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedMessage:
+    """A message in quarantine.
+
+    Attributes:
+        queue: the queue it was taken from (and is re-queued to).
+        message_id: its queue message ID.
+        reason: why it was quarantined.
+        instance_id: the orchestration or entity it was for, when it could be read.
+        dequeue_count: how often it had been received.
+        inserted_on: when it was first enqueued.
+        quarantined_at: when it was quarantined.
+        body: the raw queue message text.
+    """
+
+    queue: str
+    message_id: str
+    reason: str
+    instance_id: str | None
+    dequeue_count: int
+    inserted_on: datetime | None
+    quarantined_at: datetime | None
+    body: str
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-serializable view (times in ISO 8601)."""
+        return {
+            "queue": self.queue,
+            "message_id": self.message_id,
+            "reason": self.reason,
+            "instance_id": self.instance_id,
+            "dequeue_count": self.dequeue_count,
+            "inserted_on": self.inserted_on.isoformat() if self.inserted_on else None,
+            "quarantined_at": self.quarantined_at.isoformat() if self.quarantined_at else None,
+            "body_length": len(self.body),
         }
 
 

@@ -33,10 +33,10 @@ from durable_storage._storage.large import LargeProperties
 from durable_storage._storage.messages import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
-from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.timer_status import TimerStatusStore
 from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError, TaskHubMismatchError
+from durable_storage.retry import StorageRetryPolicy
 
 __all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "PartitionInfo", "TaskHub", "TaskHubInfo"]
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from durable_storage import DurableOrchestrationClient
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

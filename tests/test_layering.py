@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import durable_storage
+
 PACKAGE = Path(__file__).resolve().parents[1] / "durable_storage"
 
 
@@ -103,3 +105,8 @@ def test_the_client_never_imports_the_worker_or_the_replay_engine() -> None:
     }
     assert len(client) > 1
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_public_names_are_defined_outside_the_storage_layer() -> None:
+    defined_in = {name: getattr(getattr(durable_storage, name), "__module__", "") for name in durable_storage.__all__}
+    assert {n: m for n, m in defined_in.items() if m.startswith("durable_storage._storage")} == {}

@@ -23,8 +23,8 @@ from durable_storage._storage.calls import CountingTransport
 from durable_storage._storage.credentials import StorageCredential, build_credential
 from durable_storage._storage.faults import FaultInjectingTransport, FaultPlan
 from durable_storage._storage.queues import Queues
-from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.tables import Tables
+from durable_storage.retry import StorageRetryPolicy
 
 __all__ = ["StorageAccount"]
 

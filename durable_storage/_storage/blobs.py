@@ -21,8 +21,8 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError, StorageError
+from durable_storage.retry import OperationKind, StorageRetryPolicy
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "VersionedBlob", "is_contained_name"]
 

@@ -11,56 +11,18 @@ Re-queueing puts the body back into its queue as a new message and removes the r
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from durable_storage._storage.blobs import Blobs
 from durable_storage._storage.queues import QueueMessage, Queues
 from durable_storage._storage.tables import Row, Tables, Write, WriteMode
 from durable_storage.errors import ResourceNotFoundError
+from durable_storage.models import QuarantinedMessage
 
-__all__ = ["QuarantineTable", "QuarantinedMessage"]
+__all__ = ["QuarantineTable"]
 
 _INLINE_CHARS = 30_000  # a table string holds 32K UTF-16 code units; leave room for surrogate pairs
 _MAX_REASON_CHARS = 4_000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuarantinedMessage:
-    """A message in quarantine.
-
-    Attributes:
-        queue: the queue it was taken from (and is re-queued to).
-        message_id: its queue message ID.
-        reason: why it was quarantined.
-        instance_id: the orchestration or entity it was for, when it could be read.
-        dequeue_count: how often it had been received.
-        inserted_on: when it was first enqueued.
-        quarantined_at: when it was quarantined.
-        body: the raw queue message text.
-    """
-
-    queue: str
-    message_id: str
-    reason: str
-    instance_id: str | None
-    dequeue_count: int
-    inserted_on: datetime | None
-    quarantined_at: datetime | None
-    body: str
-
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-serializable view (times in ISO 8601)."""
-        return {
-            "queue": self.queue,
-            "message_id": self.message_id,
-            "reason": self.reason,
-            "instance_id": self.instance_id,
-            "dequeue_count": self.dequeue_count,
-            "inserted_on": self.inserted_on.isoformat() if self.inserted_on else None,
-            "quarantined_at": self.quarantined_at.isoformat() if self.quarantined_at else None,
-            "body_length": len(self.body),
-        }
 
 
 class QuarantineTable:

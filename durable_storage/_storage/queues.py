@@ -14,8 +14,8 @@ from datetime import datetime
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConfigurationError, ConflictError, ResourceNotFoundError
+from durable_storage.retry import OperationKind, StorageRetryPolicy
 
 __all__ = ["MAX_BATCH", "MAX_VISIBILITY_SECONDS", "QueueMessage", "Queues"]
 

@@ -16,8 +16,8 @@ from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from durable_storage._storage.errors import storage_errors
-from durable_storage._storage.retry import OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError
+from durable_storage.retry import OperationKind, StorageRetryPolicy
 
 __all__ = ["MAX_TRANSACTION", "Page", "Row", "Tables", "Write", "WriteMode"]
 

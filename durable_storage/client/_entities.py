@@ -11,14 +11,27 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from durable_storage import _json
 from durable_storage._messages import MessageData, TaskMessage
 from durable_storage._names import unescape_key
 from durable_storage._storage.instances_table import InstanceRecord
+from durable_storage.client._core import ClientCore
 from durable_storage.client._messages import CLIENT_SENDER, MAX_START_DELAY
+from durable_storage.client._pages import DEFAULT_PAGE_SIZE, EntityPage, EntityPager, decode_token, encode_token
+from durable_storage.client._purge import purge_instance
 from durable_storage.client._queries import InstanceQuery
 from durable_storage.client._start import control_queue
+from durable_storage.client._status import is_terminal
+from durable_storage.client._validation import (
+    check_flag,
+    check_name,
+    check_page_size,
+    check_stored_time,
+    check_text,
+    encode_payload,
+)
 from durable_storage.entities import (
     OPERATION,
     RELEASE,
@@ -29,10 +42,24 @@ from durable_storage.entities import (
 )
 from durable_storage.errors import ConfigurationError, MessageFormatError
 from durable_storage.history import EventRaisedEvent, OrchestrationInstance
-from durable_storage.models import EntityId, EntityMetadata, EntityStateResponse, entity_id_of
+from durable_storage.models import (
+    CleanEntityStorageResult,
+    EntityId,
+    EntityMetadata,
+    EntityStateResponse,
+    entity_id_of,
+)
 from durable_storage.taskhub import TaskHub
 
-__all__ = ["check_entity_id", "entity_records", "metadata_of", "send_release", "send_signal", "state_of"]
+__all__ = [
+    "EntityOperations",
+    "check_entity_id",
+    "entity_records",
+    "metadata_of",
+    "send_release",
+    "send_signal",
+    "state_of",
+]
 
 _log = logging.getLogger(__name__)
 _FORBIDDEN_IN_KEYS = frozenset("/\\#?")
@@ -170,3 +197,104 @@ async def all_entity_records(hub: TaskHub, query: InstanceQuery) -> AsyncIterato
             yield record
         if not continuation:
             return
+
+
+class EntityOperations(ClientCore):
+    """The client's entity signals, state reads, listing and cleaning."""
+
+    async def signal_entity(
+        self,
+        entityId: EntityId,
+        operation_name: str,
+        operation_input: Any = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+        *,
+        scheduled_time: datetime | None = None,
+    ) -> None:
+        """Send ``operation_name`` to the entity without waiting for it; the entity is created by its first one.
+
+        ``scheduled_time`` (ours, as .NET's ``SignalEntityAsync(entity, time, ...)``): deliver it then.
+
+        Raises:
+            ConfigurationError: not an EntityId, a key Durable Functions refuses, an empty operation name, an
+                input that is not JSON-serializable, or a ``scheduled_time`` that is naive or outside 1601-9999;
+                nothing was sent.
+        """
+        self._check_target(task_hub_name, connection_name)
+        entity_id = check_entity_id(entityId)
+        operation = check_name(operation_name, "operation_name")
+        payload = encode_payload(operation_input, "operation_input")
+        due = check_stored_time(scheduled_time, "scheduled_time")
+        hub = await self._ensure_hub()
+        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=hub.clock())
+
+    async def read_entity_state(
+        self, entityId: EntityId, task_hub_name: str | None = None, connection_name: str | None = None
+    ) -> EntityStateResponse:
+        """The entity's state after its latest batch of operations (``entity_exists`` False when it has none)."""
+        self._check_target(task_hub_name, connection_name)
+        entity_id = check_entity_id(entityId)
+        hub = await self._ensure_hub()
+        instance_id = str(entity_id)
+        return state_of(await hub.instances.read(instance_id, hub.escape(instance_id)))
+
+    def list_entities(
+        self,
+        *,
+        entity_name: str | None = None,
+        include_state: bool = True,
+        include_deleted: bool = False,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> EntityPager:
+        """The entities of the hub (or those named ``entity_name``), page by page, in instance ID order.
+
+        ``async for entity in client.list_entities()`` yields :class:`EntityMetadata`; ``.by_page(token)`` yields
+        pages with continuation tokens. Entities without state are left out unless ``include_deleted``.
+
+        Raises:
+            ConfigurationError: an invalid name or page size.
+        """
+        name = check_text(entity_name, "entity_name") or None
+        if name is not None and "@" in name:
+            raise ConfigurationError(f"entity_name {name!r} is invalid: must not contain '@'")
+        check_page_size(page_size)
+        with_state, deleted = check_flag(include_state, "include_state"), check_flag(include_deleted, "include_deleted")
+        query = entity_query(name)
+
+        async def fetch(token: str | None) -> EntityPage:
+            hub = await self._ensure_hub()
+            records, continuation = await entity_records(
+                hub, query, page_size=page_size, continuation=decode_token(token)
+            )
+            entities = [metadata_of(r, include_state=with_state) for r in records]
+            return EntityPage([e for e in entities if e and (e.exists or deleted)], encode_token(continuation))
+
+        return EntityPager(fetch)
+
+    async def clean_entity_storage(
+        self, remove_empty_entities: bool = True, release_orphaned_locks: bool = True
+    ) -> CleanEntityStorageResult:
+        """Remove entities that have no state, lock or waiting request, and release locks whose holder ended.
+
+        A lock is orphaned when the orchestration holding it has ended (terminated orchestrations never release
+        their locks) or no longer exists; the release is sent to the entity, which applies it in its next batch.
+        """
+        remove, release = (
+            check_flag(remove_empty_entities, "remove_empty_entities"),
+            check_flag(release_orphaned_locks, "release_orphaned_locks"),
+        )
+        hub = await self._ensure_hub()
+        removed = released = 0
+        async for record in all_entity_records(hub, entity_query(None)):
+            entity = metadata_of(record, include_state=False)
+            if entity is None:
+                continue
+            if entity.locked_by is not None and release:
+                holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
+                if holder is None or is_terminal(holder.runtime_status):
+                    await send_release(hub, entity.entity_id, entity.locked_by, hub.clock())
+                    released += 1
+            elif remove and not entity.exists and not entity.backlog_queue_size and entity.locked_by is None:
+                removed += int(await purge_instance(hub, record.instance_id))
+        return CleanEntityStorageResult(removed, released)

@@ -18,7 +18,18 @@ from typing import Any, Generic, Protocol, TypeVar
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import DurableOrchestrationStatus, EntityMetadata
 
-__all__ = ["EntityPage", "EntityPager", "InstancePage", "InstancePager", "decode_token", "encode_token"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "EntityPage",
+    "EntityPager",
+    "InstancePage",
+    "InstancePager",
+    "decode_token",
+    "encode_token",
+]
+
+DEFAULT_PAGE_SIZE = 100
+"""Instances or entities per request when the caller names no ``page_size``."""
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

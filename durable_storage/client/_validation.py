@@ -27,6 +27,7 @@ __all__ = [
     "check_instance_id",
     "check_name",
     "check_orchestration_id",
+    "check_page_size",
     "check_seconds",
     "check_stored_time",
     "check_target",
@@ -79,6 +80,13 @@ def check_flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{what} {show(value)} is invalid: must be True or False")
     return value
+
+
+def check_page_size(page_size: object) -> int:
+    """``page_size`` if it is an integer from 1 to 1000 (the table service's page limit)."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+        raise ConfigurationError(f"page_size {page_size!r} is invalid: must be an integer from 1 to 1000")
+    return page_size
 
 
 def encode_payload(value: Any, what: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from durable_storage._closing import AsyncClosing
 from durable_storage._settings import check_instance
@@ -21,12 +21,16 @@ from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._partitions import PartitionManager
 
+if TYPE_CHECKING:
+    # For the annotation only: the worker runs on the client's TaskHub and never calls the client itself.
+    from durable_storage.client import DurableOrchestrationClient
+
 __all__ = ["Worker"]
 
 _log = logging.getLogger(__name__)
 
 
-def _task_hub(client: Any) -> TaskHub:
+def _task_hub(client: DurableOrchestrationClient | TaskHub) -> TaskHub:
     hub = client if isinstance(client, TaskHub) else getattr(client, "task_hub", None)
     if not isinstance(hub, TaskHub):
         raise TypeError(f"Worker needs a DurableOrchestrationClient (or a TaskHub), not {type(client).__name__}")
@@ -51,7 +55,7 @@ class Worker(AsyncClosing):
 
     def __init__(
         self,
-        client: Any,
+        client: DurableOrchestrationClient | TaskHub,
         app: App,
         *,
         options: WorkerOptions | None = None,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from durable_storage import DurableOrchestrationClient, Worker
-from durable_storage._storage.quarantine_table import QuarantinedMessage
 from durable_storage.cli._common import plain_text, table
 from durable_storage.cli.hub import render_info
 from durable_storage.cli.quarantine import _view as quarantine_view
+from durable_storage.models import QuarantinedMessage
 from durable_storage.taskhub import PartitionInfo, TaskHubInfo
 
 from .conftest import Cli

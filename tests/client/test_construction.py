@@ -15,7 +15,7 @@ from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSa
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, TaskHub
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, from_service_url, parse_connection_string
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from durable_storage.testing import unique_hub_name
 
 KEY = "c2VjcmV0LWtleS1ub3QtcmVhbA=="
@@ -159,3 +159,25 @@ async def test_from_env_reads_azure_web_jobs_storage(connection_string: str, mon
             assert DEV_ACCOUNT_KEY not in repr(client)
         finally:
             await client.task_hub.delete()
+
+
+class TaggedClient(DurableOrchestrationClient):
+    """A subclass that sets its own state in ``__init__``, as a user's wrapper might."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tag = "mine"
+
+
+async def test_the_factories_build_through_the_constructor_so_a_subclass_is_initialised(
+    connection_string: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MyStorage", connection_string)
+
+    for client in (
+        TaggedClient.from_connection_string(connection_string, task_hub="Orders"),
+        TaggedClient.from_env("MyStorage", task_hub="Orders"),
+    ):
+        async with client:
+            assert isinstance(client, TaggedClient) and client.tag == "mine"
+            assert client.task_hub.name == "Orders" and DEV_ACCOUNT_KEY not in repr(client)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from durable_storage import DurableOrchestrationClient, InstanceAlreadyExistsError, InstanceNotFoundError
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.client._messages import start_delay
 from durable_storage.history import ExecutionStartedEvent, OrchestrationInstance
 from durable_storage.models import OrchestrationRuntimeStatus as Status
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

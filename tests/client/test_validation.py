@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, InvalidNameError
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.client._pages import decode_token
 from durable_storage.client._validation import check_aware, runtime_statuses
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import durable_storage as df
-import durable_storage.client._client
+import durable_storage.client._instance_operations
 import durable_storage.client._start
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._messages import (

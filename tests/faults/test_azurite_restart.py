@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import Azurite, unique_hub_name, wait_until
 from durable_storage.testing.proxy import StorageProxies

@@ -26,9 +26,9 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage._storage.tables import Row, Write, WriteMode
 from durable_storage.errors import ConflictError, ResourceNotFoundError, StorageAuthenticationError, StorageError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 from tests.e2e import apps

@@ -31,10 +31,9 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._storage.retry import FAST_RETRY
-from durable_storage.client._management import DEFAULT_MANAGEMENT_BASE_URL
 from durable_storage.errors import InstanceAlreadyExistsError
 from durable_storage.history import EventType
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.testing.faults import FaultPlan, FaultRule, classify
@@ -225,10 +224,9 @@ async def test_a_start_whose_row_write_landed_but_whose_response_was_lost_still_
 ) -> None:
     rule = FaultRule(service="table", operation="insert_entity", resource="*Instances", execute_then_fail=1.0, limit=1)
     plan = faulty_plan(rule)
-    faulty_hub = TaskHub.from_connection_string(
+    faulty = DurableOrchestrationClient.from_connection_string(  # a client of that hub whose storage calls fail
         connection_string, task_hub=hub.name, partition_count=hub.partition_count, retry=FAST_RETRY, faults=plan
     )
-    faulty = DurableOrchestrationClient._over(faulty_hub, DEFAULT_MANAGEMENT_BASE_URL)  # a client of that hub
     async with faulty:
         try:
             assert await faulty.start_new("ledger_chain", "ambiguous-start", 1) == "ambiguous-start"

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._storage.retry import FAST_RETRY
-from durable_storage.client._management import DEFAULT_MANAGEMENT_BASE_URL
 from durable_storage.clock import SkewedClock
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name, wait_until
 from tests.e2e.support import events, fast_options
@@ -62,8 +61,10 @@ async def deployed(connection_string: str) -> AsyncIterator[Deployed]:
         await hub.create_if_not_exists()
         try:
             earlier = SkewedClock(-RECORDED_HOURS_AGO * 3600)
-            past = TaskHub.from_connection_string(connection_string, task_hub=hub.name, retry=FAST_RETRY, clock=earlier)
-            async with DurableOrchestrationClient._over(past, DEFAULT_MANAGEMENT_BASE_URL) as client:
+            past = DurableOrchestrationClient.from_connection_string(
+                connection_string, task_hub=hub.name, retry=FAST_RETRY, clock=earlier
+            )
+            async with past as client:
                 in_flight = [f"order-{n}" for n in range(3)]
                 async with Worker(client, apps.v1, options=fast_options()):
                     for number, instance_id in enumerate([*in_flight, "order-done"]):

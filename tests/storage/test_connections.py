@@ -9,8 +9,8 @@ import pytest
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.errors import ConfigurationError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

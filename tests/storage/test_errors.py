@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.errors import ResourceNotFoundError, StorageAuthenticationError, StorageError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 
 WRONG_KEY = base64.b64encode(b"not the account key, but 64 bytes long so that it looks real!!!!").decode()

@@ -15,8 +15,8 @@ import pytest
 
 from durable_storage import DurableOrchestrationClient
 from durable_storage._messages import partition_of
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.errors import TaskHubMismatchError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

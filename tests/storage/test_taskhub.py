@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.errors import InvalidNameError, TaskHubMismatchError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
 

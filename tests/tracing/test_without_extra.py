@@ -38,7 +38,7 @@ _SCRIPT = textwrap.dedent(
         sys.meta_path.insert(0, NoOpenTelemetry())
 
     from durable_storage import DurableOrchestrationClient, TaskHub, Worker
-    from durable_storage._storage.retry import FAST_RETRY
+    from durable_storage.retry import FAST_RETRY
     from durable_storage.testing import unique_hub_name
     from tests.e2e.support import fast_options
     from tests.tracing.app import app

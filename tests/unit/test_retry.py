@@ -6,8 +6,8 @@ import pytest
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from durable_storage._storage.errors import translate
-from durable_storage._storage.retry import FAST_RETRY, OperationKind, StorageRetryPolicy
 from durable_storage.errors import ConfigurationError, ConflictError, TransientStorageError
+from durable_storage.retry import FAST_RETRY, OperationKind, StorageRetryPolicy
 
 
 class Flaky:

@@ -12,7 +12,7 @@ import azure.functions as func
 import pytest
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, TaskHub
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from tests.web.support import API, Served, serving
 
 _KEYS = [

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name, wait_until
 from durable_storage.worker import WorkerOptions
