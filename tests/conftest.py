@@ -16,16 +16,15 @@ from durable_storage import DurableOrchestrationClient
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
-
-_ENV = "DURABLE_STORAGE_TEST_CONNECTION"
+from durable_storage.testing.pytest_plugin import CONNECTION_VARIABLE
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--azurite",
-        default=os.environ.get(_ENV),
+        default=os.environ.get(CONNECTION_VARIABLE),
         metavar="CONNECTION_STRING",
-        help=f"run against this storage account instead of starting Azurite (also ${_ENV})",
+        help=f"run against this storage account instead of starting Azurite (also ${CONNECTION_VARIABLE})",
     )
 
 
