@@ -16,7 +16,7 @@ from durable_storage import DurableOrchestrationClient
 from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
-from durable_storage.testing.pytest_plugin import CONNECTION_VARIABLE
+from durable_storage.testing.azurite import CONNECTION_VARIABLE
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
