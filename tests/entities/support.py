@@ -14,11 +14,13 @@ CALLER = "orch-1"
 
 
 def counter(context: Any) -> None:
-    """A function entity: ``add`` adds the input to its value, ``get`` answers it."""
+    """A function entity: ``add`` adds the input to its value, ``get`` answers it, ``key`` answers its id."""
     if context.operation_name == "add":
         context.set_state(context.get_state(lambda: 0) + context.get_input())
     elif context.operation_name == "get":
         context.set_result(context.get_state(lambda: 0))
+    elif context.operation_name == "key":
+        context.set_result([context.entity_name, context.entity_key])
 
 
 def op(
