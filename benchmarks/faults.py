@@ -4,17 +4,19 @@
     python -m benchmarks.faults --json               # the same figures as JSON
     python -m benchmarks.faults --families kill,5xx --orchestrations 300
     python -m benchmarks.faults --connection "$CONN" # an Azurite (or account) already running
+    python -m benchmarks.faults --defaults           # WorkerOptions' default leases and visibilities instead
 
 Each family runs ``--orchestrations`` three-step chains (``benchmarks/fault_app.py``) on a fresh task hub of 4
 partitions, served by ``python -m durable_storage worker`` processes with a 4 s lease renewed every second and 5 s
-visibilities, and a fresh Azurite unless ``--connection`` is given (Azurite 3.35 pauses its queue service for
-20-30 s once thousands of messages were consumed; see ``benchmarks/scale.py``):
+visibilities (``--defaults``: WorkerOptions' 30 s leases renewed every 10 s and 30 s visibilities), and a fresh
+Azurite unless ``--connection`` is given (Azurite 3.35 pauses its queue service for 20-30 s once thousands of
+messages were consumed; see ``benchmarks/scale.py``):
 
-* ``crash``: two workers; one runs with ``DS_CRASH_AT`` set to a crash point of the checkpoint or activity path
+* ``crash``: two workers; one runs with ``--crash-at`` set to a crash point of the checkpoint or activity path
   (C1 after the sends, C2 after the History write, C3 after the Instances write, C4 after the deletes, A1 after
   an activity ran, A2 after its result was sent) and dies there on its 5th hit; it is restarted with the next point.
 * ``kill``: three workers; every 2-5 s (seeded) one gets SIGKILL and a new one starts, for the first 20 s.
-* ``5xx``: two workers whose storage calls fail through ``DS_FAULTS``: 503, 500 and refused connections on 10 %
+* ``5xx``: two workers whose storage calls fail through ``--faults``: 503, 500 and refused connections on 10 %
   of all calls, and 5 % of queue puts and deletes and History writes executed but answered with a lost response.
 
 Figures per family: orchestrations started, completed with the right output, lost (not completed with the right
@@ -46,9 +48,9 @@ from pathlib import Path
 
 from benchmarks.fault_app import LEDGER_VARIABLE, STEPS, expected
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._storage.faults import FAULTS_VARIABLE, FaultPlan, FaultRule
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import Azurite, unique_hub_name
+from durable_storage.testing.faults import FaultPlan, FaultRule
 
 FAMILIES = ("crash", "kill", "5xx")
 CRASH_POINTS = ("C1", "C2", "C3", "C4", "A1", "A2")
@@ -80,27 +82,43 @@ def _die_with_parent() -> None:
 
 
 class Workers:
-    """Worker processes of one hub, with their logs and environment."""
+    """Worker processes of one hub, with their logs and command lines.
 
-    def __init__(self, connection: str, hub: str, logs: Path, ledger: Path) -> None:
+    ``app`` is the module:attribute they serve, ``options`` their command-line timings (by default the fault
+    families' short leases and visibilities; empty: WorkerOptions' defaults).
+    """
+
+    def __init__(
+        self,
+        connection: str,
+        hub: str,
+        logs: Path,
+        ledger: Path,
+        *,
+        app: str = "benchmarks.fault_app:app",
+        options: Sequence[str] = (*TIMINGS, *VISIBILITIES),
+    ) -> None:
         self._connection = connection
         self._hub = hub
         self._logs = logs
         self._ledger = ledger
+        self._app = app
+        self._options = tuple(options)
         self.running: list[subprocess.Popen[bytes]] = []
         self._count = 0
 
-    def start(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, *seams: str) -> subprocess.Popen[bytes]:
+        """Start a worker; ``seams`` are its hidden test options (``--crash-at C2:5``, ``--faults JSON``)."""
         # INFO under injected faults: each injected fault is an INFO line, which is how they are counted.
-        level = "INFO" if extra_env and FAULTS_VARIABLE in extra_env else "WARNING"
+        level = "INFO" if "--faults" in seams else "WARNING"
         command = [
             sys.executable,
             *("-m", "durable_storage", "--connection", self._connection, "--task-hub", self._hub),
-            *("--partition-count", str(PARTITIONS), "--log-level", level, "worker", "benchmarks.fault_app:app"),
-            *TIMINGS,
-            *VISIBILITIES,
+            *("--partition-count", str(PARTITIONS), "--log-level", level, "worker", self._app),
+            *self._options,
+            *seams,
         ]
-        env = {**os.environ, LEDGER_VARIABLE: str(self._ledger), **(extra_env or {})}
+        env = {**os.environ, LEDGER_VARIABLE: str(self._ledger)}
         self._count += 1
         with (self._logs / f"{self._hub}-worker-{self._count}.log").open("wb") as out:
             process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
@@ -133,7 +151,7 @@ async def _owned_by_live(hub: TaskHub, live: set[str]) -> bool:
     return owners <= live and None not in owners
 
 
-async def _recovery(hub: TaskHub, dead_owner_ids: set[str], started: float, timeout: float = 60.0) -> float:
+async def _recovery(hub: TaskHub, dead_owner_ids: set[str], started: float, timeout: float = 120.0) -> float:
     """Seconds from ``started`` until no partition is owned by a dead worker any more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,11 +173,13 @@ def _worker_ids(logs: Path, hub: str) -> dict[int, str]:
     return found
 
 
-async def _drive(family: str, connection: str, orchestrations: int, logs: Path, seed: int) -> Figures:
+async def _drive(
+    family: str, connection: str, orchestrations: int, logs: Path, seed: int, *, defaults: bool = False
+) -> Figures:
     figures = Figures(family)
     hub_name = unique_hub_name()
     ledger = logs / f"{hub_name}-ledger.txt"
-    workers = Workers(connection, hub_name, logs, ledger)
+    workers = Workers(connection, hub_name, logs, ledger, options=() if defaults else (*TIMINGS, *VISIBILITIES))
     rng = random.Random(seed)
     async with DurableOrchestrationClient.from_connection_string(connection, task_hub=hub_name) as client:
         hub = client.task_hub
@@ -180,8 +200,7 @@ async def _drive(family: str, connection: str, orchestrations: int, logs: Path, 
                     figures.disruptions += 1
                     known = _worker_ids(logs, hub_name)
                     figures.recovery_s.append(await _recovery(hub, {known.get(dead.pid, "?")}, now))
-                    env = {"DS_CRASH_AT": f"{crash_points.pop(0)}:5"} if crash_points else None
-                    workers.start(env)
+                    workers.start(*(("--crash-at", f"{crash_points.pop(0)}:5") if crash_points else ()))
                 if family == "kill" and now >= next_kill and now - began < 20:
                     victim = workers.running[rng.randrange(len(workers.running))]
                     victim_id = _worker_ids(logs, hub_name).get(victim.pid, "?")
@@ -228,10 +247,10 @@ def _executions(ledger: Path) -> Counter[str]:
 
 def _start_first(workers: Workers, family: str, plan: FaultPlan | None, crash_points: list[str]) -> None:
     for index in range(3 if family == "kill" else 2):
-        env = {FAULTS_VARIABLE: plan.to_json()} if plan is not None else None
+        seams = ("--faults", plan.to_json()) if plan is not None else ()
         if family == "crash" and index == 0:
-            env = {"DS_CRASH_AT": f"{crash_points.pop(0)}:5"}
-        workers.start(env)
+            seams = ("--crash-at", f"{crash_points.pop(0)}:5")
+        workers.start(*seams)
 
 
 async def _finished(client: DurableOrchestrationClient, ids: Sequence[str]) -> int:
@@ -288,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--connection", default=None, help="use this storage instead of a fresh Azurite per family")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--defaults", action="store_true", help="WorkerOptions' default leases and visibilities")
     args = parser.parse_args(argv)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(families) - set(FAMILIES))
@@ -299,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="faults-bench-") as temp:
         for family in families:
             with _storage(args.connection) as connection:
-                rows.append(asyncio.run(_drive(family, connection, args.orchestrations, Path(temp), args.seed)))
+                drive = _drive(family, connection, args.orchestrations, Path(temp), args.seed, defaults=args.defaults)
+                rows.append(asyncio.run(drive))
             if not args.json:
                 print(render(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     if args.json:

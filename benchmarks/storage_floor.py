@@ -239,8 +239,8 @@ class Floor:
 
     async def _delete_received(self, eq: _Equivalent) -> None:
         # Every message in hand, at once: a receive may have taken several (others' too), and holding them until
-        # later slots would let messages pile up in the account, which slows Azurite's queue calls (§2.2) in a
-        # way the worker, which deletes what it consumed at each checkpoint, does not pay. None in hand: another
+        # later slots would let messages pile up in the account, which slows Azurite's queue calls (performance.md §2.2)
+        # in a way the worker, which deletes what it consumed at each checkpoint, does not pay. None in hand: another
         # equivalent received ours and deletes them, or the drain does.
         held, eq.received = eq.received, []
         await asyncio.gather(*(self._delete(message) for message in held))

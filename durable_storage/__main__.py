@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 
-from durable_storage._names import MAX_PARTITIONS
+from durable_storage._names import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB, MAX_PARTITIONS
 from durable_storage.cli._common import CliContext
-from durable_storage.taskhub import DEFAULT_PARTITION_COUNT, DEFAULT_TASK_HUB
 
 __all__ = ["cli", "main"]
 
@@ -41,6 +40,9 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "quarantine": ("durable_storage.cli.quarantine", "quarantine_group", "Messages set aside as unprocessable."),
 }
 
+# Commands that read the hub and account from the app's own settings (host.json, local.settings.json).
+_OWN_SETTINGS = frozenset({"host"})
+
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -52,6 +54,8 @@ class _LazyGroup(click.Group):
             return super().get_command(ctx, cmd_name)
         module, attribute, _ = known
         command: click.Command = getattr(importlib.import_module(module), attribute)
+        if cmd_name not in _OWN_SETTINGS:
+            _accept_global_options(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -61,24 +65,48 @@ class _LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+# The options of the hub and account, given before the command (``--task-hub X list``) or after it, on any
+# command (``list --task-hub X``): the place users type them, as in `func` and `az`.
+_HUB_OPTIONS: dict[str, dict[str, Any]] = {
+    "--connection": {
+        "help": "Storage connection string (default: the AzureWebJobsStorage settings, as Durable Functions reads "
+        "them)."
+    },
+    "--task-hub": {"help": "The task hub. [default: TestHubName, or $DURABLE_TASK_HUB]"},
+    "--partition-count": {
+        "type": click.IntRange(1, MAX_PARTITIONS),
+        "help": f"Partitions of a hub to create (default {DEFAULT_PARTITION_COUNT}); an existing hub's own count is "
+        "used when none is given, and a count given must match it.",
+    },
+}
+
+
+def _hub_options(function: Any) -> Any:
+    for name, settings in reversed(_HUB_OPTIONS.items()):
+        function = click.option(name, default=None, **settings)(function)
+    return function
+
+
+def _accept_global_options(command: click.Command) -> None:
+    """Give ``command`` (every command of a group) the hub options, which then override those given before it."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub)
+        return
+    present = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    for name, settings in _HUB_OPTIONS.items():
+        if name not in present:
+            option = click.Option([name], default=None, expose_value=False, callback=_override, **settings)
+            command.params.append(option)
+
+
+def _override(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(CliContext), param.name, value)
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option(
-    "--connection",
-    default=None,
-    help="Storage connection string (default: the AzureWebJobsStorage settings, as Durable Functions reads them).",
-)
-@click.option(
-    "--task-hub",
-    default=lambda: os.environ.get("DURABLE_TASK_HUB", DEFAULT_TASK_HUB),
-    show_default="TestHubName, or $DURABLE_TASK_HUB",
-)
-@click.option(
-    "--partition-count",
-    type=click.IntRange(1, MAX_PARTITIONS),
-    default=None,
-    help=f"Partitions of a hub to create (default {DEFAULT_PARTITION_COUNT}); an existing hub's own count is used "
-    "when none is given, and a count given must match it.",
-)
+@_hub_options
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -87,14 +115,28 @@ class _LazyGroup(click.Group):
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, connection: str | None, task_hub: str, partition_count: int | None, log_level: str | None
+    ctx: click.Context, connection: str | None, task_hub: str | None, partition_count: int | None, log_level: str | None
 ) -> None:
     """Durable Task on Azure Storage: run workers, manage instances, inspect a task hub.
 
     Exit codes: 0 done, 1 the operation failed, 2 bad usage or an invalid value, 3 not found.
     """
+    given = [
+        name
+        for name, value in zip(_HUB_OPTIONS, (connection, task_hub, partition_count), strict=True)
+        if value is not None
+    ]
+    if ctx.invoked_subcommand in _OWN_SETTINGS and given:
+        # Ignoring them would run the app on another hub or account than the one asked for.
+        raise click.UsageError(
+            f"{', '.join(given)} cannot be given to `{ctx.invoked_subcommand}`: it reads the task hub from host.json "
+            "(extensions.durableTask.hubName) and the connection from AzureWebJobsStorage (local.settings.json or "
+            "the environment)"
+        )
     level = (log_level or ("INFO" if ctx.invoked_subcommand in ("worker", "serve", "host") else "WARNING")).upper()
     _configure_logging(level)
+    if task_hub is None:
+        task_hub = os.environ.get("DURABLE_TASK_HUB", DEFAULT_TASK_HUB)
     ctx.obj = CliContext(connection=connection, task_hub=task_hub, partition_count=partition_count)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_CONNECTION_SETTING",
     "DEV_ACCOUNT_KEY",
     "DEV_ACCOUNT_NAME",
+    "DEV_PORTS",
     "AuthKind",
     "IdentityKind",
     "StorageConnection",
@@ -41,7 +42,7 @@ DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6t
 
 _SERVICES = ("queue", "table", "blob")
 # UseDevelopmentStorage=true is hard-mapped to these ports by every SDK (toolchain.md §3).
-_DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 _DEFAULT_SUFFIX = "core.windows.net"
 _MASK = "***"
 
@@ -283,7 +284,7 @@ def _development_storage(settings: Mapping[str, str]) -> StorageConnection:
         # As .NET does: the proxy's scheme and host, with the emulator's fixed ports.
         host = f"[{proxy.hostname}]" if ":" in (proxy.hostname or "") else proxy.hostname
         base = f"{proxy.scheme}://{host}"
-    endpoints = {s: f"{base}:{_DEV_PORTS[s]}/{DEV_ACCOUNT_NAME}" for s in _SERVICES}
+    endpoints = {s: f"{base}:{DEV_PORTS[s]}/{DEV_ACCOUNT_NAME}" for s in _SERVICES}
     return _build(DEV_ACCOUNT_NAME, endpoints, auth="shared_key", account_key=DEV_ACCOUNT_KEY)
 
 
@@ -487,11 +488,11 @@ def from_service_url(url: str) -> StorageConnection:
         suffix = ".".join(labels[2:])
         endpoints = {s: f"{parts.scheme}://{labels[0]}.{s}.{suffix}{port}" for s in _SERVICES}
         return _build(labels[0], endpoints, auth="supplied")
-    dev_service = next((s for s, p in _DEV_PORTS.items() if p == parts.port), None)
+    dev_service = next((s for s, p in DEV_PORTS.items() if p == parts.port), None)
     account = parts.path.strip("/").split("/", 1)[0]
     if dev_service is not None and account:
         hostport = parts.netloc.rsplit(":", 1)[0]
-        endpoints = {s: f"{parts.scheme}://{hostport}:{p}/{account}" for s, p in _DEV_PORTS.items()}
+        endpoints = {s: f"{parts.scheme}://{hostport}:{p}/{account}" for s, p in DEV_PORTS.items()}
         return _build(account, endpoints, auth="supplied")
     raise ConfigurationError(
         f"account URL {endpoint!r} is invalid: must be https://ACCOUNT.queue|table|blob.SUFFIX, or an emulator URL "

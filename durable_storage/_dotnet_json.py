@@ -1,9 +1,9 @@
 """The Newtonsoft.Json shapes of DurableTask.Core values: ``$type`` names, member order and nulls; pure.
 
-Rules from dotnet-examples/history-event-fields.md §1-3: ``$type`` first; .NET fields, then the class's own
+Rules from history-event-fields.md §1-3: ``$type`` first; .NET fields, then the class's own
 properties, then the base class's; every member written even when null; enums as numbers; DateTimes as in
 :mod:`durable_storage._datetimes`. The History table stores the complex members with the same layout minus the
-``$type``s (§4), so :mod:`durable_storage._storage.codec` builds its JSON columns here too.
+``$type``s (history-event-fields.md §4), so :mod:`durable_storage._storage.codec` builds its JSON columns here too.
 
 A :class:`Contract` lists a class's members; :func:`encode_object` and :func:`decode_object` walk it. An object decoded
 with a ``_source`` field keeps its JSON object, and :func:`encode_object` then follows that source: its member order,
@@ -149,7 +149,8 @@ def _check_type(obj: Mapping[str, object], allowed: Collection[str], where: str,
     return None
 
 
-# Newtonsoft's "simple" assembly format: .NET Core names System.Private.CoreLib, .NET Framework mscorlib (§1).
+# Newtonsoft's "simple" assembly format: .NET Core names System.Private.CoreLib, .NET Framework mscorlib
+# (history-event-fields.md §1).
 _DICTIONARY = "System.Collections.Generic.Dictionary`2[[System.String, {0}],[System.{1}, {0}]]"
 _CORE_LIBRARIES = ("System.Private.CoreLib", "mscorlib")
 
@@ -416,7 +417,8 @@ _TRACE: Contract[DistributedTraceContext] = contract(
 )
 
 _BASE_MEMBERS = ("event_id", "is_played", "timestamp")
-# Newtonsoft writes [DataMember] fields before properties; only these two event members are .NET fields (§1).
+# Newtonsoft writes [DataMember] fields before properties; only these two event members are .NET fields
+# (history-event-fields.md §1).
 _DOTNET_FIELDS = ("orchestration_instance", "data")
 
 

@@ -1,7 +1,7 @@
 """The queue envelope (MessageData around a TaskMessage), control-queue routing and the large-message rule; pure.
 
 Messages are written exactly as a current DurableTask.AzureStorage writer lays them out, so .NET workers on the same
-task hub read ours (storage-layout.md §3, dotnet-examples/history-event-fields.md §1-2). Messages we decode keep
+task hub read ours (storage-layout.md §3, history-event-fields.md §1-2). Messages we decode keep
 their JSON object (``_source``): re-encoding one reproduces its layout, including the ``__type`` form of
 DataContract hubs and any member a newer .NET writer added.
 """

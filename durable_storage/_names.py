@@ -13,6 +13,8 @@ from urllib.parse import quote
 from durable_storage.errors import ConfigurationError, InvalidNameError
 
 __all__ = [
+    "DEFAULT_PARTITION_COUNT",
+    "DEFAULT_TASK_HUB",
     "HISTORY_BLOB_LEAF",
     "MAX_KEY_BYTES",
     "MAX_PARTITIONS",
@@ -28,6 +30,11 @@ __all__ = [
     "validate_partition_count",
     "validate_task_hub_name",
 ]
+
+DEFAULT_TASK_HUB = "TestHubName"
+"""The task hub Durable Functions uses when none is configured."""
+DEFAULT_PARTITION_COUNT = 4
+"""The partition count of a hub created without one (Durable Functions' default)."""
 
 MAX_PARTITIONS = 16
 """The largest partition count the provider accepts (AOS ``ValidateSettings``)."""
@@ -182,6 +189,11 @@ class TaskHubNames:
         return f"{self._prefix}-leases"
 
     @property
+    def dotnet_only_containers(self) -> tuple[str, ...]:
+        """The containers only the .NET provider's blob lease managers use; this provider never creates them."""
+        return (self.lease_container, self.app_lease_container)
+
+    @property
     def tables(self) -> tuple[str, ...]:
         """History, Instances and Partitions tables."""
         return (self.history_table, self.instances_table, self.partitions_table)
@@ -193,7 +205,7 @@ class TaskHubNames:
 
 
 def escape_key(instance_id: str) -> str:
-    """The table key of an instance ID, escaped as ``KeySanitation.EscapePartitionKey`` does (§1.3).
+    """The table key of an instance ID, escaped as ``KeySanitation.EscapePartitionKey`` does (storage-layout.md §1.3).
 
     ``^`` becomes ``^^``; ``/ \\ # ?`` become ``^0 ^1 ^2 ^3``; a control character (U+0000-U+001F,
     U+007F-U+009F) becomes ``^`` + ``chr(0xC0 + code)``; everything else is copied.
@@ -303,8 +315,8 @@ def _as_stored(name: str) -> str:
 def instance_blob_prefixes(instance_id: str) -> tuple[str, ...]:
     """The name prefixes under which the payload blobs of ``instance_id`` are listed: two when escaping changes the ID.
 
-    Message blobs are named by the raw ID, history blobs by the escaped one (§1.3). A prefix also covers other
-    instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
+    Message blobs are named by the raw ID, history blobs by the escaped one (storage-layout.md §1.3). A prefix also
+    covers other instances' blobs (``pq/`` covers ``pq/child``'s, and ``pv^0b/`` covers the history blobs of ``pv/b``):
     filter what it lists with :func:`blob_ownership`.
     """
     return tuple(sorted({f"{_as_stored(instance_id)}/", f"{escape_key(instance_id)}/"}))

@@ -1,8 +1,9 @@
-"""Wall-clock time, read in one place so that fault tests can skew a process's clock (reliability.md §5.1, T11).
+"""Wall-clock time, and the clock a task hub reads it from, so that tests can skew one (reliability.md §5.1, T11).
 
-Every wall-clock read of the library goes through :func:`utcnow`: the timestamps in History events, the times in
-the Instances table, a lease row's ``ExpiresAt``, a timer's ``FireAt``. Durations and deadlines inside one process
-use ``time.monotonic()`` and are never skewed.
+Every wall-clock read of a task hub's client, worker and storage layer goes through its ``clock`` (``TaskHub(...,
+clock=...)``, :func:`utcnow` by default): the timestamps in History events, the times in the Instances table, a
+lease row's ``ExpiresAt``, a timer's ``FireAt``. Durations and deadlines inside one process use
+``time.monotonic()`` and are never skewed.
 
 Machines' clocks differ, so no decision compares this clock with a time another process wrote:
 
@@ -12,56 +13,50 @@ Machines' clocks differ, so no decision compares this clock with a time another 
   (server) time agrees that it is early;
 - out-of-order and duplicate screening compares IDs, never times.
 
-``DS_CLOCK_SKEW_S`` (test-only, seconds, may be negative or fractional) shifts this process's wall clock; it is read
-once, at the first call. :func:`set_skew` does the same for in-process tests.
+A :class:`SkewedClock` is the machine's clock shifted by a fixed amount: a fault test gives one to a hub (or a
+worker process gets one from ``durable-storage worker --clock-skew SECONDS``) to play a machine whose clock is off.
 """
 
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from durable_storage.errors import ConfigurationError
 
-__all__ = ["CLOCK_SKEW_VARIABLE", "set_skew", "skew", "utcnow"]
+__all__ = ["MAX_SKEW_SECONDS", "Clock", "SkewedClock", "utcnow"]
 
-CLOCK_SKEW_VARIABLE = "DS_CLOCK_SKEW_S"
-
-_skew: timedelta | None = None
-
-
-def _from_environment() -> timedelta:
-    raw = os.environ.get(CLOCK_SKEW_VARIABLE, "").strip()
-    if not raw:
-        return timedelta(0)
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or abs(seconds) > 86_400:
-        raise ConfigurationError(
-            f"{CLOCK_SKEW_VARIABLE}={raw!r} is invalid: must be a number of seconds between -86400 and 86400"
-        )
-    return timedelta(seconds=seconds)
-
-
-def skew() -> timedelta:
-    """How far this process's wall clock is shifted from the machine's (zero unless a test asked)."""
-    global _skew
-    if _skew is None:
-        _skew = _from_environment()
-    return _skew
-
-
-def set_skew(seconds: float) -> None:
-    """Shift this process's wall clock by ``seconds`` from now on (tests only)."""
-    if not math.isfinite(seconds):
-        raise ConfigurationError(f"clock skew {seconds!r} is invalid: must be a finite number of seconds")
-    global _skew
-    _skew = timedelta(seconds=seconds)
+Clock = Callable[[], datetime]
+"""What a hub reads the wall clock from: a function returning the current UTC time, timezone-aware."""
+MAX_SKEW_SECONDS = 86_400.0
+"""The largest skew a :class:`SkewedClock` takes: a day is already far past what any lease or timer tolerates."""
 
 
 def utcnow() -> datetime:
-    """The current UTC time as this process sees it: timezone-aware, shifted by :func:`skew`."""
-    return datetime.now(timezone.utc) + skew()
+    """The machine's current UTC time, timezone-aware."""
+    return datetime.now(timezone.utc)
+
+
+class SkewedClock:
+    """The machine's UTC clock shifted by ``seconds`` (may be negative or fractional), as a :data:`Clock`.
+
+    Raises:
+        ConfigurationError: ``seconds`` is not a finite number within a day.
+    """
+
+    __slots__ = ("skew",)
+
+    def __init__(self, seconds: float) -> None:
+        is_number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        if not is_number or not math.isfinite(seconds) or abs(seconds) > MAX_SKEW_SECONDS:
+            raise ConfigurationError(
+                f"clock skew {seconds!r} is invalid: must be a number of seconds between -86400 and 86400"
+            )
+        self.skew = timedelta(seconds=seconds)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.skew
+
+    def __repr__(self) -> str:
+        return f"SkewedClock({self.skew.total_seconds():g})"

@@ -1,7 +1,7 @@
 """History events: what an orchestration's History table holds and what its queue messages carry; pure.
 
 One frozen dataclass per DurableTask.Core history class, with the .NET class name and its ``[DataMember]``s as
-snake_case fields in .NET declaration order (storage-layout.md §4, dotnet-examples/history-event-fields.md §3).
+snake_case fields in .NET declaration order (storage-layout.md §4, history-event-fields.md §3).
 Payloads (``input``, ``result`` ...) stay JSON text: they are decoded where the user's types are known. Every
 event has the base fields ``event_id`` (-1 unless it records an action), ``is_played`` and ``timestamp``.
 

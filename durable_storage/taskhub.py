@@ -16,9 +16,17 @@ from datetime import datetime
 
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
-from durable_storage._names import MAX_PARTITIONS, TaskHubNames, escape_key, validate_partition_count
+from durable_storage._names import (
+    DEFAULT_PARTITION_COUNT,
+    DEFAULT_TASK_HUB,
+    MAX_PARTITIONS,
+    TaskHubNames,
+    escape_key,
+    validate_partition_count,
+)
 from durable_storage._storage.account import StorageAccount
 from durable_storage._storage.credentials import StorageCredential
+from durable_storage._storage.faults import FaultPlan
 from durable_storage._storage.history_table import HistoryTable
 from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
@@ -27,16 +35,12 @@ from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.timer_status import TimerStatusStore
-from durable_storage.errors import ResourceNotFoundError, TaskHubMismatchError
+from durable_storage.clock import Clock, utcnow
+from durable_storage.errors import ConfigurationError, ResourceNotFoundError, TaskHubMismatchError
 
 __all__ = ["DEFAULT_PARTITION_COUNT", "DEFAULT_TASK_HUB", "PartitionInfo", "TaskHub", "TaskHubInfo"]
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_TASK_HUB = "TestHubName"
-"""The task hub Durable Functions uses when none is configured."""
-DEFAULT_PARTITION_COUNT = 4
-"""The partition count of a hub created without one (Durable Functions' default)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +56,8 @@ class PartitionInfo:
         depth: approximate messages in the queue (visible and in flight), or None when the queue is missing.
         oldest_message_at: when the oldest message waiting to be received was enqueued, or None when none waits.
         last_dequeue: when the owner last asked the queue for messages (recorded at each renewal), or None.
+        loop_restarts: how often the owner found its dequeue loop of the queue dead or stalled (not polling while
+            its lease was renewed) and restarted it, since it claimed the partition (recorded at each renewal).
     """
 
     partition: str
@@ -62,6 +68,7 @@ class PartitionInfo:
     depth: int | None
     oldest_message_at: datetime | None
     last_dequeue: datetime | None
+    loop_restarts: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serializable view (times in ISO 8601)."""
@@ -76,6 +83,7 @@ class PartitionInfo:
             "next_owner": self.next_owner,
             "is_draining": self.is_draining,
             "depth": self.depth,
+            "loop_restarts": self.loop_restarts,
             **{key: value.isoformat() if value else None for key, value in times.items()},
         }
 
@@ -129,6 +137,10 @@ class TaskHub(AsyncClosing):
         partition_count: control queues (1-16). None (the default): an existing hub's recorded count is adopted
             by :meth:`create_if_not_exists`, and a new hub gets 4. A count given must match an existing hub's.
         retry: the retry policy of storage calls.
+        clock: where the client, the worker and the storage layer on this hub read the wall clock (a test seam:
+            ``durable_storage.clock.SkewedClock`` plays a machine whose clock is off).
+        faults: a test seam: storage requests fail on purpose as this plan says
+            (:mod:`durable_storage.testing.faults`); None (the default) sends every request as it is.
     """
 
     def __init__(
@@ -139,13 +151,18 @@ class TaskHub(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
+        clock: Clock = utcnow,
+        faults: FaultPlan | None = None,
     ) -> None:
         # Validate every name before anything touches storage.
         self._given_count = None if partition_count is None else validate_partition_count(partition_count)
         self.names = TaskHubNames(task_hub, self._given_count or DEFAULT_PARTITION_COUNT)
-        self.account = StorageAccount(connection, credential=credential, retry=retry)
+        if not callable(clock):
+            raise ConfigurationError(f"clock {clock!r} is invalid: must be a function returning the UTC time")
+        self.clock = clock
+        self.account = StorageAccount(connection, credential=credential, retry=retry, faults=faults)
         self.large = LargeProperties(self.account.blobs, self.names.large_messages_container)
-        self.history = HistoryTable(self.account.tables, self.names.history_table, self.large)
+        self.history = HistoryTable(self.account.tables, self.names.history_table, self.large, clock=clock)
         self.instances = InstancesTable(self.account.tables, self.names.instances_table, self.large)
         self.partitions = PartitionsTable(self.account.tables, self.names.partitions_table)
         self.messages = MessageChannel(self.account.queues, self.account.blobs, self.names.large_messages_container)
@@ -167,9 +184,14 @@ class TaskHub(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
+        clock: Clock = utcnow,
+        faults: FaultPlan | None = None,
     ) -> TaskHub:
         """A hub in the account of an Azure Storage connection string (``UseDevelopmentStorage=true`` works)."""
-        return cls(parse_connection_string(conn_str), task_hub=task_hub, partition_count=partition_count, retry=retry)
+        connection = parse_connection_string(conn_str)
+        return cls(
+            connection, task_hub=task_hub, partition_count=partition_count, retry=retry, clock=clock, faults=faults
+        )
 
     @classmethod
     def from_env(
@@ -179,9 +201,14 @@ class TaskHub(AsyncClosing):
         task_hub: str = DEFAULT_TASK_HUB,
         partition_count: int | None = None,
         retry: StorageRetryPolicy | None = None,
+        clock: Clock = utcnow,
+        faults: FaultPlan | None = None,
     ) -> TaskHub:
         """A hub in the account named by the environment, read as Durable Functions reads ``AzureWebJobsStorage``."""
-        return cls(from_environment(name), task_hub=task_hub, partition_count=partition_count, retry=retry)
+        connection = from_environment(name)
+        return cls(
+            connection, task_hub=task_hub, partition_count=partition_count, retry=retry, clock=clock, faults=faults
+        )
 
     @property
     def name(self) -> str:
@@ -285,6 +312,7 @@ class TaskHub(AsyncClosing):
                 depth=queues.get(lease.partition),
                 oldest_message_at=waiting.get(lease.partition),
                 last_dequeue=lease.last_dequeue,
+                loop_restarts=lease.loop_restarts,
             )
             for lease in leases
         )

@@ -1,8 +1,9 @@
 """Runnable samples: the Durable Functions application patterns, one module each.
 
 ``python -m samples.<name>`` runs one end to end: a worker in the same process, on the storage account of
-``AzureWebJobsStorage`` (by default a local Azurite, started if none listens) and the task hub of
-``DURABLE_TASK_HUB``. It prints the outcome and exits with 0 when it is the expected one.
+``AzureWebJobsStorage`` (by default a local Azurite, started if none listens) and a task hub of its own
+(``SampleFanOutFanIn``; ``DURABLE_TASK_HUB`` names another). It prints the outcome and exits with 0 when it is the
+expected one.
 
 * ``quickstart``: function chaining.
 * ``fan_out_fan_in``: fan-out/fan-in.

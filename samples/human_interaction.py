@@ -77,12 +77,15 @@ async def workload(
 
     if approver is not None:
 
-        async def waiting() -> bool:
+        async def waiting() -> df.DurableOrchestrationStatus | None:
+            # An instance that ended instead (it failed at once) is not waited for: its status is printed below.
             status = await client.get_status(instance_id)
-            return bool(status.custom_status == WAITING)
+            ended = status.runtime_status is not None and status.runtime_status.is_terminal
+            return status if ended or status.custom_status == WAITING else None
 
-        await wait_until(waiting, timeout=60, interval=0.1, what=f"{instance_id} to wait for its approval")
-        await client.raise_event(instance_id, "ApprovalEvent", approver)
+        status = await wait_until(waiting, timeout=60, interval=0.1, what=f"{instance_id} to wait for its approval")
+        if status.custom_status == WAITING:
+            await client.raise_event(instance_id, "ApprovalEvent", approver)
 
     status = await client.wait_for_completion(instance_id, timeout=timeout + 60, poll_interval=0.2)
     took = time.monotonic() - started

@@ -1,4 +1,4 @@
-"""The import rules of STYLE.md, checked on the source: the data flow stays visible and the core stays pure."""
+"""The import rules of docs/architecture.md, checked on the source: the data flow stays visible, the core pure."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ and explicit timeouts, and where they are closed.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from azure.core.pipeline.transport import AioHttpTransport
@@ -22,7 +21,7 @@ from durable_storage._settings import check_instance
 from durable_storage._storage.blobs import Blobs
 from durable_storage._storage.calls import CountingTransport
 from durable_storage._storage.credentials import StorageCredential, build_credential
-from durable_storage._storage.faults import FAULTS_VARIABLE, FaultInjectingTransport, shared_plan
+from durable_storage._storage.faults import FaultInjectingTransport, FaultPlan
 from durable_storage._storage.queues import Queues
 from durable_storage._storage.retry import StorageRetryPolicy
 from durable_storage._storage.tables import Tables
@@ -34,9 +33,6 @@ _READ_TIMEOUT = 30
 
 
 _MASK = SecretMaskingFilter()
-# Tests only: a fault-injection plan for every client of this process (durable_storage.testing.faults); unset in
-# production, where nothing changes.
-_FAULTS_SPEC = os.environ.get(FAULTS_VARIABLE)
 
 
 def _guard_sdk_logs() -> None:
@@ -56,7 +52,8 @@ class StorageAccount(AsyncClosing):
     """The queues, tables and blobs of one storage account. An async context manager; ``close()`` is idempotent.
 
     ``credential`` is the caller's SDK credential for a connection with ``auth="supplied"``; it is used, never
-    closed, because the caller owns it.
+    closed, because the caller owns it. ``faults`` (tests only, :mod:`durable_storage.testing.faults`) puts a
+    fault-injecting transport below every client of this account; None in production, where nothing changes.
     """
 
     def __init__(
@@ -65,8 +62,10 @@ class StorageAccount(AsyncClosing):
         *,
         credential: StorageCredential | None = None,
         retry: StorageRetryPolicy | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         _guard_sdk_logs()
+        plan = check_instance(faults, "faults", FaultPlan, optional=True)
         self.connection = connection
         self.retry = check_instance(retry, "retry", StorageRetryPolicy, optional=True) or StorageRetryPolicy()
         self._credential: Any = build_credential(connection, credential)
@@ -77,7 +76,6 @@ class StorageAccount(AsyncClosing):
             "connection_timeout": _CONNECT_TIMEOUT,
             "read_timeout": _READ_TIMEOUT,
         }
-        plan = shared_plan(_FAULTS_SPEC) if _FAULTS_SPEC else None
 
         def transport(service: str) -> dict[str, Any]:
             # A transport per service client: closing the client closes it (and the aiohttp session inside).

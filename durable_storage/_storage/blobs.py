@@ -1,15 +1,19 @@
 """Blob verbs over the async Azure Blob SDK: gzip payloads up and down, list by prefix, delete, leases.
 
 Large messages and large table properties live as gzip blobs in ``{hub}-largemessages``
-(storage-layout.md §2.3, §3.4). Downloads are capped so a hostile or corrupt blob cannot exhaust memory.
+(storage-layout.md §2.3, §3.4). Downloads are capped so a hostile or corrupt blob cannot exhaust memory. Large
+payloads are compressed and inflated in a thread: zlib takes about 10 ms per MiB, time the event loop (and the
+lease renewals on it) must not wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from azure.core import MatchConditions
@@ -26,6 +30,11 @@ MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 """The largest decompressed payload we accept from a blob (a gzip bomb guard, reliability.md §4.3)."""
 _GZIP = ContentSettings(content_type="application/json", content_encoding="gzip")
 _JSON = ContentSettings(content_type="application/json")
+_OFF_LOOP_BYTES = 64 * 1024
+"""Text longer than this is gzipped in a thread (well under a millisecond of zlib stays on the event loop)."""
+_INFLATION = 8
+"""What JSON typically inflates by: a download over _OFF_LOOP_BYTES / _INFLATION bytes is inflated in a thread."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,29 @@ class VersionedBlob:
 
     data: bytes | None
     etag: str
+
+
+async def _off_loop(large: bool, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``, in a thread when ``large`` (the hop costs more than a small payload's zlib)."""
+    return await asyncio.to_thread(function, *args) if large else function(*args)
+
+
+def _compress(text: str) -> bytes:
+    return gzip.compress(text.encode("utf-8"), compresslevel=6)
+
+
+def _decoded(raw: bytes, limit: int, what: str) -> str:
+    """The text of a downloaded blob: inflated when it is gzip (.NET may omit the header), checked, decoded."""
+    if raw[:2] == b"\x1f\x8b":
+        data = _gunzip(raw, limit, what)
+    elif len(raw) > limit:
+        raise MessageFormatError(f"{what} holds {len(raw)} bytes, more than {limit}, the limit")
+    else:
+        data = raw
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MessageFormatError(f"{what} is not UTF-8 text: {error.reason} at byte {error.start}") from None
 
 
 def _gunzip(data: bytes, limit: int, what: str) -> bytes:
@@ -110,7 +142,7 @@ class Blobs:
 
         Overwrites: blob names carry random or unique parts, so a retry rewrites the same content.
         """
-        data = gzip.compress(text.encode("utf-8"), compresslevel=6)
+        data = await _off_loop(len(text) > _OFF_LOOP_BYTES, _compress, text)
 
         async def upload() -> None:
             client = self._service.get_blob_client(container, name)
@@ -144,17 +176,7 @@ class Blobs:
                 return await stream.readall()
 
         raw = await self._retry.run(OperationKind.READ, download)
-        # Blobs written by .NET may lack the gzip content-encoding header, so decompress ourselves either way.
-        if raw[:2] == b"\x1f\x8b":
-            data = _gunzip(raw, max_bytes, what)
-        elif len(raw) > max_bytes:
-            raise MessageFormatError(f"{what} holds {len(raw)} bytes, more than {max_bytes}, the limit")
-        else:
-            data = raw
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise MessageFormatError(f"{what} is not UTF-8 text: {error.reason} at byte {error.start}") from None
+        return await _off_loop(len(raw) * _INFLATION > _OFF_LOOP_BYTES, _decoded, raw, max_bytes, what)
 
     async def delete(self, container: str, name: str) -> bool:
         """Delete one blob; False when it did not exist."""

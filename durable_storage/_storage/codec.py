@@ -1,6 +1,6 @@
 """History events ↔ History table rows, as DurableTask.AzureStorage's TableEntityConverter stores them; pure.
 
-Column rules (storage-layout.md §2.1, dotnet-examples/history-event-fields.md §4): one column per ``[DataMember]``
+Column rules (storage-layout.md §2.1, history-event-fields.md §4): one column per ``[DataMember]``
 under its .NET name; strings, integers, booleans and DateTimes as native table values; enums by **name**; every
 other value as compact JSON without ``$type`` (a null one as the text ``null``); ``Timestamp`` renamed
 ``_Timestamp`` because the table reserves it. Null primitives are left out, so a missing column reads as null.
@@ -99,7 +99,7 @@ def _event_type(row: Mapping[str, object], where: str) -> EventType:
 
 
 def _read(member: Member, row: Mapping[str, object], where: str) -> Any:
-    # A null property is not stored at all, so a missing column and a null one mean the same (§2.1).
+    # A null property is not stored at all, so a missing column and a null one mean the same (storage-layout.md §2.1).
     column = _column_name(member.key)
     raw = row.get(column)
     value = None if raw is None else _from_column(member, raw, f"{where} column {column}")

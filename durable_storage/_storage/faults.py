@@ -1,7 +1,7 @@
 """Storage faults on purpose: an async transport below our retry policy that fails requests (reliability.md §5.1).
 
 The public face is :mod:`durable_storage.testing.faults`; the transport lives here because only the storage
-layer may import the Azure SDK (STYLE.md, ``tests/test_layering.py``).
+layer may import the Azure SDK (docs/architecture.md, ``tests/test_layering.py``).
 
 Each request is classified as (service, operation, resource) from its method and URL (:func:`classify`), the
 first :class:`FaultRule` that matches decides, with a seeded RNG, whether it fails and how:
@@ -13,14 +13,13 @@ first :class:`FaultRule` that matches decides, with a seeded RNG, whether it fai
   raised: the ambiguous failure of Temporal's ``ExecuteAndTimeout``.
 
 Every injected fault is counted on the :class:`FaultPlan` and logged on ``durable_storage.testing.faults``.
-Worker processes turn it on with the environment variable ``DS_FAULTS`` (a JSON :meth:`FaultPlan.to_json`),
-read by ``account.py``; without it nothing changes.
+A hub injects faults when it is given a plan (``TaskHub(..., faults=plan)``; a worker process: ``durable-storage
+worker --faults JSON``, the JSON of :meth:`FaultPlan.to_json`); without one nothing changes.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import logging
 import random
@@ -43,18 +42,14 @@ from durable_storage._settings import check_int, check_number
 from durable_storage.errors import ConfigurationError
 
 __all__ = [
-    "FAULTS_VARIABLE",
     "FAULT_KINDS",
     "FaultInjectingTransport",
     "FaultPlan",
     "FaultRule",
     "RequestKind",
     "classify",
-    "shared_plan",
 ]
 
-FAULTS_VARIABLE = "DS_FAULTS"
-"""The environment variable holding a :meth:`FaultPlan.to_json` spec for the storage clients of a process."""
 FAULT_KINDS = ("server_busy", "operation_timeout", "connection_error", "execute_then_fail")
 _SERVICES = ("queue", "table", "blob")
 # The public module's name: users filter and count on it, wherever the code lives.
@@ -173,7 +168,7 @@ class FaultPlan:
         return None
 
     def to_json(self) -> str:
-        """The spec for :data:`FAULTS_VARIABLE`: ``{"seed": n, "rules": [{...FaultRule fields}]}``."""
+        """The plan as JSON (for ``worker --faults``): ``{"seed": n, "rules": [{...FaultRule fields}]}``."""
         return json.dumps({"seed": self.seed, "rules": [asdict(rule) for rule in self.rules]})
 
     @classmethod
@@ -189,13 +184,7 @@ class FaultPlan:
             rules = [FaultRule(**{k: v for k, v in rule.items() if k in known}) for rule in spec["rules"]]
             return cls(rules, seed=int(spec.get("seed", 0)))
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ConfigurationError(f"{FAULTS_VARIABLE} is invalid: {error}") from None
-
-
-@functools.lru_cache(maxsize=8)
-def shared_plan(spec: str) -> FaultPlan:
-    """One plan per spec per process: every storage account of a worker process shares its RNG and tally."""
-    return FaultPlan.from_json(spec)
+            raise ConfigurationError(f"fault plan {text[:200]!r} is invalid: {error}") from None
 
 
 def classify(service: str, method: str, url: str, body: object = None, *, base_path: str = "") -> RequestKind:

@@ -16,7 +16,7 @@ from typing import Any
 from durable_storage._storage.codec import event_to_row, row_to_event
 from durable_storage._storage.large import LargeProperties, utf16_size
 from durable_storage._storage.tables import Row, Tables, Write, WriteMode
-from durable_storage.clock import utcnow
+from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConflictError
 from durable_storage.history import HistoryEvent
 
@@ -63,8 +63,9 @@ def _estimated_size(values: dict[str, Any]) -> int:
 class HistoryTable:
     """Load and append the histories of one task hub."""
 
-    def __init__(self, tables: Tables, table: str, large: LargeProperties) -> None:
+    def __init__(self, tables: Tables, table: str, large: LargeProperties, *, clock: Clock = utcnow) -> None:
         self._tables = tables
+        self._clock = clock
         self._large = large
         self.table = table
 
@@ -72,7 +73,7 @@ class HistoryTable:
         """The history of the instance with table key ``escaped_id``.
 
         With ``execution_id``, only that execution: if the sentinel names another one, the events are empty
-        but the ETag is kept, so a re-created instance can overwrite the old rows (§9.1).
+        but the ETag is kept, so a re-created instance can overwrite the old rows (storage-layout.md §9.1).
         """
         query = "PartitionKey eq @pk"
         parameters: dict[str, Any] = {"pk": escaped_id}
@@ -94,7 +95,7 @@ class HistoryTable:
         if execution_id is not None and current is not None and current != execution_id:
             return base
         # Rows of an older, longer execution may follow the current ones: a ContinueAsNew or re-create
-        # overwrites from RowKey 0 and leaves the tail (§2.1 step 4). Stop at the first foreign row.
+        # overwrites from RowKey 0 and leaves the tail (storage-layout.md §2.1 step 4). Stop at the first foreign row.
         current_rows = []
         for row in events_rows:
             if row.values.get("ExecutionId") != current:
@@ -151,7 +152,7 @@ class HistoryTable:
                 Write(WriteMode.UPSERT_REPLACE, Row(escaped_id, row_key(first_index + offset), values))
                 for offset, values in batch
             ]
-            writes.append(_sentinel_write(escaped_id, execution_id, etag, final=final))
+            writes.append(_sentinel_write(escaped_id, execution_id, etag, final=final, now=self._clock()))
             try:
                 etags = await self._tables.transact(self.table, writes)
             except ConflictError as error:
@@ -203,10 +204,10 @@ def _batches(rows: list[dict[str, Any]]) -> list[list[tuple[int, dict[str, Any]]
     return batches
 
 
-def _sentinel_write(escaped_id: str, execution_id: str, etag: str | None, *, final: bool) -> Write:
+def _sentinel_write(escaped_id: str, execution_id: str, etag: str | None, *, final: bool, now: datetime) -> Write:
     values: dict[str, Any] = {"ExecutionId": execution_id, "IsCheckpointComplete": final}
     if final:
-        values["CheckpointCompletedTimestamp"] = utcnow()
+        values["CheckpointCompletedTimestamp"] = now
     row = Row(escaped_id, SENTINEL, values)
     # Insert the first time (fails with 409 if a rival created it); after that merge under If-Match.
     return Write(WriteMode.MERGE, row, etag) if etag else Write(WriteMode.INSERT, row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,6 +183,43 @@ class InstancesTable:
             # A replaced row must not keep a stale create-time {Column}BlobName pointing at old data.
             values = {k: v for k, v in values.items() if not k.endswith(BLOB_NAME_SUFFIX)}
         return await self._tables.write(self.table, Write(mode, Row(escaped_id, _ROW_KEY, values), record.etag))
+
+    async def insert(self, record: InstanceRecord, escaped_id: str) -> str | None:
+        """Write a new row; ConflictError when one exists. Returns its ETag."""
+        return await self.write(record, escaped_id, mode=WriteMode.INSERT)
+
+    async def replace(self, record: InstanceRecord, escaped_id: str) -> str | None:
+        """Replace the whole row, conditioned on ``record.etag`` (ConflictError when it changed). Returns its ETag."""
+        return await self.write(record, escaped_id, mode=WriteMode.REPLACE)
+
+    async def update(self, record: InstanceRecord, escaped_id: str) -> str | None:
+        """Merge ``record``'s set columns into the row, conditioned on ``record.etag`` when it has one.
+
+        Raises ConflictError when the row changed, ResourceNotFoundError when it is gone. Returns the new ETag.
+        """
+        return await self.write(record, escaped_id, mode=WriteMode.MERGE)
+
+    async def put(self, record: InstanceRecord, escaped_id: str) -> str | None:
+        """Write the whole row, whatever is there (an upsert). Returns its ETag."""
+        return await self.write(record, escaped_id, mode=WriteMode.UPSERT_REPLACE)
+
+    async def end(
+        self,
+        record: InstanceRecord,
+        escaped_id: str,
+        status: OrchestrationRuntimeStatus,
+        output: str | None,
+        now: datetime,
+    ) -> str | None:
+        """Mark the instance of ``record`` (as read) ended with ``status`` and ``output``, in its row alone.
+
+        For an instance that has no history to checkpoint: a Pending one terminated, or one whose history
+        cannot be read failed. Conditioned on ``record.etag``.
+        """
+        ended = dataclasses.replace(
+            record, runtime_status=status, output=output, last_updated_time=now, completed_time=now
+        )
+        return await self.update(ended, escaped_id)
 
     async def delete(self, escaped_id: str) -> None:
         """Delete the row, whatever its version; a missing row counts as deleted."""

@@ -74,10 +74,10 @@ class LargeProperties:
     async def offload_instance(self, values: dict[str, Any], *, escaped_id: str) -> dict[str, Any]:
         """A copy of an Instances row's columns with large ones moved to blobs.
 
-        Input and Output hold the blob URL, which .NET status readers follow (§2.2); any other column (Tags)
-        is emptied with a ``{Column}BlobName`` beside it, as .NET's create does, so that a reader that does not
+        Input and Output hold the blob URL, which .NET status readers follow (storage-layout.md §2.2): any other column
+        (Tags) is emptied with a ``{Column}BlobName`` beside it, as .NET's create does, so that a reader that does not
         fetch payloads sees no value rather than a URL where JSON belongs. Rows without an EventType use the
-        column name in its place and an empty RowKey part (§2.3).
+        column name in its place and an empty RowKey part (storage-layout.md §2.3).
         """
         result = dict(values)
         for column in OFFLOAD_COLUMNS:

@@ -44,7 +44,7 @@ class MessageChannel:
         self._queues = queues
         self._blobs = blobs
         self.container = container
-        # .NET's MessageData.SequenceNumber: a per-process counter, incremented on every send (§3.1).
+        # .NET's MessageData.SequenceNumber: a per-process counter, incremented on every send (storage-layout.md §3.1).
         self._sequence = itertools.count(1)
 
     async def send(self, queue: str, message: MessageData, *, visible_in: float = 0) -> MessageData:
@@ -106,6 +106,26 @@ class MessageChannel:
             raise MessageFormatError(f"large message blob {blob_name!r} holds another wrapper, not a message")
         return data
 
+    async def renew(self, message: QueueMessage, *, visible_in: float) -> QueueMessage:
+        """Keep a received message hidden for ``visible_in`` more seconds; returns the copy with the new pop receipt.
+
+        Raises:
+            ConflictError: a newer pop receipt exists (the message was received again).
+            ResourceNotFoundError: the message is gone.
+        """
+        return await self._queues.update_visibility(message, visible_in=visible_in)
+
     async def delete(self, message: QueueMessage) -> bool:
         """Delete a received message (its blob, if any, stays until the instance is purged, as in .NET)."""
         return await self._queues.delete_message(message)
+
+    async def hide(self, message: QueueMessage, *, visible_in: float) -> QueueMessage:
+        """Hide a received message for ``visible_in`` more seconds (0: visible again at once, a hand-back).
+
+        Returns it with its new pop receipt, which the next hide or delete needs.
+        """
+        return await self._queues.update_visibility(message, visible_in=visible_in)
+
+    async def ensure_queue(self, queue: str) -> None:
+        """Create ``queue`` if it does not exist (a partition can be acquired before its queue is created)."""
+        await self._queues.create(queue)

@@ -3,9 +3,10 @@
 One row per control queue, ``PartitionKey = ""`` and ``RowKey`` = the queue name. Every change is a Replace
 conditioned on the row's ETag, so two workers can never both believe they won the same lease.
 
-``LastDequeueTime`` is ours, not the reference's: the owner's latest Get Messages call on the queue, written with
-each renewal so that ``hub info`` can show a partition that is owned but not polled. .NET ignores the column (and
-drops it at its next Replace).
+``LastDequeueTime`` and ``DequeueLoopRestarts`` are ours, not the reference's: the owner's latest Get Messages call
+on the queue, and how often the owner's liveness check found its dequeue loop stalled or dead and restarted it since
+it claimed the partition, written with each renewal so that ``hub info`` can show a partition that is owned but not
+polled. .NET ignores the columns (and drops them at its next Replace).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class PartitionLease:
     expires_at: datetime | None = None
     is_draining: bool = False
     last_dequeue: datetime | None = None
+    loop_restarts: int = 0
     etag: str | None = None
 
     def with_changes(self, **changes: Any) -> PartitionLease:
@@ -51,6 +53,7 @@ def _values(lease: PartitionLease) -> dict[str, Any]:
         "ExpiresAt": lease.expires_at,
         "IsDraining": lease.is_draining,
         "LastDequeueTime": lease.last_dequeue,
+        "DequeueLoopRestarts": lease.loop_restarts or None,
     }
     return {name: value for name, value in columns.items() if value is not None}
 
@@ -66,6 +69,7 @@ def _lease(row: Row) -> PartitionLease:
         expires_at=values.get("ExpiresAt"),
         is_draining=bool(values.get("IsDraining", False)),
         last_dequeue=values.get("LastDequeueTime"),
+        loop_restarts=int(values.get("DequeueLoopRestarts") or 0),
         etag=row.etag,
     )
 
@@ -86,8 +90,8 @@ class PartitionsTable:
         await self._tables.create(self.table)
         if (await self._tables.query_page(self.table, "PartitionKey eq ''", page_size=1)).rows:
             return False
-        # One entity-group transaction, not one insert per row as .NET does (§2.4): the number of rows is the
-        # hub's partition count, and a worker or client starting at the same moment must never count a
+        # One entity-group transaction, not one insert per row as .NET does (storage-layout.md §2.4): the number of rows
+        # is the hub's partition count, and a worker or client starting at the same moment must never count a
         # half-written set. Every row has PartitionKey '', so they fit one transaction (16 rows at most).
         writes = [Write(WriteMode.INSERT, Row(_PARTITION_KEY, partition, {})) for partition in partitions]
         try:

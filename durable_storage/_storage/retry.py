@@ -1,4 +1,4 @@
-"""Explicit retry policies, one per kind of storage operation (STYLE.md habit 6).
+"""Explicit retry policies, one per kind of storage operation (docs/architecture.md, "Retries").
 
 The SDK's own retries are switched off (``retry_total=0`` on every client): its defaults wait up to 15 s per try
 and resend conditional writes blindly. Here tenacity decides, per kind of operation, whether an error is worth

@@ -25,7 +25,8 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console, RenderableType
@@ -34,11 +35,22 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from durable_storage.client import DurableOrchestrationClient
-from durable_storage.clock import utcnow
-from durable_storage.errors import DurableStorageError, InstanceNotFoundError
+from durable_storage._connection import (
+    DEV_ACCOUNT_NAME,
+    DEV_PORTS,
+    StorageConnection,
+    from_environment,
+    parse_connection_string,
+)
+from durable_storage._text import visible
+from durable_storage.clock import Clock, utcnow
+from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
-from durable_storage.taskhub import TaskHub
+
+if TYPE_CHECKING:
+    from durable_storage.client import DurableOrchestrationClient
+    from durable_storage.taskhub import TaskHub
+    from durable_storage.testing.faults import FaultPlan
 
 __all__ = [
     "require_hub",
@@ -89,16 +101,26 @@ class CliContext:
     task_hub: str
     partition_count: int | None  # None: the hub's recorded count (4 for a hub created here)
 
-    def hub(self) -> TaskHub:
-        """The task hub named by the options (connection string, or the AzureWebJobsStorage settings)."""
-        if self.connection:
-            return TaskHub.from_connection_string(
-                self.connection, task_hub=self.task_hub, partition_count=self.partition_count
-            )
-        return TaskHub.from_env(task_hub=self.task_hub, partition_count=self.partition_count)
+    def storage(self) -> StorageConnection:
+        """The storage account named by the options (connection string, or the AzureWebJobsStorage settings)."""
+        return parse_connection_string(self.connection) if self.connection else from_environment()
+
+    def hub(self, *, clock: Clock = utcnow, faults: FaultPlan | None = None) -> TaskHub:
+        """The task hub named by the options, in :meth:`storage`.
+
+        ``clock`` and ``faults`` are the hub's test seams (``worker --clock-skew``, ``--faults``).
+        """
+        # Imported here: the Azure SDK takes 0.6 s to import, which --help and a usage error should not wait for.
+        from durable_storage.taskhub import TaskHub  # noqa: PLC0415
+
+        return TaskHub(
+            self.storage(), task_hub=self.task_hub, partition_count=self.partition_count, clock=clock, faults=faults
+        )
 
     def client(self) -> DurableOrchestrationClient:
         """A client of that hub (an async context manager)."""
+        from durable_storage.client import DurableOrchestrationClient  # noqa: PLC0415
+
         if self.connection:
             return DurableOrchestrationClient.from_connection_string(
                 self.connection, task_hub=self.task_hub, partition_count=self.partition_count
@@ -109,26 +131,6 @@ class CliContext:
 pass_cli = click.make_pass_decorator(CliContext)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-
-
-# C0 and C1 controls and DEL; zero-width and bidirectional formatting characters (text that reads other than it
-# prints); line and paragraph separators; lone surrogates, which no terminal encoding can write.
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-
-
-def visible(value: str, *, lines: bool = False) -> str:
-    """``value`` with every character a terminal would act on, or hide, shown as its escape (``\\x1b``).
-
-    Args:
-        value: text from storage, or a message that quotes some.
-        lines: keep newlines (and tabs) as they are, for a multi-line message of our own.
-    """
-
-    def escape(match: re.Match[str]) -> str:
-        char = match[0]
-        return char if lines and char in "\n\t" else repr(char)[1:-1]
-
-    return _INVISIBLE.sub(escape, value)
 
 
 def text(value: str, style: StyleType = "") -> Text:
@@ -165,7 +167,48 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     except InstanceNotFoundError as error:
         fail(str(error), EXIT_NOT_FOUND)
     except DurableStorageError as error:
-        fail(str(error), EXIT_USAGE if isinstance(error, ValueError) else EXIT_FAILED)
+        fail(str(error) + _unreachable_hint(error), EXIT_USAGE if isinstance(error, ValueError) else EXIT_FAILED)
+
+
+# The service of a storage error's resource ("queue x", "table X", "container x", "blob x/y") -> its endpoint.
+_ENDPOINTS = {
+    "queue": "queue_endpoint",
+    "table": "table_endpoint",
+    "container": "blob_endpoint",
+    "blob": "blob_endpoint",
+}
+
+
+def _unreachable_hint(error: DurableStorageError) -> str:
+    """For a storage account that did not answer at all: where it was looked for, and how to start Azurite there."""
+    if not isinstance(error, TransientStorageError) or error.status is not None or error.may_have_been_applied:
+        return ""  # it answered (a status), or the connection broke after the request went out
+    context = click.get_current_context(silent=True)
+    cli = context.find_object(CliContext) if context is not None else None
+    if cli is None:
+        return ""
+    try:
+        account = cli.storage()
+    except ConfigurationError:
+        return ""
+    service = (error.resource or "").partition(" ")[0]
+    endpoint: str = getattr(account, _ENDPOINTS.get(service, "queue_endpoint"))
+    if account.account_name != DEV_ACCOUNT_NAME or urlsplit(endpoint).hostname not in ("127.0.0.1", "localhost"):
+        return f"\nnothing answered at {endpoint}: check the account's endpoints in --connection or AzureWebJobsStorage"
+    return (
+        f"\nnothing answered at {endpoint}, the local development storage: start Azurite there with\n"
+        f"  {azurite_command(account)}"
+    )
+
+
+def azurite_command(account: StorageConnection) -> str:
+    """The command that starts Azurite (in memory) where ``account``'s endpoints point."""
+    options = ["--inMemoryPersistence", "--skipApiVersionCheck"]
+    for service, default in DEV_PORTS.items():
+        port = urlsplit(getattr(account, f"{service}_endpoint")).port
+        if port is not None and port != default:
+            options.append(f"--{service}Port {port}")
+    return "npx azurite " + " ".join(options)
 
 
 def _default(value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,8 +26,10 @@ from durable_storage.cli._common import (
     table,
 )
 from durable_storage.cli.history import existing_hub
-from durable_storage.cost import CostReport, Prices, format_bytes, format_usd, instance_cost
 from durable_storage.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from durable_storage.cost import CostReport, Prices
 
 __all__ = ["cost_command"]
 
@@ -54,6 +57,8 @@ def cost_command(cli: CliContext, /, instance_id: str, prices_file: Path | None,
 
 
 def _prices(path: Path) -> Prices:
+    from durable_storage.cost import Prices  # noqa: PLC0415 (the storage SDK: not for --help)
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -65,11 +70,15 @@ def _prices(path: Path) -> Prices:
 
 
 async def _cost(cli: CliContext, instance_id: str, prices: Prices | None) -> CostReport:
+    from durable_storage.cost import instance_cost  # noqa: PLC0415 (the storage SDK: not for --help)
+
     async with existing_hub(cli) as hub:
         return await instance_cost(hub, instance_id, prices=prices)
 
 
 def _print(report: CostReport) -> None:
+    from durable_storage.cost import format_bytes, format_usd  # noqa: PLC0415 (the storage SDK: not for --help)
+
     echo(
         f"instance {report.instance_id}: {report.name or '?'}, {report.runtime_status or 'status unknown'}, "
         f"{report.events} events in {report.episodes} episodes (execution {report.execution_id or '?'})"

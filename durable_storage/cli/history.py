@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from durable_storage.cli._common import CliContext, echo, emit_json, fail, json_option, pass_cli, require_hub, run, show
 from durable_storage.cli._common import table as new_table
-from durable_storage.gate import ExportedHistory, export_instance, write_exports
 from durable_storage.history import (
     EventRaisedEvent,
     EventSentEvent,
@@ -33,7 +33,10 @@ from durable_storage.history import (
     TimerCreatedEvent,
     TimerFiredEvent,
 )
-from durable_storage.taskhub import TaskHub
+
+if TYPE_CHECKING:
+    from durable_storage.gate import ExportedHistory
+    from durable_storage.taskhub import TaskHub
 
 __all__ = ["existing_hub", "history_command"]
 
@@ -62,6 +65,8 @@ async def existing_hub(cli: CliContext) -> AsyncIterator[TaskHub]:
 @pass_cli
 def history_command(cli: CliContext, /, instance_id: str, export_path: Path | None, as_json: bool) -> None:
     """The history of INSTANCE_ID's current execution, event by event."""
+    from durable_storage.gate import write_exports  # noqa: PLC0415 (the storage SDK: not for --help)
+
     exported = run(_export(cli, instance_id))
     if export_path is not None:
         try:
@@ -80,6 +85,8 @@ def history_command(cli: CliContext, /, instance_id: str, export_path: Path | No
 
 
 async def _export(cli: CliContext, instance_id: str) -> ExportedHistory:
+    from durable_storage.gate import export_instance  # noqa: PLC0415 (the storage SDK: not for --help)
+
     async with existing_hub(cli) as hub:
         return await export_instance(hub, instance_id)
 

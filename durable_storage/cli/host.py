@@ -16,8 +16,6 @@ import click
 
 from durable_storage.cli._common import EXIT_USAGE, fail, run
 from durable_storage.errors import ConfigurationError
-from durable_storage.host import FunctionsHost
-from durable_storage.web import is_loopback
 
 __all__ = ["host_command"]
 
@@ -27,6 +25,8 @@ _SETTING = "DURABLE_STORAGE_TOKEN"
 async def _host(
     app_dir: Path, *, host: str, port: int | None, worker: bool, skip_unsupported: bool, token: str | None
 ) -> None:
+    from durable_storage.host import FunctionsHost  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +69,8 @@ def host_command(
     app_dir: Path, *, host: str, port: int | None, no_worker: bool, skip_unsupported: bool, token: str | None
 ) -> None:
     """Run the Functions app in APP_DIR (default: here): HTTP triggers, webhooks, dashboard and a worker."""
+    from durable_storage.web import is_loopback  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
+
     token = token or None
     if token is None and not is_loopback(host):
         fail(

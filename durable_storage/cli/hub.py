@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
+from durable_storage._names import TaskHubNames
 from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
@@ -27,7 +28,9 @@ from durable_storage.cli._common import (
     text,
 )
 from durable_storage.clock import utcnow
-from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
+
+if TYPE_CHECKING:
+    from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo
 
 __all__ = ["hub_group", "info_view", "render_info"]
 
@@ -50,7 +53,7 @@ def info_view(info: TaskHubInfo, now: datetime) -> RenderableType:
         Padding(partitions, (0, 0, 0, 2)),
         Text(f"work items: {work_items} ({_count(info.queues[work_items])} messages)"),
         Text("tables: ") + _resources(info.tables),
-        Text("containers: ") + _resources(info.containers),
+        Text("containers: ") + _resources(info.containers, unused=TaskHubNames(info.name).dotnet_only_containers),
     )
 
 
@@ -59,9 +62,14 @@ def render_info(info: TaskHubInfo, now: datetime) -> str:
     return plain_text(info_view(info, now))
 
 
-def _resources(present: Mapping[str, bool]) -> Text:
-    shown = [Text(name) if ok else Text(f"{name} (missing)", style="red") for name, ok in present.items()]
-    return Text(", ").join(shown)
+def _resources(present: Mapping[str, bool], *, unused: Collection[str] = ()) -> Text:
+    return Text(", ").join(_resource(name, ok, used=name not in unused) for name, ok in present.items())
+
+
+def _resource(name: str, exists: bool, *, used: bool) -> Text:
+    if not used:  # .NET's lease containers: absent in a hub this provider made, and harmless when there
+        return Text(f"{name} (not used by this provider)", style="dim")
+    return Text(name) if exists else Text(f"{name} (missing)", style="red")
 
 
 def _row(partition: PartitionInfo, now: datetime) -> tuple[str, ...]:
@@ -73,6 +81,9 @@ def _row(partition: PartitionInfo, now: datetime) -> tuple[str, ...]:
         lease = f"{'draining, ' if partition.is_draining else ''}{_age(partition.expires_at - now)} left"
     oldest = _age(now - partition.oldest_message_at) if partition.oldest_message_at else "-"
     dequeued = f"{_age(now - partition.last_dequeue)} ago" if partition.last_dequeue else "-"
+    if partition.loop_restarts:
+        # The owner found its loop of this queue stalled or dead: worth a look at that worker's log.
+        dequeued += f" (loop restarted {partition.loop_restarts}x)"
     return (
         partition.partition,
         partition.owner or "-",

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.table import Table
@@ -44,9 +44,11 @@ from durable_storage.cli._common import (
     text,
     time_text,
 )
-from durable_storage.client import DurableOrchestrationClient
-from durable_storage.cost import CostReport, cost_columns, instance_cost
 from durable_storage.models import DurableOrchestrationStatus, OrchestrationRuntimeStatus
+
+if TYPE_CHECKING:
+    from durable_storage.client import DurableOrchestrationClient
+    from durable_storage.cost import CostReport
 
 __all__ = [
     "list_command",
@@ -199,6 +201,8 @@ def _runtime(status: DurableOrchestrationStatus) -> Text:
 
 
 def _list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, CostReport] | None = None) -> Table:
+    from durable_storage.cost import cost_columns  # noqa: PLC0415 (it imports the storage SDK: not for --help)
+
     extra = ("TRANSACTIONS", "EST. USD", "STORED") if costs else ()
     result = table("INSTANCE ID", "NAME", "STATUS", "CREATED", "LAST UPDATED", "OUTPUT", *extra)
     for status in statuses:
@@ -219,6 +223,8 @@ def _list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, Cos
 async def _costs(
     client: DurableOrchestrationClient, statuses: list[DurableOrchestrationStatus]
 ) -> dict[str, CostReport]:
+    from durable_storage.cost import instance_cost  # noqa: PLC0415 (it imports the storage SDK: not for --help)
+
     # Each estimate reads the instance's History, its row and its blobs: a few at a time.
     limit = asyncio.Semaphore(8)
 

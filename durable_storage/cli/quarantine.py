@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from durable_storage import QuarantinedMessage
 from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
@@ -21,7 +22,10 @@ from durable_storage.cli._common import (
     text,
     time_text,
 )
-from durable_storage.taskhub import TaskHub
+
+if TYPE_CHECKING:
+    from durable_storage import QuarantinedMessage
+    from durable_storage.taskhub import TaskHub
 
 __all__ = ["quarantine_group"]
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import click
 
 from durable_storage.cli._common import EXIT_USAGE, CliContext, fail, pass_cli, run
-from durable_storage.client import DurableOrchestrationClient
-from durable_storage.client._management import WEBHOOK_PATH
 from durable_storage.errors import ConfigurationError
-from durable_storage.web import ManagementServer, is_loopback
+
+if TYPE_CHECKING:
+    from durable_storage.client import DurableOrchestrationClient
 
 __all__ = ["serve_command"]
 
@@ -24,6 +25,10 @@ _SETTING = "DURABLE_STORAGE_TOKEN"  # the environment variable that can hold the
 
 
 async def _serve(client: DurableOrchestrationClient, host: str, port: int, token: str | None) -> None:
+    # The web server and the client's modules import aiohttp and the storage SDK: not for --help.
+    from durable_storage.client._management import WEBHOOK_PATH  # noqa: PLC0415
+    from durable_storage.web import ManagementServer  # noqa: PLC0415
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -51,6 +56,8 @@ async def _serve(client: DurableOrchestrationClient, host: str, port: int, token
 @pass_cli
 def serve_command(cli: CliContext, /, host: str, port: int, token: str | None) -> None:
     """Serve the Durable Functions HTTP API and a dashboard of the task hub until SIGINT or SIGTERM."""
+    from durable_storage.web import is_loopback  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
+
     token = token or None
     if token is None and not is_loopback(host):
         fail(

@@ -23,12 +23,14 @@ import click
 
 from durable_storage.app import App
 from durable_storage.cli._common import EXIT_USAGE, CliContext, fail, pass_cli, run
+from durable_storage.cli._seams import Seams, seam_options
 from durable_storage.errors import ConfigurationError
-from durable_storage.taskhub import TaskHub
-from durable_storage.worker import Worker, WorkerOptions
+from durable_storage.worker._options import WorkerOptions
 
 if TYPE_CHECKING:
     from durable_storage.host import HostSettings
+    from durable_storage.taskhub import TaskHub
+    from durable_storage.worker._hooks import WorkerHooks
 
 __all__ = ["folder_settings", "load_app", "load_app_folder", "run_worker", "worker_command"]
 
@@ -52,7 +54,14 @@ def load_app(target: str) -> App:
         raise ConfigurationError(f"app {target!r}: module {module_name!r} cannot be imported: {error}") from None
     app: Any = getattr(module, attribute, None)
     if not isinstance(app, App):
-        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} is {type(app).__name__}, not an App")
+        found = sorted(name for name, value in vars(module).items() if isinstance(value, App))
+        problem = f"is {type(app).__name__}, not an App" if hasattr(module, attribute) else "does not exist"
+        hint = (
+            f"the App objects in {module_name}: {', '.join(found)} (e.g. {module_name}:{found[0]})"
+            if found
+            else f"{module_name} has no durable_storage App at module level"
+        )
+        raise ConfigurationError(f"app {target!r}: {module_name}.{attribute} {problem}; {hint}")
     return app
 
 
@@ -106,8 +115,9 @@ def _host_package(app_dir: Path) -> ModuleType:
         ) from None
 
 
-def _folder_hub(cli: CliContext, settings: HostSettings) -> TaskHub:
-    """The app's hub, partition count and connection setting (``--connection`` wins over the setting).
+def _folder_hub(cli: CliContext, settings: HostSettings, seams: Seams) -> TaskHub:
+    """The app's hub, partition count and connection setting (``--connection`` wins over the setting), with the
+    test seams' clock and faults.
 
     Raises:
         ConfigurationError: ``--task-hub`` or ``--partition-count`` given and not the app's.
@@ -125,29 +135,47 @@ def _folder_hub(cli: CliContext, settings: HostSettings) -> TaskHub:
             "(host.json storageProvider.partitionCount); leave --partition-count out"
         )
     partitions = partitions if partitions is not None else cli.partition_count
+    from durable_storage.taskhub import TaskHub  # noqa: PLC0415 (the storage SDK: not for --help)
+
+    where: dict[str, Any] = {"task_hub": settings.hub_name, "partition_count": partitions}
+    where.update(clock=seams.clock, faults=seams.faults)
     if cli.connection:
-        return TaskHub.from_connection_string(cli.connection, task_hub=settings.hub_name, partition_count=partitions)
-    return TaskHub.from_env(settings.connection_setting, task_hub=settings.hub_name, partition_count=partitions)
+        return TaskHub.from_connection_string(cli.connection, **where)
+    return TaskHub.from_env(settings.connection_setting, **where)
 
 
 def _given_global_options() -> set[str]:
-    """The global options given on the command line (not defaults)."""
-    root = click.get_current_context().find_root()
+    """The global options given on the command line (not defaults), before the command or after it."""
+    context = click.get_current_context()
+    given = click.core.ParameterSource.COMMANDLINE
     names = ("task_hub", "partition_count")
-    return {name for name in names if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE}
+    return {
+        name
+        for name in names
+        if given in (context.get_parameter_source(name), context.find_root().get_parameter_source(name))
+    }
 
 
-async def run_worker(hub: TaskHub, app: App, options: WorkerOptions) -> None:
+async def run_worker(hub: TaskHub, app: App, options: WorkerOptions, hooks: WorkerHooks | None = None) -> None:
     """Run a worker on ``hub`` until SIGINT or SIGTERM; then stop taking work, finish, and release partitions."""
+    from durable_storage.worker import Worker  # noqa: PLC0415 (the storage SDK: not for --help)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with hub, Worker(hub, app, options=options) as worker:
-        _log.info("worker %s running; SIGINT or SIGTERM stops it", worker.worker_id)
-        print(f"worker {worker.worker_id} running on task hub {hub.name}", flush=True)
-        await stop.wait()
-        print("stopping: draining and releasing partitions", flush=True)
+    try:
+        async with hub, Worker(hub, app, options=options, hooks=hooks) as worker:
+            _log.info("worker %s running; SIGINT or SIGTERM stops it", worker.worker_id)
+            print(f"worker {worker.worker_id} running on task hub {hub.name}", flush=True)
+            await stop.wait()
+            print("stopping: draining and releasing partitions", flush=True)
+    finally:
+        from durable_storage.worker._hooks import JsonLinesTrace  # noqa: PLC0415
+
+        trace = hooks.dequeue_trace if hooks is not None else None
+        if isinstance(trace, JsonLinesTrace):
+            await asyncio.to_thread(trace.close)  # the last lines, written off the event loop
 
 
 # WorkerOptions timings a worker process can override (each defaults to WorkerOptions'). Shorter leases and
@@ -155,7 +183,7 @@ async def run_worker(hub: TaskHub, app: App, options: WorkerOptions) -> None:
 _WORKER_SECONDS = {
     "lease_interval": "How long a partition lease lasts without renewal.",
     "lease_renew_interval": "How often leases are renewed and free ones claimed; shorter than --lease-interval.",
-    "control_queue_visibility": "How long a received orchestration message stays hidden.",
+    "control_queue_visibility": "How long a received orchestration message stays hidden; renewed while held.",
     "work_item_visibility": "How long a received activity message stays hidden; renewed while it runs.",
     "drain_timeout": "The longest a partition being handed over waits for its running episodes.",
     "replay_deadline": "The longest one replay may run before its orchestration fails (its thread is abandoned).",
@@ -179,20 +207,33 @@ def _seconds_options(function: Any) -> Any:
 @click.command("worker")
 @click.argument("app_target", metavar="MODULE:APP|APP_DIR")
 @_seconds_options
+@seam_options
 @pass_cli
-def worker_command(cli: CliContext, /, app_target: str, **seconds: float | None) -> None:
+def worker_command(
+    cli: CliContext,
+    /,
+    app_target: str,
+    *,
+    crash_at: str | None,
+    clock_skew: float | None,
+    faults: str | None,
+    dequeue_trace: str | None,
+    **seconds: float | None,
+) -> None:
     """Run a worker for the App MODULE:APP (e.g. function_app:app), or for the durable functions of the Functions
     app folder APP_DIR on the app's own task hub and host.json settings, until SIGINT or SIGTERM."""
     given: dict[str, Any] = {name: value for name, value in seconds.items() if value is not None}
     try:
+        seams = Seams.of(crash_at=crash_at, clock_skew=clock_skew, faults=faults, dequeue_trace=dequeue_trace)
         if Path(app_target).is_dir():
             settings = folder_settings(Path(app_target))
-            hub = _folder_hub(cli, settings)  # checked before the app is imported
+            hub = _folder_hub(cli, settings, seams)  # checked before the app is imported
             app = load_app_folder(settings)
             # host.json sets the worker as it sets host's; an option given here wins for this process.
             options = WorkerOptions(**{**settings.worker_options, **given})
         else:
-            app, hub, options = load_app(app_target), cli.hub(), WorkerOptions(**given)
+            app = load_app(app_target)
+            hub, options = cli.hub(clock=seams.clock, faults=seams.faults), WorkerOptions(**given)
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
-    run(run_worker(hub, app, options))
+    run(run_worker(hub, app, options, seams.hooks))

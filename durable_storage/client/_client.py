@@ -76,7 +76,6 @@ from durable_storage.client._validation import (
     encode_payload,
     runtime_statuses,
 )
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConfigurationError, InstanceNotFoundError, InstanceStateError
 from durable_storage.history import (
     EventRaisedEvent,
@@ -467,7 +466,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 instance_id=instance_id,
                 runtime_status=record.runtime_status,
             )
-        await self._send(instance_id, EventRaisedEvent(timestamp=utcnow(), name=name, input=data))
+        await self._send(instance_id, EventRaisedEvent(timestamp=self._hub.clock(), name=name, input=data))
 
     async def _signal(
         self, instance_id: str, reason: str, what: str, event: Callable[[datetime, str | None], HistoryEvent]
@@ -479,7 +478,7 @@ class DurableOrchestrationClient(AsyncClosing):
             # Durable Functions answers 410 Gone here, which its client treats as success: nothing to do.
             _log.info("%s of %s skipped: it is already %s", what, instance_id, status_name(record.runtime_status))
             return
-        await self._send(instance_id, event(utcnow(), text))
+        await self._send(instance_id, event(self._hub.clock(), text))
 
     async def terminate(
         self, instance_id: str, reason: str, task_hub_name: str | None = None, connection_name: str | None = None
@@ -545,7 +544,7 @@ class DurableOrchestrationClient(AsyncClosing):
                 instance_id=instance_id,
                 runtime_status=record.runtime_status,
             )
-        now = utcnow()
+        now = self._hub.clock()
         leaves = await rewind_history(self._hub, instance_id, now)
         if not leaves:
             raise InstanceStateError(
@@ -627,7 +626,7 @@ class DurableOrchestrationClient(AsyncClosing):
         payload = encode_payload(operation_input, "operation_input")
         due = check_stored_time(scheduled_time, "scheduled_time")
         hub = await self._ensure_hub()
-        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=utcnow())
+        await send_signal(hub, entity_id, operation, payload, scheduled_time=due, now=hub.clock())
 
     async def read_entity_state(
         self, entityId: EntityId, task_hub_name: str | None = None, connection_name: str | None = None
@@ -694,7 +693,7 @@ class DurableOrchestrationClient(AsyncClosing):
             if entity.locked_by is not None and release:
                 holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
                 if holder is None or is_terminal(holder.runtime_status):
-                    await send_release(hub, entity.entity_id, entity.locked_by, utcnow())
+                    await send_release(hub, entity.entity_id, entity.locked_by, hub.clock())
                     released += 1
             elif remove and not entity.exists and not entity.backlog_queue_size and entity.locked_by is None:
                 removed += int(await purge_instance(hub, record.instance_id))

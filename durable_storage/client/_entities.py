@@ -73,7 +73,7 @@ async def send_signal(
     name = scheduled_name(scheduled_time) if scheduled_time is not None else OPERATION
     delay = 0.0
     if scheduled_time is not None:
-        # A signal further away than the queue's 7 days surfaces early and the worker hides it again (§8).
+        # A signal beyond the queue's 7 days surfaces early and the worker hides it again (storage-layout.md §8).
         delay = min(max(scheduled_time - now, timedelta(0)), MAX_START_DELAY).total_seconds()
     await _send_event(hub, instance_id, name, request.to_json(), now=now, delay=delay)
 

@@ -1,7 +1,7 @@
 """The queue messages a client sends, built as DurableTask.Core's TaskHubClient builds them (storage-layout.md §9).
 
 A client message has the sender ``{"InstanceId": "", "ExecutionId": ""}`` and no episode. A start names the new
-execution; every other message has ExecutionId null, meaning "whichever execution is current" (§9.2).
+execution; every other message has ExecutionId null, meaning "whichever execution is current" (storage-layout.md §9.2).
 """
 
 from __future__ import annotations

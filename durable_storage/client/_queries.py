@@ -1,6 +1,6 @@
 """OData ``$filter`` strings over the Instances and History tables, byte for byte as DurableTask.AzureStorage; pure.
 
-The strings are pinned by .NET's own tests (dotnet-examples/odata-filters.json): conditions joined with ``and``,
+The strings are pinned by .NET's own tests (tests/data/dotnet/odata-filters.json): conditions joined with ``and``,
 each in parentheses when there is more than one; values single-quoted with ``'`` doubled, which is the whole
 defence against OData injection (durabletask PR #1369); DateTimes in .NET's round-trip ``O`` format inside
 ``datetime'...'``; statuses by name. Instance IDs are escaped with KeySanitation before they are quoted, because

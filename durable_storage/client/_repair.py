@@ -1,8 +1,8 @@
 """Repair of an Instances row that fell behind its History (reliability.md §1.3, storage-layout.md §5.6 step 3).
 
 A worker that crashes between its History write and its Instances write leaves the row saying Running while the
-execution has ended. The worker repairs it on the next message (§5.4 step 5); a status query repairs it too, so
-that a caller waiting for completion is not kept waiting for a message that may never come.
+execution has ended. The worker repairs it on the next message (storage-layout.md §5.4 step 5); a status query repairs
+it too, so that a caller waiting for completion is not kept waiting for a message that may never come.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import logging
 from dataclasses import replace
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.tables import WriteMode
 from durable_storage.client._queries import completed_rows_filter
 from durable_storage.client._status import is_terminal
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
@@ -41,11 +39,11 @@ async def repaired(hub: TaskHub, record: InstanceRecord) -> InstanceRecord:
         runtime_status=state.status,
         output=state.output,
         last_updated_time=state.completed.timestamp,
-        completed_time=utcnow(),
+        completed_time=hub.clock(),
     )
     try:
         # Merge under the row's ETag: if a worker rewrites the row meanwhile, its write wins and we read it.
-        await hub.instances.write(fixed, escaped, mode=WriteMode.MERGE)
+        await hub.instances.update(fixed, escaped)
     except ConflictError:
         return await hub.instances.read(record.instance_id, escaped) or fixed
     _log.info("repaired the Instances row of %s from its history: %s", record.instance_id, state.status.name)

@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING
 
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.tables import WriteMode
 from durable_storage.client._messages import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
@@ -31,7 +29,7 @@ _log = logging.getLogger(__name__)
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, §3.3)."""
+    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, storage-layout.md §3.3)."""
     return hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
 
 
@@ -67,7 +65,7 @@ async def _start(
     traced: StartTrace | None,
 ) -> str:
     escaped = hub.escape(instance_id)
-    now = utcnow()
+    now = hub.clock()
     record = InstanceRecord(
         instance_id=instance_id,
         name=name,
@@ -84,7 +82,7 @@ async def _start(
     # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
     # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
     await _send_start(hub, record, traced)
-    if await _write_row(hub, escaped, record, WriteMode.INSERT):
+    if await _write_row(hub, escaped, record, over=False):
         _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
         return instance_id
     existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
@@ -106,7 +104,7 @@ async def _start(
         etag=existing.etag if existing is not None else None,
     )
     await _send_start(hub, record, traced)
-    await _write_row(hub, escaped, record, WriteMode.REPLACE if existing is not None else WriteMode.INSERT)
+    await _write_row(hub, escaped, record, over=existing is not None)
     _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
     return instance_id
 
@@ -114,8 +112,8 @@ async def _start(
 async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace | None) -> None:
     """Send the ExecutionStarted of ``record``'s new execution (with the start's span as its parent trace context).
 
-    Message first, row second (§9.1): a crash in between leaves a start message that our worker still runs (it
-    does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
+    Message first, row second (storage-layout.md §9.1): a crash in between leaves a start message that our worker still
+    runs (it does not wait for the row, unlike .NET's dedupe), never a Pending row that nothing will run. A start more
     than MAX_START_DELAY (6 days) ahead surfaces early: the worker sees ScheduledStartTime still in the future
     and re-sends it delayed.
     """
@@ -136,14 +134,15 @@ async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace |
     await hub.messages.send(control_queue(hub, record.instance_id), message, visible_in=delay)
 
 
-async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, mode: WriteMode) -> bool:
-    """Write the Pending row; False when the row exists (INSERT) or changed since it was read (REPLACE)."""
+async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, *, over: bool) -> bool:
+    """Write the Pending row (``over``: replace the row as read); False when it exists or changed since it was read."""
+    write = hub.instances.replace if over else hub.instances.insert
     for attempt in range(1, 4):
         try:
-            await hub.instances.write(record, escaped, mode=mode)
+            await write(record, escaped)
         except ConflictError:
             # A concurrent start won the row, or our own earlier attempt landed: the caller reads the row. The
-            # worker's ExecutionStarted dedupe keeps exactly one execution (§5.2).
+            # worker's ExecutionStarted dedupe keeps exactly one execution (storage-layout.md §5.2).
             return False
         except TransientStorageError as error:
             # The write may have landed with its response lost. The start message is already sent, so the

@@ -1,7 +1,7 @@
 """Durable entities, pure: the entity API user code sees, the wire formats, and the batch that runs operations.
 
 The worker runs each entity batch as an episode of the entity's instance ``@name@key`` (storage-layout of Durable
-Functions, dotnet-examples/entity-messages.md); nothing here touches storage.
+Functions, entity-messages.md); nothing here touches storage.
 """
 
 from durable_storage.entities._batch import Batch, EntitySend, redelivery_key, run_batch

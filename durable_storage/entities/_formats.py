@@ -1,4 +1,4 @@
-"""The Durable Functions entity wire formats (dotnet-examples/entity-messages.md); pure.
+"""The Durable Functions entity wire formats (entity-messages.md); pure.
 
 Entity messages are EventRaised events whose ``Input`` is the JSON text of one of these objects: a request
 (``op``, ``op@<due>``), a release (``release``) or a response (named after the request id). An entity's state

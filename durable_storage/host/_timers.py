@@ -35,7 +35,7 @@ from types import TracebackType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from durable_storage._storage.timer_status import ScheduleStatus, StoredScheduleStatus, TimerStatusStore
-from durable_storage.clock import utcnow
+from durable_storage.clock import Clock
 from durable_storage.errors import ConfigurationError, StorageError
 from durable_storage.host._cron import CronSchedule, IntervalSchedule, parse_schedule
 from durable_storage.taskhub import TaskHub
@@ -177,7 +177,7 @@ class TimerRunner:
         triggers: the timer functions (names must be unique).
         hub: the task hub whose storage decides which process runs an occurrence.
         host_id: the host id: apps sharing a hub need distinct ones, as apps sharing a storage account do.
-        clock: the current time (aware); a seam for tests.
+        clock: the current time (aware); the hub's clock by default (a seam for tests).
         zone: the zone schedules run in; by default :func:`local_zone` of ``environ``.
         environ: where ``%Setting%`` and the zone are read; ``os.environ`` by default.
 
@@ -191,14 +191,14 @@ class TimerRunner:
         *,
         hub: TaskHub,
         host_id: str,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
         zone: tzinfo | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         environ = os.environ if environ is None else environ
         self._store: TimerStatusStore = hub.timers
         self._host_id = host_id
-        self._clock = clock
+        self._clock = clock if clock is not None else hub.clock
         self._zone = zone if zone is not None else local_zone(environ)
         self._timers = [self._timer(trigger, environ) for trigger in triggers]
         names = [timer.name for timer in self._timers]

@@ -11,7 +11,7 @@ from durable_storage.replay._actions import Action, Completion
 
 __all__ = ["ReplayResult", "custom_status_json"]
 
-_MAX_CUSTOM_STATUS_BYTES = 64 * 1024  # one table property; .NET writes CustomStatus without offload (§2.3)
+_MAX_CUSTOM_STATUS_BYTES = 64 * 1024  # one table property; .NET never offloads it (storage-layout.md §2.3)
 
 
 @dataclass(frozen=True, slots=True)

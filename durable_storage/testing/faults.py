@@ -6,13 +6,16 @@ per (service, operation, resource) :class:`FaultRule`, answers with a synthetic 
 and drops its response (``execute_then_fail``: ``ServiceResponseError`` after the service applied it). A seeded
 :class:`FaultPlan` decides, counts every fault and logs it on this module's logger.
 
-A worker process injects faults when the environment variable ``DS_FAULTS`` holds a plan's JSON::
+A task hub injects faults when it is given a plan; a worker process, when its command line carries the plan's
+JSON::
 
     plan = FaultPlan([FaultRule(service="queue", operation="put_message", execute_then_fail=0.2)], seed=7)
-    env = {**os.environ, FAULTS_VARIABLE: plan.to_json()}   # then start ``python -m durable_storage ... worker``
+    hub = TaskHub.from_connection_string(conn_str, faults=plan)        # in this process
+    command = [..., "worker", "my_app:app", "--faults", plan.to_json()]  # python -m durable_storage ... worker
 
-Every storage account of that process then sends through the transport (one plan, one RNG, one tally); the
-faults it injected are the ``durable_storage.testing.faults`` log lines ("injected <kind> into ...").
+Every storage client of that hub then sends through the transport (one plan, one RNG, one tally); the faults it
+injected are counted on the plan and logged as ``durable_storage.testing.faults`` lines ("injected <kind> into
+...").
 The implementation lives in the storage layer, the only one that imports the Azure SDK.
 """
 
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 from durable_storage._storage.faults import (
     FAULT_KINDS,
-    FAULTS_VARIABLE,
     FaultInjectingTransport,
     FaultPlan,
     FaultRule,
@@ -29,7 +31,6 @@ from durable_storage._storage.faults import (
 )
 
 __all__ = [
-    "FAULTS_VARIABLE",
     "FAULT_KINDS",
     "FaultInjectingTransport",
     "FaultPlan",

@@ -28,7 +28,6 @@ from aiohttp import web
 
 from durable_storage.client import DurableOrchestrationClient, EntityPage, InstancePage
 from durable_storage.client._management import WEBHOOK_PATH
-from durable_storage.clock import utcnow
 from durable_storage.errors import (
     ConfigurationError,
     InstanceAlreadyExistsError,
@@ -295,7 +294,7 @@ async def purge_instances(request: web.Request) -> web.StreamResponse:
         return error(400, "Please provide value for 'createdTimeFrom' parameter.")
     chosen = statuses(request.query) or [s for s in _Status if s.is_terminal]
     result = await client.purge_instance_history_by(
-        created_from, when(request.query, "createdTimeTo") or utcnow(), chosen
+        created_from, when(request.query, "createdTimeTo") or client.task_hub.clock(), chosen
     )
     if not result.instances_deleted:
         return error(404, "No instance matched the filter.")

@@ -17,16 +17,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from durable_storage import _json
-from durable_storage._crashpoints import crashpoint
 from durable_storage._dotnet_json import dotnet_text
 from durable_storage._messages import MessageData, TaskMessage, partition_of
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
 from durable_storage.app import App, FunctionKind
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.history import (
     FailureDetails,
@@ -39,10 +37,12 @@ from durable_storage.history import (
 from durable_storage.replay import HTTP_ACTIVITY
 from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import activity_trace
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._http_activity import HttpActivity
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._poison import Quarantine
 from durable_storage.worker._polling import Backoff
+from durable_storage.worker._reports import UnregisteredNames, log_activity_failed
 
 if TYPE_CHECKING:
     from durable_storage.telemetry._spans import ActivityTrace
@@ -75,10 +75,12 @@ class ActivityDispatcher:
         *,
         on_sent: Callable[[str], None],
         http_credential: object = None,
+        hooks: WorkerHooks = NO_HOOKS,
     ) -> None:
         self._hub = hub
         self._app = app
         self._options = options
+        self._hooks = hooks
         self._on_sent = on_sent
         self._slots = asyncio.Semaphore(options.max_concurrent_activities)
         self._threads = ThreadPoolExecutor(options.max_concurrent_activities, thread_name_prefix="activity")
@@ -87,6 +89,7 @@ class ActivityDispatcher:
         self._latest: dict[str, QueueMessage] = {}
         self.backoff = Backoff(options.min_polling_interval, options.max_polling_interval)
         self._poison = Quarantine(hub)
+        self._unregistered = UnregisteredNames(hub.name, app)
         self._receiver: ResultReceiver | None = None
         self._http = HttpActivity(timeout=options.http_timeout, credential=http_credential)
 
@@ -170,7 +173,7 @@ class ActivityDispatcher:
                 f"Activity function '{scheduled.name}' did not complete in {received.message.dequeue_count} "
                 f"attempts (limit {limit}); its message {received.message.id} was quarantined"
             )
-            await self._reply(data, _failed(scheduled, RuntimeError(reason), utcnow(), reason))
+            await self._reply(data, _failed(scheduled, RuntimeError(reason), self._hub.clock(), reason))
             await self._poison.put(received, reason=reason, instance_id=target.instance_id)
             return
         if received.message.dequeue_count > 1 and await self._already_answered(target, scheduled):
@@ -191,9 +194,11 @@ class ActivityDispatcher:
         self, received: Received, data: MessageData, scheduled: TaskScheduledEvent, traced: ActivityTrace | None
     ) -> None:
         """Run the activity while its work item stays invisible, reply, then delete the work item."""
+        assert data.task_message is not None  # checked by _execute_one
+        target = data.task_message.orchestration_instance
         renewing = asyncio.create_task(self._keep_invisible(received.message))
         try:
-            reply = await self._run(scheduled, traced)
+            reply = await self._run(scheduled, target.instance_id, traced)
         finally:
             renewing.cancel()
             try:
@@ -203,9 +208,9 @@ class ActivityDispatcher:
             except StorageError as error:
                 # The result is ready: a failed renewal must not throw it away (the activity would run again).
                 _log.warning("renewing work item %s failed (%s); its result is sent anyway", received.message.id, error)
-        crashpoint("A1")
+        self._hooks.crash("A1")
         await self._reply(data, reply)
-        crashpoint("A2")
+        self._hooks.crash("A2")
         try:
             await self._hub.messages.delete(self._latest.get(received.message.id, received.message))
         except ConflictError:
@@ -217,14 +222,14 @@ class ActivityDispatcher:
                 received.message.id,
             )
 
-    async def run_local(self, scheduled: TaskScheduledEvent) -> HistoryEvent:
+    async def run_local(self, scheduled: TaskScheduledEvent, instance_id: str) -> HistoryEvent:
         """Run a local activity for an episode (no work item): its TaskCompleted or TaskFailed.
 
         It takes one of the activity slots, so local and queued activities together respect
         ``max_concurrent_activities``.
         """
         async with self._slots:
-            return await self._run(scheduled)
+            return await self._run(scheduled, instance_id)
 
     async def _already_answered(self, target: OrchestrationInstance, scheduled: TaskScheduledEvent) -> bool:
         if not target.execution_id:
@@ -265,10 +270,11 @@ class ActivityDispatcher:
         interval = self._options.work_item_visibility / 2
         while True:
             await asyncio.sleep(interval)
-            # Always the newest pop receipt (§3.5): ours from the last renewal, or one adopted from a re-receive.
+            # The newest pop receipt (storage-layout.md §3.5): ours from the last renewal, or one adopted from a
+            # re-receive.
             current = self._latest.get(message.id, message)
             try:
-                self._latest[message.id] = await self._hub.account.queues.update_visibility(
+                self._latest[message.id] = await self._hub.messages.renew(
                     current, visible_in=self._options.work_item_visibility
                 )
             except ConflictError:
@@ -276,12 +282,15 @@ class ActivityDispatcher:
                     raise
                 # Received again (and adopted) while this renewal was on its way: renew that copy next time.
 
-    async def _run(self, scheduled: TaskScheduledEvent, traced: ActivityTrace | None = None) -> HistoryEvent:
-        now = utcnow()
+    async def _run(
+        self, scheduled: TaskScheduledEvent, instance_id: str, traced: ActivityTrace | None = None
+    ) -> HistoryEvent:
+        now = self._hub.clock()
         try:
             result = await self._call(scheduled, traced)
             return TaskCompletedEvent(timestamp=now, task_scheduled_id=scheduled.event_id, result=result)
         except Exception as error:
+            log_activity_failed(self._hub.name, scheduled.name, instance_id, error)
             failed = _failed(scheduled, error, now)
             if traced is not None:
                 traced.failed(error, failed.reason or type(error).__name__)
@@ -291,7 +300,7 @@ class ActivityDispatcher:
         """The activity's result as JSON text; raises what it raises."""
         if scheduled.name == HTTP_ACTIVITY:  # context.call_http: the worker's own activity, as in Durable Functions
             return await self._http.run(scheduled.input)
-        function = self._app.get(FunctionKind.ACTIVITY, scheduled.name).function
+        function = self._function(scheduled.name)
         argument = _json.loads(scheduled.input)
         if inspect.iscoroutinefunction(function):
             value = await function(argument)
@@ -300,6 +309,13 @@ class ActivityDispatcher:
             call = function if traced is None else traced.wrap(function)
             value = await loop.run_in_executor(self._threads, call, argument)
         return _json.dumps(value)
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        try:
+            return self._app.get(FunctionKind.ACTIVITY, name).function
+        except LookupError:
+            self._unregistered.report(FunctionKind.ACTIVITY, name)
+            raise
 
 
 def _failed(

@@ -10,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._crashpoints import crashpoint
 from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
-from durable_storage._storage.tables import WriteMode
 from durable_storage.errors import ConflictError, ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._episode import Episode, Outbound
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
+from durable_storage.worker._reports import log_instance_failed
 
 __all__ = ["Committed", "checkpoint", "instance_record", "send", "send_in_order"]
 
@@ -129,13 +129,13 @@ async def _write_instance(
         # leave Input alone (writing it again would upload a large input's blob again at every episode).
         progress = replace(record, **_STARTED_ONLY, etag=etag)
         try:
-            return await hub.instances.write(progress, escaped, mode=WriteMode.MERGE)
+            return await hub.instances.update(progress, escaped)
         except ResourceNotFoundError:
             pass  # the row is gone (purged while running): write it whole again
         etag = None
     if etag is not None:
-        return await hub.instances.write(replace(record, etag=etag), escaped, mode=WriteMode.REPLACE)
-    return await hub.instances.write(record, escaped, mode=WriteMode.UPSERT_REPLACE)
+        return await hub.instances.replace(replace(record, etag=etag), escaped)
+    return await hub.instances.put(record, escaped)
 
 
 async def _write_instance_fenced(
@@ -176,16 +176,21 @@ async def checkpoint(
     instance_etag: str | None = None,
     previous_row: InstanceRecord | None = None,
     sent: Callable[[Episode], None] | None = None,
+    hooks: WorkerHooks = NO_HOOKS,
+    settle: Callable[[Sequence[Received]], Awaitable[Sequence[Received]]] | None = None,
 ) -> Committed:
     """Commit ``episode`` in the reference order; returns the new ETags.
 
     ``sent`` is told as soon as the outbound messages are in their queues, before History is written: the loops
     that receive them can start at once (a result that comes back before the History write is waited for by its
-    instance's session, which is still committing, or abandoned and retried by another worker, as §5.4 says).
+    instance's session, which is still committing, or abandoned and retried by another worker, as
+    storage-layout.md §5.4 says).
 
     ``instance_etag`` is the Instances row's ETag as read before this episode (None: write unconditionally);
     ``previous_row`` the row as this worker last wrote it, if known: an Instances write that would change nothing
-    a reader sees is skipped.
+    a reader sees is skipped. ``hooks`` are told of each crash point between the steps (a test seam). ``settle``
+    takes the inbound messages back from whoever keeps them hidden, with their newest pop receipts, right before
+    they are deleted (until then they stay hidden however long the writes take).
 
     Raises:
         ConflictError: the History sentinel moved (another worker checkpointed first); nothing of this episode's
@@ -195,12 +200,12 @@ async def checkpoint(
     await send_in_order(hub, episode.outbound, now)
     if sent is not None and episode.outbound:
         sent(episode)
-    crashpoint("C1")
+    hooks.crash("C1")
     escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
-    crashpoint("C2")
+    hooks.crash("C2")
     record = instance_record(hub, instance_id, episode, now)
     new_execution = episode.first_index == 0
     written: str | None
@@ -215,8 +220,11 @@ async def checkpoint(
         written = await _write_instance_fenced(
             hub, instance_id, record, new_execution=new_execution, etag=instance_etag, sentinel=new_etag
         )
-    crashpoint("C3")
+    hooks.crash("C3")
     # Last: until now a crash replays the episode from the same messages.
+    if settle is not None:
+        inbound = await settle(inbound)
     await asyncio.gather(*(hub.messages.delete(r.message) for r in inbound))
-    crashpoint("C4")
+    hooks.crash("C4")
+    log_instance_failed(hub.name, instance_id, episode)
     return Committed(new_etag, written, record if written is not None else None)

@@ -2,7 +2,7 @@
 
 Durable Functions keeps an entity as the orchestration instance ``@name@key`` that ends every batch with
 continue-as-new: the next execution's input (and the Instances row's ``Input``) is the serialized scheduler state
-and its custom status the ``EntityStatus`` (dotnet-examples/entity-messages.md §1). Only the new execution is
+and its custom status the ``EntityStatus`` (entity-messages.md §1). Only the new execution is
 written, from RowKey 0 (storage-layout.md §5.5), so an entity's history stays three rows long however many
 operations it has run.
 """

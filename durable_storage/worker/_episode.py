@@ -3,7 +3,8 @@
 This is DTFx's ``TaskOrchestrationDispatcher`` turned into a function: frame the new messages with
 OrchestratorStarted/OrchestratorCompleted, replay, turn each new action into its scheduling event and its outbound
 message (storage-layout.md §3.3, §4), record the completion, notify a parent, and run a continue-as-new's next
-execution in the same episode (§5.5). Nothing here touches storage; ``_checkpoint`` commits the result.
+execution in the same episode (storage-layout.md §5.5). Nothing here touches storage; ``_checkpoint`` commits the
+result.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ As the Durable Functions extension runs it for Python apps (functions-host.md §
 as given except ``Content-Type``, which sets the body's media type (``text/plain`` by default; multipart refused);
 a ``ManagedIdentityTokenSource`` adds ``Authorization: Bearer`` with a token for its resource; redirects are
 followed. Any status is an answer: a 202 with a ``Location`` comes back as is, not polled (azure-functions-durable
-never asks for the asynchronous pattern, so the extension does not poll for it either, §8.2 and §9.10). The answer
-is the extension's ``DurableHttpResponse``: the status, the response headers without the content headers, and the
-body as text. A connection failure or a timeout raises, so the orchestration sees a failed task.
+never asks for the asynchronous pattern, so the extension does not poll for it either: functions-host.md §8.2, §9.10).
+The answer is the extension's ``DurableHttpResponse``: the status, the response headers without the content
+headers, and the body as text. A connection failure or a timeout raises, so the orchestration sees a failed task.
 
 The URL's query may carry keys (``?code=``, ``sig=``): errors and logs name the URL without it, and neither the
 token nor the ``Authorization`` header ever reaches a log or an error.

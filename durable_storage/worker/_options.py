@@ -15,7 +15,7 @@ __all__ = ["WorkerOptions"]
 
 
 def _default_worker_id() -> str:
-    # Unique per process: two workers on one machine must never share a lease identity (§10 WorkerId).
+    # Unique per process: two workers on one machine never share a lease identity (storage-layout.md §10 WorkerId).
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
@@ -49,8 +49,10 @@ class WorkerOptions:
         worker_id: this process's identity in the Partitions table.
         max_concurrent_activities: activities run at once (a bounded thread pool runs the plain-function ones).
         max_concurrent_orchestrations: orchestration episodes run at once.
-        control_queue_visibility: seconds a received control message stays hidden while its episode runs.
-        work_item_visibility: seconds a received activity message stays hidden; renewed while the activity runs.
+        control_queue_visibility: seconds a received control message stays hidden, renewed while it waits for or
+            runs in its episode: the longest a killed worker's orchestration messages stay out of reach.
+        work_item_visibility: seconds a received activity message stays hidden, renewed while the activity runs:
+            the longest a killed worker's activities stay out of reach.
         max_polling_interval: the longest an idle queue waits between polls (seconds).
         min_polling_interval: the first wait after a queue turns empty (seconds).
         lease_interval: how long a partition lease lasts without renewal (seconds).
@@ -78,8 +80,10 @@ class WorkerOptions:
     worker_id: str = field(default_factory=_default_worker_id)
     max_concurrent_activities: int = 10
     max_concurrent_orchestrations: int = 100
-    control_queue_visibility: float = 300.0
-    work_item_visibility: float = 300.0
+    # Short, and renewed at half time while held: a killed worker's messages surface within 30 s, its leases
+    # expire within 30-50 s, so everything it held resumes elsewhere within a minute (the .NET provider: 5 minutes).
+    control_queue_visibility: float = 30.0
+    work_item_visibility: float = 30.0
     max_polling_interval: float = 1.0
     min_polling_interval: float = 0.05
     lease_interval: float = 30.0

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from durable_storage._storage.partitions_table import PartitionLease
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, StorageError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._options import WorkerOptions
@@ -37,6 +36,7 @@ __all__ = ["ControlQueues", "PartitionManager"]
 _log = logging.getLogger(__name__)
 _FOLLOW_UP_SECONDS = 1.0  # the round interval while a handover is under way (the reference's too)
 _MAX_FAST_RETRIES = 10  # failed rounds retried at once before falling back to the normal interval
+_SHUTDOWN_FAILURES = 2  # failed rounds in a row at shutdown that mean storage is gone, not a blip
 
 
 class ControlQueues(Protocol):
@@ -51,6 +51,8 @@ class ControlQueues(Protocol):
     def is_listening(self, queue: str) -> bool: ...
 
     def last_dequeue(self, queue: str) -> datetime | None: ...
+
+    def loop_restarts(self, queue: str) -> int: ...
 
 
 @dataclass
@@ -92,18 +94,27 @@ class PartitionManager:
 
     async def _shut_down(self) -> None:
         # Keep renewing while the drains run, so that nobody claims a partition whose episodes are still running.
-        deadline = time.monotonic() + self._options.drain_timeout + self._options.lease_interval
+        drained_by = time.monotonic() + self._options.drain_timeout
+        deadline = drained_by + self._options.lease_interval
         failures = 0
         while self.owned and time.monotonic() < deadline:
             _, failures = await self._attempt(shutting_down=True, failures=failures)
+            if failures >= _SHUTDOWN_FAILURES and self._drains_over(drained_by):
+                # Storage keeps failing and nothing is left to drain: the leases run out by themselves, and waiting
+                # a lease interval more for a release that cannot be written would only log warnings.
+                break
             if self.owned:
                 await asyncio.sleep(self._delay(True, failures))
         if self.owned:
-            _log.warning(
-                "partitions %s not released before the shutdown deadline; their leases will expire", sorted(self.owned)
-            )
-            for partition in sorted(self.owned):
-                await self._lose(partition, "shutdown deadline")
+            why = "storage is unreachable" if failures else "the shutdown deadline passed"
+            _log.warning("partitions %s not released (%s); their leases will expire", sorted(self.owned), why)
+            # At once: each waits for its dequeue loop's receive to end, which takes a while when storage is gone.
+            await asyncio.gather(*(self._lose(partition, why) for partition in sorted(self.owned)))
+
+    def _drains_over(self, drained_by: float) -> bool:
+        # A drain is started by a lease round, so with storage gone since the stop none may have started: the
+        # worker's close() still waits for the episodes that are running.
+        return time.monotonic() >= drained_by or all(drain.done() for drain in self._drains.values())
 
     async def _attempt(self, *, shutting_down: bool, failures: int) -> tuple[bool, int]:
         """One round under a timeout; returns (a handover is under way, consecutive failures)."""
@@ -128,7 +139,7 @@ class PartitionManager:
 
     async def round(self, *, shutting_down: bool = False) -> bool:
         """One pass over the Partitions table; True while a handover involving this worker is under way."""
-        now = utcnow()
+        now = self._hub.clock()
         started = time.monotonic()  # the monotonic instant of ``now``: our leases hold until started + interval
         leases = await self._hub.partitions.read_all()
         read_at = time.monotonic()
@@ -189,6 +200,7 @@ class PartitionManager:
             expires_at=now + timedelta(seconds=self._options.lease_interval),
             is_draining=False,
             last_dequeue=None,
+            loop_restarts=0,
         )
         await self._write(claimed)
         previous = f" from {lease.current_owner}, whose lease expired" if lease.current_owner else ""
@@ -203,12 +215,14 @@ class PartitionManager:
             expires_at=now + timedelta(seconds=self._options.lease_interval),
             is_draining=False,
             last_dequeue=self._queues.last_dequeue(partition) or lease.last_dequeue,
+            loop_restarts=self._queues.loop_restarts(partition),
         )
         await self._write(renewed)
         self.owned.add(partition)
         self._drains.pop(partition, None)
         # Idempotent: extends the running loop's lease, or starts a loop that is missing, dead or hung (a restart
-        # before expiry, a crashed loop: the reference's "owned but not listening").
+        # before expiry, a crashed loop: the reference's "owned but not listening"). A dead or hung one is logged
+        # as an error and counted in the row (``hub info`` shows it) from the next renewal on.
         await self._queues.start_queue(partition, valid_until=started + self._options.lease_interval)
 
     async def _hand_over(self, lease: PartitionLease, now: datetime, started: float) -> None:
@@ -228,7 +242,7 @@ class PartitionManager:
             await self._write(draining)
             self.owned.add(partition)
             return
-        # Drained: release. NextOwner stays, so the stealer claims the row in its next round (§6.3).
+        # Drained: release. NextOwner stays, so the stealer claims the row in its next round (storage-layout.md §6.3).
         await self._write(lease.with_changes(current_owner=None, is_draining=False))
         self._drains.pop(partition, None)
         self.owned.discard(partition)

@@ -10,12 +10,8 @@ of retrying forever; an activity's orchestration gets a TaskFailed it can catch.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from datetime import datetime
 
 from durable_storage._storage.messages import Received
-from durable_storage._storage.tables import WriteMode
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.runtime_state import runtime_state
@@ -40,7 +36,7 @@ class Quarantine:
         """Quarantine ``received`` and delete it from its queue (it stays in its queue if that fails)."""
         message = received.message
         try:
-            await self._hub.quarantine.add(message, reason=reason, instance_id=instance_id, now=_now())
+            await self._hub.quarantine.add(message, reason=reason, instance_id=instance_id, now=self._hub.clock())
         except StorageError as error:
             _log.warning("message %s could not be quarantined (%s); it stays in %s", message.id, error, message.queue)
             return
@@ -57,7 +53,7 @@ class Quarantine:
     async def fail_instance(self, instance_id: str, reason: str) -> None:
         """End ``instance_id``'s running execution as Failed with ``reason`` (nothing if it has already ended)."""
         escaped = self._hub.escape(instance_id)
-        now = _now()
+        now = self._hub.clock()
         try:
             loaded = await self._hub.history.load(escaped)
         except MessageFormatError:
@@ -78,15 +74,4 @@ class Quarantine:
         row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
         if row is None or (row.runtime_status is not None and row.runtime_status.is_terminal):
             return
-        failed = replace(
-            row,
-            runtime_status=OrchestrationRuntimeStatus.Failed,
-            output=reason,
-            last_updated_time=now,
-            completed_time=now,
-        )
-        await self._hub.instances.write(failed, escaped, mode=WriteMode.MERGE)
-
-
-def _now() -> datetime:
-    return utcnow()
+        await self._hub.instances.end(row, escaped, OrchestrationRuntimeStatus.Failed, reason, now)

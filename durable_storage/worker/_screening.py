@@ -45,7 +45,7 @@ SCHEDULING = frozenset({EventType.TaskScheduled, EventType.TimerCreated, EventTy
 
 
 def abandon_delay(dequeue_count: int) -> float:
-    # The reference's back-off: 2^n seconds, at most 10 minutes (§3.5).
+    # The reference's back-off: 2^n seconds, at most 10 minutes (storage-layout.md §3.5).
     return float(min(2 ** min(dequeue_count, 10), 600))
 
 
@@ -55,7 +55,7 @@ def event_of(received: Received) -> HistoryEvent:
 
 
 def ordered(batch: list[Received]) -> list[Received]:
-    # Insertion time, then the sender's sequence number (§5.1 step 4); a start goes first (Core does that).
+    # Insertion time, then the sender's sequence number (storage-layout.md §5.1 step 4); a start goes first (as Core).
     def key(received: Received) -> tuple[int, float, int]:
         inserted = received.message.inserted_on
         data = received.data
@@ -98,7 +98,7 @@ def screen(
         elif isinstance(event, RESULTS) and result_id(event) in finished:
             discard.append(received)  # a duplicate result
         elif isinstance(event, RESULTS) and result_id(event) not in scheduled and start is None:
-            later.append(received)  # sent before the sender's history was written (§5.4 step 3)
+            later.append(received)  # sent before the sender's history was written (storage-layout.md §5.4 step 3)
         else:
             if isinstance(event, RESULTS):
                 finished.add(result_id(event))

@@ -17,6 +17,7 @@ from durable_storage.app import App
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._activity import ActivityDispatcher
 from durable_storage.worker._dispatch import OrchestrationDispatcher
+from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks
 from durable_storage.worker._options import WorkerOptions
 from durable_storage.worker._partitions import PartitionManager
 
@@ -42,23 +43,31 @@ class Worker(AsyncClosing):
         http_credential: the async token credential whose tokens ``context.call_http`` sends for a
             ``ManagedIdentityTokenSource``; by default a ``DefaultAzureCredential``, made at the first such request
             and closed with the worker (a given credential stays the caller's to close).
+        hooks: test seams: a crash point hook and a dequeue trace (none by default).
 
     Raises:
-        ConfigurationError: ``http_credential`` has no async ``get_token``.
+        ConfigurationError: ``http_credential`` has no async ``get_token``, or ``hooks`` is no ``WorkerHooks``.
     """
 
     def __init__(
-        self, client: Any, app: App, *, options: WorkerOptions | None = None, http_credential: object = None
+        self,
+        client: Any,
+        app: App,
+        *,
+        options: WorkerOptions | None = None,
+        http_credential: object = None,
+        hooks: WorkerHooks | None = None,
     ) -> None:
         self.hub = _task_hub(client)
         self.app = app
         self.options = check_instance(options, "options", WorkerOptions, optional=True) or WorkerOptions()
+        self.hooks = check_instance(hooks, "hooks", WorkerHooks, optional=True) or NO_HOOKS
         self._stopping = asyncio.Event()
         self.activities = ActivityDispatcher(
-            self.hub, app, self.options, on_sent=self._sent, http_credential=http_credential
+            self.hub, app, self.options, on_sent=self._sent, http_credential=http_credential, hooks=self.hooks
         )
         self.orchestrations = OrchestrationDispatcher(
-            self.hub, app, self.options, on_sent=self._sent, run_activity=self.activities.run_local
+            self.hub, app, self.options, on_sent=self._sent, run_activity=self.activities.run_local, hooks=self.hooks
         )
         self.activities.hand_results_to(self.orchestrations)
         self.partitions = PartitionManager(self.hub, self.options, self.orchestrations)
@@ -70,7 +79,7 @@ class Worker(AsyncClosing):
         return self.options.worker_id
 
     def _sent(self, queue: str) -> None:
-        # A message we just sent to a queue we poll: end that queue's idle wait (§11 "reset on send").
+        # A message we just sent to a queue we poll: end its idle wait (storage-layout.md §11 "reset on send").
         if queue == self.hub.names.work_item_queue:
             self.activities.backoff.wake()
         elif queue in self.orchestrations.backoffs:
@@ -91,7 +100,10 @@ class Worker(AsyncClosing):
         """Start, then run until cancelled (SIGINT/SIGTERM in the CLI); always drains and releases on the way out."""
         await self.start()
         try:
-            await asyncio.gather(*self._tasks)
+            # Shielded: cancelling run() must stop the worker through close(), which lets the partition manager
+            # drain and release; cancelled with it, the manager would leave its leases to expire and the running
+            # activities would be abandoned mid-way.
+            await asyncio.shield(asyncio.gather(*self._tasks))
         finally:
             await self.close()
 
@@ -105,7 +117,7 @@ class Worker(AsyncClosing):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.orchestrations.drain()  # anything left after a drain timeout
-        self.orchestrations.close()
+        await self.orchestrations.close()
         await self.activities.close()
         _log.info("worker %s stopped", self.worker_id)
 

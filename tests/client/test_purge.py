@@ -128,7 +128,7 @@ async def twelve(hub: TaskHub) -> dict[str, tuple[Status, datetime]]:
 async def test_purge_by_without_a_terminal_status_purges_nothing(
     client: DurableOrchestrationClient, hub: TaskHub, twelve: dict[str, tuple[Status, datetime]], statuses: object
 ) -> None:
-    # The .NET provider would purge every instance of the range here, running ones included (§9.5).
+    # The .NET provider would purge every instance of the range here, running ones included (storage-layout.md §9.5).
     result = await client.purge_instance_history_by(T0 - timedelta(days=1), runtime_status=statuses)  # type: ignore[arg-type]
 
     assert result.instances_deleted == 0

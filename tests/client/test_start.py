@@ -139,7 +139,7 @@ def test_a_start_is_delayed_until_its_time_but_at_most_six_days() -> None:
     assert start_delay(None, now) == 0
     assert start_delay(now - timedelta(days=1), now) == 0
     assert start_delay(now + timedelta(days=3, seconds=5), now) == timedelta(days=3, seconds=5).total_seconds()
-    # Beyond the queue's 7 days the message surfaces early and the worker re-delays it (§8).
+    # Beyond the queue's 7 days the message surfaces early and the worker re-delays it (storage-layout.md §8).
     assert start_delay(now + timedelta(days=30), now) == timedelta(days=6).total_seconds()
 
 

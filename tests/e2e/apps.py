@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import durable_storage as df
@@ -82,7 +83,45 @@ def slow_ledgered(request: dict[str, Any]) -> str:
     return str(request["step"]).upper()
 
 
+def released(ledger: str) -> Path:
+    """The file whose existence lets ``held_locally`` and ``held_remotely`` return (next to the ledger)."""
+    return Path(f"{ledger}.released")
+
+
+def _hold(name: str) -> str:
+    """Note ``held <name>`` in the ledger, then block until the test creates :func:`released` (at most an hour)."""
+    path = os.environ.get(LEDGER_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as ledger:
+            ledger.write(f"held {name}\n")
+        deadline = time.monotonic() + 3600
+        while not released(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the worker holds what it received meanwhile (the test kills it)
+    return name.upper()
+
+
+@app.activity_trigger(input_name="name", local=True)
+def held_locally(name: str) -> str:
+    """Runs inside its orchestration's episode: a holding worker holds the episode's control messages."""
+    return _hold(name)
+
+
+@app.activity_trigger(input_name="name")
+def held_remotely(name: str) -> str:
+    """A work item: a holding worker holds it."""
+    return _hold(name)
+
+
 # --- orchestrators ----------------------------------------------------------------------------------------------
+
+
+@app.orchestration_trigger(context_name="context")
+def held(context: df.DurableOrchestrationContext) -> Any:
+    """One activity, local (input true) or queued, then the event ``go``."""
+    local = context.get_input()
+    result = yield context.call_activity("held_locally" if local else "held_remotely", context.instance_id)
+    go = yield context.wait_for_external_event("go")
+    return [result, go]
 
 
 @app.orchestration_trigger(context_name="context")

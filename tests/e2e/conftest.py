@@ -17,7 +17,6 @@ from azure.core.credentials import AccessToken
 
 from durable_storage import DurableOrchestrationClient, Worker
 from durable_storage.taskhub import TaskHub
-from durable_storage.worker._trace import TRACE_VARIABLE
 from tests.e2e import apps, sdk_apps
 from tests.e2e.http_server import LocalServer
 from tests.e2e.support import WorkerProcess, fast_options, start_worker_process, stop_for_good
@@ -32,7 +31,7 @@ async def worker(client: DurableOrchestrationClient) -> AsyncIterator[Worker]:
 
 @pytest.fixture
 def dequeue_trace(tmp_path: Path) -> Path:
-    """The file where this test's worker processes record every dequeue (durable_storage.worker._trace)."""
+    """The file where this test's worker processes record every dequeue (``worker --dequeue-trace``)."""
     return tmp_path / "dequeues.jsonl"
 
 
@@ -49,14 +48,16 @@ def worker_process(
     """Start worker processes of ``tests.e2e.apps:app`` on the test's hub; any still running is killed after.
 
     They record their dequeues in ``dequeue_trace`` and their ``ledgered`` activities in ``ledger``;
-    ``start(env={...})`` adds variables to one process's environment (such as ``DS_CRASH_AT``).
+    ``start(*options)`` adds worker options to one process's command line (such as ``--crash-at C2:3``);
+    ``timings={...}`` replaces the short PROCESS_TIMINGS (``{}``: WorkerOptions' defaults).
     """
     started: list[WorkerProcess] = []
-    environment = {TRACE_VARIABLE: str(dequeue_trace), apps.LEDGER_VARIABLE: str(ledger)}
+    environment = {apps.LEDGER_VARIABLE: str(ledger)}
 
-    def start(env: dict[str, str] | None = None) -> WorkerProcess:
+    def start(*options: str, timings: dict[str, str] | None = None) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        started.append(start_worker_process(connection_string, hub, log, {**environment, **(env or {})}))
+        traced = ("--dequeue-trace", str(dequeue_trace), *options)
+        started.append(start_worker_process(connection_string, hub, log, environment, traced, timings=timings))
         return started[-1]
 
     yield start

@@ -104,16 +104,27 @@ class WorkerProcess:
         return self.process.returncode
 
 
-def start_worker_process(connection: str, hub: TaskHub, log: Path, environment: dict[str, str]) -> WorkerProcess:
-    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with PROCESS_TIMINGS.
+def start_worker_process(
+    connection: str,
+    hub: TaskHub,
+    log: Path,
+    environment: dict[str, str],
+    options: Sequence[str] = (),
+    *,
+    timings: dict[str, str] | None = None,
+) -> WorkerProcess:
+    """A ``python -m durable_storage worker tests.e2e.apps:app`` process on ``hub`` with ``timings``.
 
-    It reaches storage through ``connection``, runs with ``environment`` added to ours, and writes to ``log``.
+    It reaches storage through ``connection``, runs with ``environment`` added to ours and the worker ``options``
+    (such as ``--crash-at C2:3``), and writes to ``log``. ``timings`` are its command-line timing options:
+    PROCESS_TIMINGS unless given (``{}``: WorkerOptions' defaults).
     """
     command = [
         sys.executable,
         *("-m", "durable_storage", "--connection", connection, "--task-hub", hub.name),
         *("--partition-count", str(hub.partition_count), "worker", "tests.e2e.apps:app"),
-        *(item for pair in PROCESS_TIMINGS.items() for item in pair),
+        *(item for pair in (PROCESS_TIMINGS if timings is None else timings).items() for item in pair),
+        *options,
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -163,7 +174,7 @@ class Listening:
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:
-    """The dequeue events that worker processes recorded (durable_storage.worker._trace), in time order."""
+    """The dequeue events that worker processes recorded (``worker --dequeue-trace``), in time order."""
     lines = path.read_text().splitlines() if path.exists() else []
     return sorted((json.loads(line) for line in lines), key=lambda event: float(event["t"]))
 

@@ -26,7 +26,7 @@ from durable_storage._storage.queues import QueueMessage
 from durable_storage.history import OrchestrationInstance, TaskCompletedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
-from durable_storage.worker._dispatch import _OUT_OF_ORDER_GIVE_UP
+from durable_storage.worker._decisions import OUT_OF_ORDER_GIVE_UP
 from tests.e2e.support import events, fast_options, reaches
 
 Status = OrchestrationRuntimeStatus
@@ -176,7 +176,7 @@ async def test_a_result_for_an_instance_that_does_not_exist_is_dropped_after_a_b
 ) -> None:
     instance_id = "nobody-home"
     queue = control_queue(hub, instance_id)
-    limit = _OUT_OF_ORDER_GIVE_UP
+    limit = OUT_OF_ORDER_GIVE_UP
     # Results for task 0, 1, 2 of an instance that has no history, delivered limit, limit - 1 and 0 times so far.
     await hub.messages.send(queue, result_message(instance_id, uuid.uuid4().hex, "worn out", task_id=0))
     await wear_out(hub, queue, 1)

@@ -1,9 +1,9 @@
 """Payloads at the storage limits, end to end (reliability.md T12).
 
 A queue message over 45 KiB of UTF-8 travels in a blob (storage-layout.md §3.4); a table column over 60 KiB of
-UTF-16 moves to a blob (§2.3); a custom status is never offloaded, so it must stay within the Table service's
-64 KiB per property. Each payload must come back exactly as given, purge must leave no blob behind, and a fan-out
-wider than one 100-row table transaction must complete. ``tests/storage`` covers the storage layer alone; these
+UTF-16 moves to a blob (storage-layout.md §2.3); a custom status is never offloaded, so it must stay within the Table
+service's 64 KiB per property. Each payload must come back exactly as given, purge must leave no blob behind, and a
+fan-out wider than one 100-row table transaction must complete. ``tests/storage`` covers the storage layer alone; these
 tests go through the client and a worker.
 
 A custom status over 64 KiB fails its orchestration with a message naming the custom status and the limit (it

@@ -1,6 +1,6 @@
 """Scale-out with worker processes: partitions move between workers as they come, go, stall or die.
 
-Every worker process records its dequeue loops (``DURABLE_STORAGE_DEQUEUE_TRACE``) and every execution of the
+Every worker process records its dequeue loops (``worker --dequeue-trace``) and every execution of the
 ``ledgered`` activity (``DURABLE_STORAGE_TEST_LEDGER``); the tests merge those files to check that no control
 queue was ever dequeued by two workers at once, that nothing was lost, and which work ran twice. The processes run
 with a 4 s lease renewed every second (support.PROCESS_TIMINGS), so that a dead worker's partitions move within

@@ -1,4 +1,4 @@
-"""The entity wire formats (dotnet-examples/entity-messages.md §2-§6): member order, omit rules, tolerant reading."""
+"""The entity wire formats (entity-messages.md §2-§6): member order, omit rules, tolerant reading."""
 
 from __future__ import annotations
 

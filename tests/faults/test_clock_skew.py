@@ -1,6 +1,6 @@
 """T11 (reliability.md §5.2): two workers whose clocks disagree by two minutes share one task hub.
 
-Worker A runs on the machine's clock; worker B's ``durable_storage.clock`` is shifted by ``DS_CLOCK_SKEW_S`` (+120 s,
+Worker A runs on the machine's clock; worker B's clock is shifted by ``--clock-skew`` (+120 s,
 then -120 s): every History timestamp, lease ``ExpiresAt`` and timer ``FireAt`` that B writes is two minutes off.
 
 What a user must see:
@@ -22,7 +22,6 @@ from collections.abc import Callable
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage.clock import CLOCK_SKEW_VARIABLE
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.support import WorkerProcess, events, settles
@@ -60,7 +59,7 @@ async def check_timers(client: DurableOrchestrationClient, started: dict[str, fl
 async def test_workers_two_minutes_apart_keep_their_leases_lose_nothing_and_fire_timers_once(
     skew: float, hub: TaskHub, client: DurableOrchestrationClient, worker_process: Callable[..., WorkerProcess]
 ) -> None:
-    steady, skewed = worker_process(), worker_process(env={CLOCK_SKEW_VARIABLE: str(skew)})
+    steady, skewed = worker_process(), worker_process("--clock-skew", str(skew))
     a, b = await steady.running(), await skewed.running()
     await settles(hub, {a, b})
     shared = await owners(hub)

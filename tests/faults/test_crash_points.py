@@ -1,6 +1,6 @@
 """T01 (reliability.md §5.2): a worker process dies at each step of the ordered commit; a second one recovers.
 
-Worker process 1 runs with ``DS_CRASH_AT=P:N`` (durable_storage._crashpoints) and alone runs one ``ledger_chain``
+Worker process 1 runs with ``--crash-at P:N`` (durable_storage.worker.CrashAt) and alone runs one ``ledger_chain``
 orchestration of three steps (the *victim*), so the N-th hit of crash point P is a known step of it and nothing
 else is in flight in the process when it ends with ``os._exit(137)``, exactly as ``kill -9`` there. Two more
 chains are started while no worker runs; then worker process 2 (no crash point) takes over the partitions
@@ -37,12 +37,12 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._crashpoints import CRASH_AT_VARIABLE, CRASH_EXIT_CODE
 from durable_storage._messages import partition_of
 from durable_storage.history import EventType
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
+from durable_storage.worker import CRASH_EXIT_CODE
 from tests.e2e.support import WorkerProcess, chain_output, ledger_counts
 from tests.faults.invariants import check_invariants, raw_rows_ended
 
@@ -96,7 +96,7 @@ async def test_a_crash_at_each_commit_step_loses_nothing_and_redoes_only_what_th
     ledger: Path,
 ) -> None:
     began = time.monotonic()
-    first = worker_process(env={CRASH_AT_VARIABLE: case.crash_at})
+    first = worker_process("--crash-at", case.crash_at)
     await first.running()
     await client.start_new("ledger_chain", VICTIM, STEPS)
     assert await first.exited(timeout=30) == CRASH_EXIT_CODE, first.output[-3000:]

@@ -35,7 +35,6 @@ from durable_storage._connection import DEV_ACCOUNT_NAME
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.testing.proxy import Exchange, ProxyMode, StorageProxies
-from durable_storage.worker._trace import TRACE_VARIABLE
 from tests.e2e import apps
 from tests.e2e.support import (
     PROCESS_TIMINGS,
@@ -103,10 +102,12 @@ Spawn = Callable[[str], WorkerProcess]
 def spawn(hub: TaskHub, tmp_path: Path) -> Iterator[Spawn]:
     """Start worker processes on the test's hub through a given connection string; they trace their dequeues."""
     started: list[WorkerProcess] = []
-    environment = {TRACE_VARIABLE: str(tmp_path / "dequeues.jsonl"), apps.LEDGER_VARIABLE: str(tmp_path / "ledger.txt")}
+    environment = {apps.LEDGER_VARIABLE: str(tmp_path / "ledger.txt")}
+    traced = ("--dequeue-trace", str(tmp_path / "dequeues.jsonl"))
 
     def start(connection: str) -> WorkerProcess:
-        started.append(start_worker_process(connection, hub, tmp_path / f"worker-{len(started)}.log", environment))
+        log = tmp_path / f"worker-{len(started)}.log"
+        started.append(start_worker_process(connection, hub, log, environment, traced))
         return started[-1]
 
     yield start

@@ -7,12 +7,14 @@ holds two work items in episodes that cannot finish (its replay thread waits on 
 - ``later``, the event episode of an instance that is already running (its History exists).
 
 The test then moves the lease row to worker B behind A's back (A's next renewal is far away, so A still believes
-it owns the partition: split brain). B receives both messages once A's visibility lapses and completes both
-instances. Then the gate opens and A tries to commit what it ran. What a user must see: A's checkpoints are
-refused by storage, 409 for the new instance's first History write and 412 for the running instance's sentinel
-ETag; A commits nothing (the first instance's episode runs again from the stored history, where B's execution has
-ended, so its start is dropped as a duplicate) and puts the other's messages back instead of deleting them; each
-instance has B's output and one ExecutionCompleted, and its Instances row agrees with its History (I1-I3).
+it owns the partition: split brain). A's queue refuses A's requests to keep its messages hidden (as a worker cut
+off from its queue, or paused, stops renewing them), so B receives both messages once A's visibility lapses and
+completes both instances. Then the gate opens and A tries to commit what it ran. What a user must see: A's
+checkpoints are refused by storage, 409 for the new instance's first History write and 412 for the running
+instance's sentinel ETag; A commits nothing (the first instance's episode runs again from the stored history,
+where B's execution has ended, so its start is dropped as a duplicate) and puts the other's messages back instead
+of deleting them; each instance has B's output and one ExecutionCompleted, and its Instances row agrees with its
+History (I1-I3).
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.clock import utcnow
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
+from durable_storage.testing.faults import FaultPlan, FaultRule
 from tests.e2e.support import events
 from tests.hubs import fresh_hub
+
+# A healthy worker renews the visibility of the messages it holds: only refused renewals let them lapse under it.
+NO_CONTROL_RENEWALS = FaultPlan(
+    [FaultRule(service="queue", operation="update_message", resource="*-control-*", server_busy=1.0)], seed=4
+)
 
 
 def versions(owner: str, gate: threading.Event | None, holding: threading.Event | None) -> df.App:
@@ -66,6 +74,8 @@ def options(worker_id: str, **changes: Any) -> WorkerOptions:
         "lease_renew_interval": 30,  # A's next renewal (which would notice) comes after the test
         "control_queue_visibility": 2,
         "max_polling_interval": 0.1,
+        # A's replay threads wait on the gate on purpose, longer than the default replay deadline would allow.
+        "replay_deadline": 120,
     }
     return WorkerOptions(worker_id=worker_id, **{**settings, **changes})
 
@@ -82,13 +92,20 @@ async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(
     hub = one_partition
     caplog.set_level(logging.WARNING, logger="durable_storage.worker")
     gate, holding = threading.Event(), threading.Event()
-    async with DurableOrchestrationClient.from_connection_string(
-        connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY
-    ) as client:
+    # Only A's requests meet the faults; B and the test's client reach storage untouched.
+    a_hub = TaskHub.from_connection_string(
+        connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY, faults=NO_CONTROL_RENEWALS
+    )
+    async with (
+        a_hub,
+        DurableOrchestrationClient.from_connection_string(
+            connection_string, task_hub=hub.name, partition_count=1, retry=FAST_RETRY
+        ) as client,
+    ):
         # A polls rarely once idle (every 8-16 s), so that B, polling often, receives the messages when A's
         # visibility lapses and finishes with them before A could receive them again.
         a = Worker(
-            client,
+            a_hub,
             versions("A", gate, holding),
             options=options("A", min_polling_interval=8.0, max_polling_interval=16.0),
         )

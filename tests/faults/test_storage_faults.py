@@ -1,6 +1,6 @@
 """T06 (reliability.md §5.2): storage 5xx, failed connections and ambiguous writes under worker processes.
 
-Two worker processes run ``ledger_chain`` orchestrations while ``durable_storage.testing.faults`` (``DS_FAULTS``)
+Two worker processes run ``ledger_chain`` orchestrations while ``durable_storage.testing.faults`` (``--faults``)
 fails their storage requests below the retry policy. Phase one: 10 % of every request fails with 503 ServerBusy,
 500 OperationTimedOut or a connection error. Phase two: 20 % of Put Message, the History batch, Delete Message
 and the lease writes (Partitions table Replace) are executed by the service and then reported as failed, the
@@ -31,14 +31,13 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._storage import account
-from durable_storage._storage.faults import shared_plan
 from durable_storage._storage.retry import FAST_RETRY
+from durable_storage.client._management import DEFAULT_MANAGEMENT_BASE_URL
 from durable_storage.errors import InstanceAlreadyExistsError
 from durable_storage.history import EventType
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
-from durable_storage.testing.faults import FAULTS_VARIABLE, FaultPlan, FaultRule, classify
+from durable_storage.testing.faults import FaultPlan, FaultRule, classify
 from tests.e2e import apps
 from tests.e2e.support import WorkerProcess, chain_output, fast_options, start_worker_process, stop_for_good
 from tests.faults.invariants import Report, check_invariants
@@ -75,8 +74,8 @@ def spawn(connection_string: str, hub: TaskHub, tmp_path: Path) -> Iterator[Spaw
 
     def start(plan: FaultPlan, ledger: Path) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        environment = {FAULTS_VARIABLE: plan.to_json(), apps.LEDGER_VARIABLE: str(ledger)}
-        started.append(start_worker_process(connection_string, hub, log, environment))
+        environment = {apps.LEDGER_VARIABLE: str(ledger)}
+        started.append(start_worker_process(connection_string, hub, log, environment, ("--faults", plan.to_json())))
         return started[-1]
 
     yield start
@@ -204,18 +203,14 @@ def test_requests_are_classified_by_service_operation_and_resource(
     assert (kind.service, kind.operation, kind.resource) == (service, *expected)
 
 
-def faulty_spec(*rules: FaultRule) -> str:
-    """A fresh plan's spec (its own seed: ``shared_plan`` keeps one plan per spec for the whole process)."""
-    return FaultPlan(rules, seed=uuid.uuid4().int % 2**32).to_json()
+def faulty_plan(*rules: FaultRule) -> FaultPlan:
+    """A plan of ``rules`` with a seed of its own."""
+    return FaultPlan(rules, seed=uuid.uuid4().int % 2**32)
 
 
-async def test_closing_a_hub_closes_its_fault_injecting_transports(
-    connection_string: str, hub: TaskHub, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec = faulty_spec(FaultRule(service="queue", operation="get_queue_properties", server_busy=1.0, limit=1))
-    monkeypatch.setattr(account, "_FAULTS_SPEC", spec)
-    faulty = TaskHub.from_connection_string(connection_string, task_hub=hub.name, retry=FAST_RETRY)
-    plan = shared_plan(spec)
+async def test_closing_a_hub_closes_its_fault_injecting_transports(connection_string: str, hub: TaskHub) -> None:
+    plan = faulty_plan(FaultRule(service="queue", operation="get_queue_properties", server_busy=1.0, limit=1))
+    faulty = TaskHub.from_connection_string(connection_string, task_hub=hub.name, retry=FAST_RETRY, faults=plan)
     async with faulty:
         assert await faulty.account.queues.count(hub.names.work_item_queue) == 0  # the 503 was retried
         transports = list(plan.transports)
@@ -226,13 +221,14 @@ async def test_closing_a_hub_closes_its_fault_injecting_transports(
 
 
 async def test_a_start_whose_row_write_landed_but_whose_response_was_lost_still_succeeds(
-    connection_string: str, client: DurableOrchestrationClient, hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+    connection_string: str, client: DurableOrchestrationClient, hub: TaskHub
 ) -> None:
     rule = FaultRule(service="table", operation="insert_entity", resource="*Instances", execute_then_fail=1.0, limit=1)
-    monkeypatch.setattr(account, "_FAULTS_SPEC", faulty_spec(rule))
-    faulty = DurableOrchestrationClient.from_connection_string(
-        connection_string, task_hub=hub.name, partition_count=hub.partition_count, retry=FAST_RETRY
+    plan = faulty_plan(rule)
+    faulty_hub = TaskHub.from_connection_string(
+        connection_string, task_hub=hub.name, partition_count=hub.partition_count, retry=FAST_RETRY, faults=plan
     )
+    faulty = DurableOrchestrationClient._over(faulty_hub, DEFAULT_MANAGEMENT_BASE_URL)  # a client of that hub
     async with faulty:
         try:
             assert await faulty.start_new("ledger_chain", "ambiguous-start", 1) == "ambiguous-start"
@@ -245,14 +241,16 @@ async def test_a_start_whose_row_write_landed_but_whose_response_was_lost_still_
 
 
 async def test_a_failed_page_of_a_receive_does_not_hide_the_messages_already_dequeued(
-    connection_string: str, hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+    connection_string: str, hub: TaskHub
 ) -> None:
     queue = hub.names.work_item_queue
     await hub.account.queues.put(queue, "work")
     # The first Get Messages request passes (it dequeues the message), the second one gets a 503.
     rule = FaultRule(service="queue", operation="get_messages", server_busy=1.0, skip=1, limit=1)
-    monkeypatch.setattr(account, "_FAULTS_SPEC", faulty_spec(rule))
-    async with TaskHub.from_connection_string(connection_string, task_hub=hub.name, retry=FAST_RETRY) as faulty:
+    plan = faulty_plan(rule)
+    async with TaskHub.from_connection_string(
+        connection_string, task_hub=hub.name, retry=FAST_RETRY, faults=plan
+    ) as faulty:
         received = await faulty.account.queues.receive(queue, visibility=300)
     assert [message.body for message in received] == ["work"]  # today: [], and the message hidden for 300 s
 
@@ -274,12 +272,15 @@ def renewing(context: df.DurableOrchestrationContext) -> Any:
 
 
 async def test_one_failed_visibility_renewal_does_not_throw_a_finished_activity_away(
-    connection_string: str, client: DurableOrchestrationClient, hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+    connection_string: str, client: DurableOrchestrationClient, hub: TaskHub
 ) -> None:
     rule = FaultRule(service="queue", operation="update_message", operation_timeout=1.0, limit=1)
-    monkeypatch.setattr(account, "_FAULTS_SPEC", faulty_spec(rule))
     faulty = TaskHub.from_connection_string(
-        connection_string, task_hub=hub.name, partition_count=hub.partition_count, retry=FAST_RETRY
+        connection_string,
+        task_hub=hub.name,
+        partition_count=hub.partition_count,
+        retry=FAST_RETRY,
+        faults=faulty_plan(rule),
     )
     renewal_runs.clear()
     async with faulty, Worker(faulty, renewal_app, options=fast_options(work_item_visibility=2)):

@@ -18,7 +18,7 @@ import pytest
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
-from durable_storage.testing.faults import FAULTS_VARIABLE, FaultPlan, FaultRule
+from durable_storage.testing.faults import FaultPlan, FaultRule
 from tests.e2e.support import PROCESS_TIMINGS, WorkerProcess, events, ledger_counts
 
 VISIBILITY = float(PROCESS_TIMINGS["--work-item-visibility"])
@@ -36,7 +36,7 @@ async def test_without_renewal_a_long_activity_keeps_one_result(
     worker_process: Callable[..., WorkerProcess],
     ledger: Path,
 ) -> None:
-    processes = [worker_process(env={FAULTS_VARIABLE: NO_RENEWALS.to_json()}) for _ in range(workers)]
+    processes = [worker_process("--faults", NO_RENEWALS.to_json()) for _ in range(workers)]
     for process in processes:
         await process.running()
     instance_id = await client.start_new("one_slow_step", f"outlives-{workers}", VISIBILITY + 1.5)

@@ -1,9 +1,10 @@
 """The replay gate's test hub: orders of ``tests.gate.apps.v1`` that a worker ran two hours ago and left waiting.
 
 One hub per test module: a worker of ``v1`` starts three orders that stop at ``wait_for_external_event("approved")``
-(in flight) and one that is approved and completes; then the worker stops, and every test only reads. The worker's
-clock runs two hours behind while it works (``durable_storage.clock.set_skew``), so the recorded episodes happened
-two hours before any test replays them, as in a deployment that comes after the orders were placed.
+(in flight) and one that is approved and completes; then the worker stops, and every test only reads. The client's
+and the worker's hub reads a clock two hours behind (``durable_storage.clock.SkewedClock``), so the recorded
+episodes happened two hours before any test replays them, as in a deployment that comes after the orders were
+placed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._storage.retry import FAST_RETRY
-from durable_storage.clock import set_skew, skew
+from durable_storage.client._management import DEFAULT_MANAGEMENT_BASE_URL
+from durable_storage.clock import SkewedClock
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.support import events, fast_options
@@ -57,23 +59,18 @@ async def _waiting(client: DurableOrchestrationClient, instance_ids: list[str]) 
 async def deployed(connection_string: str) -> AsyncIterator[Deployed]:
     """Three orders waiting for approval and one completed, recorded two hours ago by a worker that has stopped."""
     async with fresh_hub(connection_string, prefix="gate") as hub:
-        async with DurableOrchestrationClient.from_connection_string(
-            connection_string, task_hub=hub.name, retry=FAST_RETRY
-        ) as client:
+        earlier = SkewedClock(-RECORDED_HOURS_AGO * 3600)
+        past = TaskHub.from_connection_string(connection_string, task_hub=hub.name, retry=FAST_RETRY, clock=earlier)
+        async with DurableOrchestrationClient._over(past, DEFAULT_MANAGEMENT_BASE_URL) as client:
             in_flight = [f"order-{n}" for n in range(3)]
-            previous = skew()
-            set_skew(previous.total_seconds() - RECORDED_HOURS_AGO * 3600)
-            try:
-                async with Worker(client, apps.v1, options=fast_options()):
-                    for number, instance_id in enumerate([*in_flight, "order-done"]):
-                        await client.start_new("process_order", instance_id, {"sku": f"A{number}"})
-                    await wait_until(
-                        lambda: _waiting(client, [*in_flight, "order-done"]), timeout=30, what="orders to wait"
-                    )
-                    await client.raise_event("order-done", "approved", True)
-                    done = await client.wait_for_completion("order-done", timeout=30, poll_interval=0.1)
-                    assert done.runtime_status is OrchestrationRuntimeStatus.Completed, done
-            finally:
-                set_skew(previous.total_seconds())
+            async with Worker(client, apps.v1, options=fast_options()):
+                for number, instance_id in enumerate([*in_flight, "order-done"]):
+                    await client.start_new("process_order", instance_id, {"sku": f"A{number}"})
+                await wait_until(
+                    lambda: _waiting(client, [*in_flight, "order-done"]), timeout=30, what="orders to wait"
+                )
+                await client.raise_event("order-done", "approved", True)
+                done = await client.wait_for_completion("order-done", timeout=30, poll_interval=0.1)
+                assert done.runtime_status is OrchestrationRuntimeStatus.Completed, done
             histories = {i: await client.get_history(i) for i in [*in_flight, "order-done"]}
         yield Deployed(connection_string, hub, in_flight, "order-done", histories)

@@ -242,7 +242,9 @@ async def test_usage_errors_exit_2_and_unknown_names_exit_3(
     )
 
     assert bad_status[0] == 2 and "'runing' is not a runtime status" in bad_status[2]
-    assert bad_app[0] == 2 and "tests.gate.apps.nothing is NoneType, not an App" in bad_app[2]
+    assert (
+        bad_app[0] == 2 and "tests.gate.apps.nothing does not exist; the App objects in tests.gate.apps: " in bad_app[2]
+    )
     assert bad_file[0] == 2 and "format 'something else'" in bad_file[2]
     assert no_instance[0] == 3 and "instance 'no-such-order' was not found" in no_instance[2]
     assert no_hub[0] == 3 and "task hub 'gateNoSuchHub' does not exist" in no_hub[2]

@@ -45,13 +45,21 @@ async def test_a_host_without_a_worker_gets_its_work_done_by_a_worker_on_the_sam
         await delete_hub(connection_string, hub)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--task-hub", "OtherHub", "worker", str(APPS / "v2_shop")],
+        ["worker", str(APPS / "v2_shop"), "--task-hub", "OtherHub"],
+    ],
+    ids=["before the command", "after it"],
+)
 def test_a_task_hub_option_that_is_not_the_apps_is_refused(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the command applies local.settings.json's Values
     imported_before = "orders_blueprint" in sys.modules
 
-    code = main(["--task-hub", "OtherHub", "worker", str(APPS / "v2_shop")])
+    code = main(args)
 
     assert code == 2
     assert "--task-hub 'OtherHub' is not the app's task hub 'ShopHub'" in capsys.readouterr().err
@@ -62,7 +70,9 @@ def test_module_colon_app_still_names_an_app_on_our_api(capsys: pytest.CaptureFi
     code = main(["worker", "durable_storage:missing"])
 
     assert code == 2
-    assert "durable_storage.missing is NoneType, not an App" in capsys.readouterr().err
+    assert (
+        "durable_storage.missing does not exist; durable_storage has no durable_storage App" in capsys.readouterr().err
+    )
 
 
 def test_the_apps_host_json_sets_the_worker_and_is_checked_before_it_starts(

@@ -1,8 +1,8 @@
 """Entity calls and signals from an orchestration: the messages sent and how responses are matched.
 
 ``call_entity`` sends an ``op`` event (a RequestMessage, entity-messages.md §2) to ``@{name lower-cased}@{key}``
-and waits for the response event named after the request id (§3). History written by Durable Functions' host
-records the EventSent with the host's own request id; the wait follows that id (python-api.md §2.3).
+and waits for the response event named after the request id (entity-messages.md §3). History written by Durable
+Functions' host records the EventSent with the host's own request id; the wait follows that id (python-api.md §2.3).
 ``signal_entity`` is recorded at once, takes one sequence id and is never yielded.
 """
 

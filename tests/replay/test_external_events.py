@@ -2,8 +2,8 @@
 
 ``wait_for_external_event`` takes no sequence id and schedules nothing (python-api.md §1.2, §1.4). An event that
 arrives before the code waits is kept and consumed by the first wait for its name; several waiters on one name
-are served most recent first, as azure-functions-durable pops them (§2.3); names match case-sensitively, as in
-azure-functions-durable. Events nobody consumed travel to the next execution on continue-as-new.
+are served most recent first, as azure-functions-durable pops them (python-api.md §2.3); names match case-sensitively,
+as in azure-functions-durable. Events nobody consumed travel to the next execution on continue-as-new.
 """
 
 from __future__ import annotations

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 import uuid
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
 
+from durable_storage._storage import blobs
 from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES
 from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
 from durable_storage.taskhub import TaskHub
@@ -47,6 +50,27 @@ async def test_text_round_trips_through_a_gzip_blob(hub: TaskHub, container: str
     stored = await raw.get_blob_client(container, "abc/message.json.gz").download_blob(decompress=False)
     assert gzip.decompress(await stored.readall()) == TEXT.encode("utf-8")
     assert stored.properties.content_settings.content_encoding == "gzip"
+
+
+async def test_a_large_payload_is_gzipped_and_inflated_off_the_event_loop(
+    hub: TaskHub, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran_on: list[tuple[str, bool]] = []
+    for step in ("_compress", "_decoded"):
+        original = getattr(blobs, step)
+
+        def spy(*args: Any, _step: str = step, _original: Any = original) -> Any:
+            ran_on.append((_step, threading.current_thread() is threading.main_thread()))
+            return _original(*args)
+
+        monkeypatch.setattr(blobs, step, spy)
+    large = NOISE * (MIB // len(NOISE))  # 1 MiB that gzip barely shrinks: about 10 ms of zlib each way
+    await hub.account.blobs.upload_text(container, "large.json.gz", large)
+    assert await hub.account.blobs.download_text(container, "large.json.gz") == large
+    await hub.account.blobs.upload_text(container, "small.json.gz", TEXT)
+    assert await hub.account.blobs.download_text(container, "small.json.gz") == TEXT
+    # In a thread for the large payload; on the loop for the small one, where a thread hop would cost more.
+    assert ran_on == [("_compress", False), ("_decoded", False), ("_compress", True), ("_decoded", True)]
 
 
 async def test_a_blob_that_is_not_gzip_is_read_as_plain_utf8(

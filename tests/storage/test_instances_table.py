@@ -1,4 +1,4 @@
-"""The Instances table against a real Azurite: one row per instance, its columns as .NET stores them (§2.2)."""
+"""The Instances table on a real Azurite: one row per instance, columns as .NET stores them (storage-layout.md §2.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Partitions table against a real Azurite: a lease row per control queue, fenced by ETags (§2.4).
+"""The Partitions table on a real Azurite: a lease row per control queue, fenced by ETags (storage-layout.md §2.4).
 
 Every change is a Replace conditioned on the ETag the row was read at, so of two workers that read the same free
 row and both try to claim it, exactly one wins.

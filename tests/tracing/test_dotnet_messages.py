@@ -3,7 +3,7 @@ on ExecutionStarted and TaskScheduled, read from .NET's messages and written the
 
 The .NET messages are the real examples of tests/data/dotnet with the member a current writer adds
 (``ISupportsDurableTraceContext.SetParentTraceContext``), where DurableTask.Core's member order puts it
-(dotnet-examples/history-event-fields.md §3).
+(history-event-fields.md §3).
 """
 
 from __future__ import annotations

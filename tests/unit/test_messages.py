@@ -1,6 +1,6 @@
 """The queue envelope: real .NET messages decode and re-encode unchanged; ours are laid out as a current .NET writer's.
 
-Example files in tests/data/dotnet are copies of dotnet-examples/ (real .NET output; see its README.md).
+Example files in tests/data/dotnet are real .NET output (tests/data/dotnet/README.md says where each comes from).
 """
 
 from __future__ import annotations

@@ -183,8 +183,8 @@ _OVERLAPPING_IDS = st.lists(st.sampled_from(["^", "/", "0", "a", "message-", "hi
 
 
 def _stored_blob_names(instance_id: str) -> list[str]:
-    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as §2.3 and §3.4 name them and as
-    the blob service lists them (a backslash turned into '/')."""
+    """A message blob (raw ID) and history blobs (escaped ID) of the instance, as storage-layout.md §2.3 and §3.4 name
+    them and as the blob service lists them (a backslash turned into '/')."""
     escaped = escape_key(instance_id)
     return [
         f"{instance_id}/message-0123456789abcdef0123456789abcdef-ExecutionStarted.json.gz".replace("\\", "/"),

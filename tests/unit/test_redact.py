@@ -1,4 +1,4 @@
-"""Secrets never reach a log: keys, SAS signatures, SharedKey signatures, tokens, strings to sign (§4.1)."""
+"""Secrets never reach a log: keys, SAS and SharedKey signatures, tokens, strings to sign (reliability.md §4.1)."""
 
 from __future__ import annotations
 

@@ -113,3 +113,25 @@ def test_the_worker_command_refuses_an_infinite_lease_before_it_says_running(
     out, err = capsys.readouterr()
     assert code == 2 and "running" not in out
     assert "lease_interval" in err and "must be a finite number of seconds, 1 to 3600" in err
+
+
+@pytest.mark.parametrize(
+    ("switch", "message"),
+    [
+        (["--crash-at", "C2"], "crash point 'C2' is invalid: must be NAME:N with N >= 1"),
+        (["--clock-skew", "1e9"], "clock skew 1000000000.0 is invalid: must be a number of seconds"),
+        (["--faults", "{"], "fault plan '{' is invalid"),
+        (["--dequeue-trace", "/no/such/folder/t.jsonl"], "dequeue trace '/no/such/folder/t.jsonl' is invalid"),
+    ],
+)
+def test_the_worker_commands_test_switches_are_hidden_and_checked_before_it_says_running(
+    switch: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["worker", "--help"])
+    assert "--crash-at" not in capsys.readouterr().out  # the fault tests' switches: no user needs them
+
+    code = main(["--connection", "UseDevelopmentStorage=true", "worker", "tests.e2e.apps:app", *switch])
+
+    out, err = capsys.readouterr()
+    assert code == 2 and "running" not in out
+    assert message in err

@@ -7,18 +7,27 @@ owner's last dequeue, so that a partition that is owned but not worked stands ou
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from durable_storage import App
+from durable_storage._storage.messages import Received
 from durable_storage.cli.hub import render_info
-from durable_storage.taskhub import TaskHub
+from durable_storage.client._messages import instance_message
+from durable_storage.history import EventRaisedEvent
+from durable_storage.taskhub import PartitionInfo, TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.worker import WorkerOptions
 from durable_storage.worker._dispatch import OrchestrationDispatcher
+from durable_storage.worker._partitions import PartitionManager
 from tests.worker.test_partitions import DEQUEUED_AT, Member
 
 
@@ -98,3 +107,55 @@ def test_the_hub_info_command_prints_a_table_and_json(connection_string: str, hu
     described = json.loads(as_json.stdout)
     assert [p["partition"] for p in described["partitions"]] == list(hub.names.control_queues)
     assert {p["owner"] for p in described["partitions"]} == {None}
+
+
+async def test_drain_and_close_finish_every_hand_back_before_the_storage_clients_close(
+    connection_string: str, hub: TaskHub
+) -> None:
+    queue = hub.names.control_queue(3)
+    event = EventRaisedEvent(timestamp=datetime.now(timezone.utc), name="Item", input="1")
+    held = await hub.messages.send_held(queue, instance_message("someone", event), hold=300)
+    async with TaskHub.from_connection_string(connection_string, task_hub=hub.name) as worker_hub:
+        loops = dispatcher(worker_hub)
+        loops.deliver(held)  # a result for a partition that is not ours: handed back in the background
+        await loops.drain()
+        await loops.close()
+    # The worker's storage clients are closed, as when its process exits: the hand-back was done before.
+    [back] = await hub.messages.receive(queue, visibility=30)
+    assert back.message.id == held.message.id
+
+
+async def test_a_stalled_loop_is_logged_restarted_and_shown_by_hub_info(
+    hub: TaskHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled = hub.names.control_queue(0)
+    polls: Counter[str] = Counter()
+
+    async def receive(queue: str, *, visibility: float) -> list[Received]:
+        polls[queue] += 1
+        if queue == stalled and polls[queue] == 2:
+            await asyncio.Event().wait()  # a receive that never returns: the loop hangs in it
+        return await hub.messages.receive(queue, visibility=visibility)
+
+    options = WorkerOptions(worker_id="w", max_polling_interval=0.1, lease_interval=2, lease_renew_interval=0.5)
+    loops = OrchestrationDispatcher(hub, App(), options, on_sent=lambda queue: None, receive=receive)
+    stopping = asyncio.Event()
+    managing = asyncio.create_task(PartitionManager(hub, options, loops).run(stopping))
+    try:
+
+        async def shown() -> PartitionInfo | None:
+            [entry] = [p for p in (await hub.info()).partitions if p.partition == stalled]
+            return entry if entry.loop_restarts == 1 and polls[stalled] > 2 else None
+
+        entry = await wait_until(shown, timeout=20, what="the stalled loop to be restarted and recorded")
+        assert entry.owner == "w"
+        assert "(loop restarted 1x)" in render_info(await hub.info(), datetime.now(timezone.utc))
+        assert loops.is_listening(stalled)  # polling again
+        assert all(loops.loop_restarts(q) == 0 for q in hub.names.control_queues if q != stalled)
+        [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert f"the dequeue loop of {stalled} has not gone round" in error.getMessage()
+    finally:
+        stopping.set()
+        await managing
+        await loops.drain()
+        await loops.close()

@@ -54,6 +54,9 @@ class RecordingQueues:
     def last_dequeue(self, queue: str) -> datetime | None:
         return DEQUEUED_AT if queue in self.listening else None
 
+    def loop_restarts(self, queue: str) -> int:
+        return 0
+
 
 class Member:
     """A manager and its recording queues."""
