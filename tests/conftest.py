@@ -15,17 +15,16 @@ import pytest
 from durable_storage import DurableOrchestrationClient
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import unique_hub_name
-
-_ENV = "DURABLE_STORAGE_TEST_CONNECTION"
+from durable_storage.testing.azurite import CONNECTION_VARIABLE
+from tests.hubs import fresh_hub
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--azurite",
-        default=os.environ.get(_ENV),
+        default=os.environ.get(CONNECTION_VARIABLE),
         metavar="CONNECTION_STRING",
-        help=f"run against this storage account instead of starting Azurite (also ${_ENV})",
+        help=f"run against this storage account instead of starting Azurite (also ${CONNECTION_VARIABLE})",
     )
 
 
@@ -46,15 +45,8 @@ def connection_string(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def hub(connection_string: str) -> AsyncIterator[TaskHub]:
     """A freshly created task hub of 4 partitions, deleted after the test."""
-    task_hub = TaskHub.from_connection_string(
-        connection_string, task_hub=unique_hub_name(), partition_count=4, retry=FAST_RETRY
-    )
-    async with task_hub:
-        await task_hub.create_if_not_exists()
-        try:
-            yield task_hub
-        finally:
-            await task_hub.delete()
+    async with fresh_hub(connection_string, partition_count=4) as task_hub:
+        yield task_hub
 
 
 @pytest.fixture

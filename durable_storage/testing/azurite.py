@@ -23,7 +23,10 @@ from types import TracebackType
 
 from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME
 
-__all__ = ["Azurite", "AzuriteError", "azurite_listening"]
+__all__ = ["CONNECTION_VARIABLE", "Azurite", "AzuriteError", "azurite_listening"]
+
+CONNECTION_VARIABLE = "DURABLE_STORAGE_TEST_CONNECTION"
+"""The environment variable that names an existing account to test against instead of starting Azurite."""
 
 _log = logging.getLogger(__name__)
 

@@ -31,13 +31,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from durable_storage.testing.azurite import Azurite
+from durable_storage.testing.azurite import CONNECTION_VARIABLE, Azurite
 from durable_storage.testing.hubs import ThrowawayHub, throwaway_hub
 
 __all__ = ["CONNECTION_VARIABLE", "azurite_connection_string", "task_hub"]
-
-CONNECTION_VARIABLE = "DURABLE_STORAGE_TEST_CONNECTION"
-"""The environment variable that names an existing account to test against instead of starting Azurite."""
 
 
 @pytest.fixture(scope="session")

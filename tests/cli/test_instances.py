@@ -12,18 +12,9 @@ import pytest
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from tests.cli.conftest import Cli
 from tests.e2e.support import reaches
+from tests.web.support import STATUS_MEMBERS
 
 Status = OrchestrationRuntimeStatus
-HTTP_STATUS_MEMBERS = [
-    "name",
-    "instanceId",
-    "runtimeStatus",
-    "input",
-    "customStatus",
-    "output",
-    "createdTime",
-    "lastUpdatedTime",
-]
 
 
 async def test_start_then_status_shows_the_instance_its_input_and_output(
@@ -41,7 +32,7 @@ async def test_start_then_status_shows_the_instance_its_input_and_output(
     assert rows["Id"].strip() == "cli-echo" and rows["Status"].strip() == "Completed"
     assert rows["Input"].strip() == rows["Output"].strip() == '{"city": "Tokyo"}'
     status = as_json.json()
-    assert list(status) == HTTP_STATUS_MEMBERS  # the Durable Functions HTTP API shape, nulls included
+    assert list(status) == STATUS_MEMBERS  # the Durable Functions HTTP API shape, nulls included
     assert status["runtimeStatus"] == "Completed" and status["customStatus"] is None
     assert status["input"] == status["output"] == {"city": "Tokyo"}
 

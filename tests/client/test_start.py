@@ -20,6 +20,7 @@ from durable_storage.models import OrchestrationRuntimeStatus as Status
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
+from tests.user_types import Point
 
 from .support import EXECUTION, control_queue, sent_to, write_row
 
@@ -170,19 +171,6 @@ async def test_a_large_input_travels_through_blobs_and_reads_back_whole(
     assert status.input_ == payload
 
 
-class Point:
-    def __init__(self, x: int, y: int) -> None:
-        self.x, self.y = x, y
-
-    @staticmethod
-    def to_json(obj: Point) -> dict[str, int]:
-        return {"x": obj.x, "y": obj.y}
-
-    @staticmethod
-    def from_json(data: dict[str, int]) -> Point:
-        return Point(data["x"], data["y"])
-
-
 async def test_a_custom_class_input_is_encoded_through_its_to_json(
     client: DurableOrchestrationClient, hub: TaskHub
 ) -> None:
@@ -190,7 +178,7 @@ async def test_a_custom_class_input_is_encoded_through_its_to_json(
 
     (message,) = await sent_to(hub, "point")
     assert started(message).input == (
-        '{"__class__": "Point", "__module__": "tests.client.test_start", "__data__": {"x": 1, "y": 2}}'
+        '{"__class__": "Point", "__module__": "tests.user_types", "__data__": {"x": 1, "y": 2}}'
     )
 
 

@@ -336,10 +336,10 @@ def count_up(context: df.DurableOrchestrationContext) -> Any:
 
 
 @app.orchestration_trigger(context_name="context")
-def call_counter(context: df.DurableOrchestrationContext) -> Any:
-    """Calls ``operation`` on a counter and returns what it answered, or the failure's message."""
+def call_operation(context: df.DurableOrchestrationContext) -> Any:
+    """Calls ``operation`` on an ``entity`` (a counter by default): returns its answer, or the failure's message."""
     request = context.get_input()
-    target = df.EntityId("counter", request["key"])
+    target = df.EntityId(request.get("entity", "counter"), request["key"])
     try:
         return {"result": (yield context.call_entity(target, request["operation"], request.get("input")))}
     except df.TaskFailedError as failure:

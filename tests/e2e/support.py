@@ -47,6 +47,16 @@ def names(history: History, event_type: str = "TaskScheduled") -> list[str]:
     return [event["Name"] for event in events(history, event_type)]
 
 
+async def output_of_run(
+    client: DurableOrchestrationClient, name: str, client_input: Any, *, timeout: float = 60
+) -> Any:
+    """Start orchestration ``name`` with ``client_input``, wait for it to complete, and return its output."""
+    instance_id = await client.start_new(name, client_input=client_input)
+    status = await client.wait_for_completion(instance_id, timeout=timeout, poll_interval=0.1)
+    assert status.runtime_status is OrchestrationRuntimeStatus.Completed, status
+    return status.output
+
+
 async def reaches(client: DurableOrchestrationClient, instance_id: str, status: OrchestrationRuntimeStatus) -> None:
     """Wait until the instance's status is ``status``."""
 
@@ -192,6 +202,11 @@ def overlaps(spans: list[Listening]) -> list[tuple[Listening, Listening]]:
         for other in spans
         if one.queue == other.queue and one.worker < other.worker and one.start < other.end and other.start < one.end
     ]
+
+
+def chain_output(instance_id: str, steps: int) -> list[str]:
+    """What ``apps.ledger_chain`` returns for ``steps`` steps: each step's ``ledgered`` result, in order."""
+    return [f"{instance_id}/{step}".upper() for step in range(steps)]
 
 
 def ledger_counts(path: Path) -> Counter[str]:

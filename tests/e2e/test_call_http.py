@@ -11,29 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from typing import Any
 
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
 from tests.e2e.conftest import FakeCredential
 from tests.e2e.http_server import LocalServer
-from tests.e2e.support import events
+from tests.e2e.support import events, output_of_run
 
 pytestmark = pytest.mark.usefixtures("sdk_worker")
-
-
-async def run(client: DurableOrchestrationClient, name: str, request: dict[str, Any]) -> Any:
-    instance_id = await client.start_new(name, client_input=request)
-    status = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
-    assert status.runtime_status is OrchestrationRuntimeStatus.Completed, status
-    return status.output
 
 
 async def test_a_get_returns_the_status_headers_and_content(
     client: DurableOrchestrationClient, http_server: LocalServer
 ) -> None:
-    response = await run(client, "fetch", {"method": "GET", "uri": http_server.url("/echo?page=2")})
+    response = await output_of_run(client, "fetch", {"method": "GET", "uri": http_server.url("/echo?page=2")})
 
     assert response["statusCode"] == 200
     assert json.loads(response["content"])["method"] == "GET"
@@ -52,7 +44,7 @@ async def test_a_post_sends_the_content_and_headers(
         "headers": {"X-Trace": "abc", "Content-Type": "application/json"},
     }
 
-    response = await run(client, "fetch", request)
+    response = await output_of_run(client, "fetch", request)
 
     seen = json.loads(response["content"])
     assert seen["method"] == "POST"
@@ -64,7 +56,7 @@ async def test_a_post_sends_the_content_and_headers(
 async def test_a_202_with_a_location_is_returned_as_is_without_polling(
     client: DurableOrchestrationClient, http_server: LocalServer
 ) -> None:
-    response = await run(client, "fetch", {"method": "GET", "uri": http_server.url("/accepted")})
+    response = await output_of_run(client, "fetch", {"method": "GET", "uri": http_server.url("/accepted")})
 
     assert response["statusCode"] == 202
     assert response["headers"]["Location"] == http_server.url("/status")
@@ -72,7 +64,7 @@ async def test_a_202_with_a_location_is_returned_as_is_without_polling(
 
 
 async def test_a_500_is_an_answer_not_a_failure(client: DurableOrchestrationClient, http_server: LocalServer) -> None:
-    response = await run(client, "fetch", {"method": "GET", "uri": http_server.url("/error")})
+    response = await output_of_run(client, "fetch", {"method": "GET", "uri": http_server.url("/error")})
 
     assert (response["statusCode"], response["content"]) == (500, "the server broke")
 
@@ -82,7 +74,9 @@ async def test_a_refused_connection_fails_the_task_naming_the_request(client: Du
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    response = await run(client, "fetch", {"method": "GET", "uri": f"http://127.0.0.1:{port}/x?code=secret-key"})
+    response = await output_of_run(
+        client, "fetch", {"method": "GET", "uri": f"http://127.0.0.1:{port}/x?code=secret-key"}
+    )
 
     message = response["failed"]
     assert "Activity function 'BuiltIn::HttpActivity' failed" in message
@@ -95,13 +89,13 @@ async def test_a_server_that_never_answers_times_out_as_a_failed_task(
     client: DurableOrchestrationClient, http_server: LocalServer, timeout: dict[str, float], shown: str
 ) -> None:
     # The request's own timeout, or the worker's http_timeout (2 s in the sdk_worker fixture).
-    response = await run(client, "fetch", {"method": "GET", "uri": http_server.url("/hang"), **timeout})
+    response = await output_of_run(client, "fetch", {"method": "GET", "uri": http_server.url("/hang"), **timeout})
 
     assert f"GET {http_server.url('/hang')} timed out after {shown}" in response["failed"]
 
 
 async def test_an_invalid_url_fails_the_task_with_what_is_allowed(client: DurableOrchestrationClient) -> None:
-    response = await run(client, "fetch", {"method": "GET", "uri": "ftp://example.com/file"})
+    response = await output_of_run(client, "fetch", {"method": "GET", "uri": "ftp://example.com/file"})
 
     assert "must be an absolute http or https URL" in response["failed"]
 

@@ -23,7 +23,7 @@ from durable_storage import (
 )
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
-from tests.e2e.support import WorkerProcess
+from tests.e2e.support import WorkerProcess, output_of_run
 
 Status = OrchestrationRuntimeStatus
 
@@ -47,13 +47,6 @@ async def queues_drained(hub: TaskHub) -> None:
     await wait_until(empty, timeout=30, interval=0.2, what="every queue to be empty")
 
 
-async def run(client: DurableOrchestrationClient, name: str, payload: Any) -> Any:
-    instance_id = await client.start_new(name, client_input=payload)
-    status = await client.wait_for_completion(instance_id, timeout=60, poll_interval=0.1)
-    assert status.runtime_status is Status.Completed, status.output
-    return status.output
-
-
 async def test_signals_from_orchestrations_and_a_client_all_count_exactly_once(
     client: DurableOrchestrationClient, hub: TaskHub, worker: Worker
 ) -> None:
@@ -73,8 +66,10 @@ async def test_signals_from_orchestrations_and_a_client_all_count_exactly_once(
 async def test_call_entity_returns_the_operations_result(client: DurableOrchestrationClient, worker: Worker) -> None:
     await client.signal_entity(EntityId("counter", "called"), "add", 41)
 
-    assert await run(client, "call_counter", {"key": "called", "operation": "add", "input": 1}) == {"result": 42}
-    assert await run(client, "call_counter", {"key": "called", "operation": "get"}) == {"result": 42}
+    added = await output_of_run(client, "call_operation", {"key": "called", "operation": "add", "input": 1})
+    got = await output_of_run(client, "call_operation", {"key": "called", "operation": "get"})
+
+    assert (added, got) == ({"result": 42}, {"result": 42})
 
 
 async def test_a_failing_operation_changes_nothing_raises_in_the_caller_and_later_ones_run(
@@ -84,7 +79,8 @@ async def test_a_failing_operation_changes_nothing_raises_in_the_caller_and_late
     await client.signal_entity(counter, "add", 5)
     await reaches(client, counter, 5)
 
-    answer = await run(client, "call_counter", {"key": "failing", "operation": "add_then_fail", "input": 100})
+    request = {"key": "failing", "operation": "add_then_fail", "input": 100}
+    answer = await output_of_run(client, "call_operation", request)
 
     assert answer["error"].startswith("entity call 'add_then_fail' on @counter@failing failed: refused to add 100")
     assert await value_of(client, counter) == 5
@@ -123,11 +119,19 @@ async def test_locked_transfers_never_interleave_so_every_audit_sees_the_same_to
 async def test_a_class_entity_names_its_operations_when_asked_for_another(
     client: DurableOrchestrationClient, worker: Worker
 ) -> None:
-    await client.signal_entity(EntityId("Account", "typo"), "deposit", 10)
-    await client.signal_entity(EntityId("Account", "typo"), "depositt", 10)
-    await client.signal_entity(EntityId("Account", "typo"), "deposit", 1)
+    account = EntityId("Account", "typo")
+    for operation, amount in (("deposit", 10), ("depositt", 10), ("deposit", 1)):
+        await client.signal_entity(account, operation, amount)
+    await reaches(client, account, 11)  # the misspelt signal changed nothing, and the one after it ran
 
-    await reaches(client, EntityId("Account", "typo"), 11)
+    request = {"entity": "Account", "key": "typo", "operation": "depositt", "input": 10}
+    answer = await output_of_run(client, "call_operation", request)
+
+    assert answer["error"].startswith(
+        "entity call 'depositt' on @account@typo failed: "
+        "entity Account has no operation 'depositt'; it has ['balance', 'deposit', 'withdraw']"
+    )
+    assert await value_of(client, account) == 11
 
 
 async def test_a_scheduled_signal_runs_at_its_time(client: DurableOrchestrationClient, worker: Worker) -> None:
@@ -159,7 +163,7 @@ async def test_entity_state_survives_killing_the_worker_that_owns_its_partition(
     await second.running()
 
     await reaches(client, counter, 15)
-    assert await run(client, "call_counter", {"key": "durable", "operation": "get"}) == {"result": 15}
+    assert await output_of_run(client, "call_operation", {"key": "durable", "operation": "get"}) == {"result": 15}
 
 
 async def test_list_entities_pages_filters_by_name_and_skips_deleted_ones(

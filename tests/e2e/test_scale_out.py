@@ -22,6 +22,7 @@ from durable_storage.testing import wait_until
 from tests.e2e.support import (
     PROCESS_TIMINGS,
     WorkerProcess,
+    chain_output,
     events,
     ledger_counts,
     listening,
@@ -34,11 +35,6 @@ Status = OrchestrationRuntimeStatus
 STEPS = 3
 LEASE = float(PROCESS_TIMINGS["--lease-interval"])
 ROUND = float(PROCESS_TIMINGS["--lease-renew-interval"])
-
-
-def expected(instance_id: str) -> list[str]:
-    """What ``ledger_chain`` returns for ``STEPS`` steps."""
-    return [f"{instance_id}/{step}".upper() for step in range(STEPS)]
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +64,9 @@ async def all_complete(client: DurableOrchestrationClient, ids: list[str]) -> No
     """Every instance completes with the right output (nothing lost, nothing mixed up)."""
     for instance_id in ids:
         status = await client.wait_for_completion(instance_id, timeout=90, poll_interval=0.25)
-        assert (status.runtime_status, status.output) == (Status.Completed, expected(instance_id)), instance_id
+        assert (status.runtime_status, status.output) == (Status.Completed, chain_output(instance_id, STEPS)), (
+            instance_id
+        )
 
 
 async def some_steps_ran(ledger: Path, count: int) -> None:
@@ -112,7 +110,7 @@ async def test_partitions_follow_one_two_three_then_one_worker_while_orchestrati
     assert len(queues_of(dequeue_trace, a)) == hub.partition_count
     # Graceful moves abandon nothing that ran: every activity ran exactly once.
     counts = ledger_counts(ledger)
-    assert set(counts) == {step.lower() for instance_id in started for step in expected(instance_id)}
+    assert set(counts) == {step.lower() for instance_id in started for step in chain_output(instance_id, STEPS)}
     assert {step: n for step, n in counts.items() if n > 1} == {}
 
 
@@ -147,7 +145,7 @@ async def test_a_sigkilled_workers_partitions_are_taken_over_within_a_lease_and_
     # with one second for that round's own storage calls.
     assert max(taken_over[queue] for queue in orphaned) <= LEASE + ROUND + 1.0, taken_over
     counts = ledger_counts(ledger)
-    assert set(counts) == {step.lower() for instance_id in ids for step in expected(instance_id)}
+    assert set(counts) == {step.lower() for instance_id in ids for step in chain_output(instance_id, STEPS)}
 
 
 async def test_a_paused_owner_stops_dequeuing_and_commits_nothing_stale_after_sigcont(
@@ -208,5 +206,5 @@ async def test_sigterm_hands_partitions_over_without_redoing_finished_work(
     assert overlaps(listening(read_trace(dequeue_trace))) == []
     assert "released by" in leaving.output
     counts = ledger_counts(ledger)
-    assert set(counts) == {step.lower() for instance_id in ids for step in expected(instance_id)}
+    assert set(counts) == {step.lower() for instance_id in ids for step in chain_output(instance_id, STEPS)}
     assert {step: n for step, n in counts.items() if n > 1} == {}

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from durable_storage import DurableEntity, DurableEntityContext
-from durable_storage.entities import Batch, EntitySend, RequestMessage, SchedulerState, run_batch
-from durable_storage.history import EventRaisedEvent
+from durable_storage.entities import Batch, EntitySend, SchedulerState, run_batch
 from durable_storage.models import EntityId
+from tests.entities.support import CALLER, op
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 COUNTER = EntityId("Counter", "k1")
-CALLER = "orch-1"
-EXECUTION = "exec-1"
-
-
-def op(
-    operation: str,
-    request_id: str,
-    value: Any = None,
-    *,
-    parent: str | None = CALLER,
-    signal: bool = False,
-) -> EventRaisedEvent:
-    """An ``op`` event as an orchestration (or, with ``parent=None``, a client) sends it."""
-    request = RequestMessage(
-        operation=operation,
-        id=request_id,
-        is_signal=signal,
-        input=json.dumps(value),
-        parent_instance_id=parent,
-        parent_execution_id=EXECUTION if parent else None,
-    )
-    return EventRaisedEvent(timestamp=T0, name="op", input=request.to_json())
 
 
 def response(batch: Batch, request_id: str) -> dict[str, Any]:
@@ -110,7 +86,9 @@ def test_operations_run_in_delivery_order_and_each_call_gets_its_result() -> Non
 def test_a_response_goes_to_the_callers_instance_and_execution_named_after_the_request_id() -> None:
     batch = run_batch(counter, COUNTER, existing(41), [op("get", "0b6d2f0e-3c8e-4d43-9a0f-4f1d2b9c8a11")])
 
-    assert batch.sends == [EntitySend(CALLER, EXECUTION, "0b6d2f0e-3c8e-4d43-9a0f-4f1d2b9c8a11", '{"result":"41"}')]
+    assert batch.sends == [
+        EntitySend(CALLER, f"{CALLER}-exec", "0b6d2f0e-3c8e-4d43-9a0f-4f1d2b9c8a11", '{"result":"41"}')
+    ]
 
 
 def test_a_result_is_json_text_inside_the_response() -> None:

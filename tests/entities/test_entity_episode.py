@@ -20,20 +20,12 @@ from durable_storage.history import (
 )
 from durable_storage.models import EntityId, OrchestrationRuntimeStatus
 from durable_storage.worker._entity_episode import entity_id_of, is_entity, run_entity_episode
+from tests.entities.support import counter
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 EARLIER = datetime(2024, 3, 1, 11, 0, tzinfo=timezone.utc)
 ENTITY = "@counter@k1"
 OLD_EXECUTION = "00000000000000000000000000000001"
-
-
-def counter(context: Any) -> None:
-    if context.operation_name == "add":
-        context.set_state(context.get_state(lambda: 0) + context.get_input())
-    elif context.operation_name == "get":
-        context.set_result(context.get_state(lambda: 0))
-    elif context.operation_name == "key":
-        context.set_result([context.entity_name, context.entity_key])
 
 
 def history(state: SchedulerState | None, *, generation: int | None = 3, instance: str = ENTITY) -> list[HistoryEvent]:

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from durable_storage.entities import Batch, EntitySend, RequestMessage, SchedulerState, run_batch
 from durable_storage.history import EventRaisedEvent
 from durable_storage.models import EntityId
+from tests.entities.support import T0, counter, op, release
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 A = EntityId("counter", "a")
 B = EntityId("counter", "b")
 GRANT = '{"result":"\\"Lock Acquisition Completed\\""}'
-
-
-def counter(context: Any) -> None:
-    if context.operation_name == "add":
-        context.set_state(context.get_state(lambda: 0) + context.get_input())
-    elif context.operation_name == "get":
-        context.set_result(context.get_state(lambda: 0))
-
-
-def op(operation: str, request_id: str, parent: str | None, value: Any = None, *, signal: bool = False) -> Any:
-    request = RequestMessage(
-        operation=operation,
-        id=request_id,
-        is_signal=signal,
-        input=json.dumps(value),
-        parent_instance_id=parent,
-        parent_execution_id=f"{parent}-exec" if parent else None,
-    )
-    return EventRaisedEvent(timestamp=T0, name="op", input=request.to_json())
 
 
 def lock_request(parent: str, request_id: str, lockset: tuple[EntityId, ...] = (A, B), position: int = 0) -> Any:
@@ -51,11 +31,6 @@ def lock(parent: str, request_id: str, lockset: tuple[EntityId, ...] = (A, B), p
     return EventRaisedEvent(timestamp=T0, name="op", input=text)
 
 
-def release(parent: str, request_id: str) -> Any:
-    text = json.dumps({"parent": parent, "id": request_id})
-    return EventRaisedEvent(timestamp=T0, name="release", input=text)
-
-
 def queued_ids(batch: Batch) -> list[str]:
     return [r.id for r in batch.state.queue]
 
@@ -65,7 +40,7 @@ def locked_by(holder: str, *, state: int = 0, queue: list[RequestMessage] | None
 
 
 def queued(operation: str, request_id: str, parent: str | None, value: Any = None) -> RequestMessage:
-    return RequestMessage.from_json(op(operation, request_id, parent, value).input)
+    return RequestMessage.from_json(op(operation, request_id, value, parent=parent).input)
 
 
 # --- taking the lock ----------------------------------------------------------------------------------------------
@@ -117,11 +92,11 @@ def test_the_lock_survives_in_the_scheduler_state_json() -> None:
 
 def test_while_locked_other_callers_wait_in_order_and_the_holder_still_runs() -> None:
     events = [
-        op("add", "x1", "orch-2", 1),
-        op("add", "h1", "orch-1", 10),
-        op("add", "x2", None, 2, signal=True),  # a client signal waits too
-        op("get", "h2", "orch-1"),
-        op("get", "x3", "orch-3"),
+        op("add", "x1", 1, parent="orch-2"),
+        op("add", "h1", 10, parent="orch-1"),
+        op("add", "x2", 2, parent=None, signal=True),  # a client signal waits too
+        op("get", "h2", parent="orch-1"),
+        op("get", "x3", parent="orch-3"),
     ]
 
     batch = run_batch(counter, A, locked_by("orch-1"), events)
@@ -142,7 +117,7 @@ def test_a_lock_request_from_another_caller_waits_and_is_not_forwarded() -> None
 
 
 def test_the_queue_survives_in_the_scheduler_state_json_in_order() -> None:
-    batch = run_batch(counter, A, locked_by("orch-1"), [op("add", "x1", "orch-2", 1), lock("orch-3", "L3")])
+    batch = run_batch(counter, A, locked_by("orch-1"), [op("add", "x1", 1, parent="orch-2"), lock("orch-3", "L3")])
 
     again = SchedulerState.from_json(batch.state.to_json())
 
@@ -211,7 +186,7 @@ def test_the_next_holders_release_runs_the_rest() -> None:
 def test_requests_after_a_release_in_the_same_batch_run_at_once_behind_the_queue() -> None:
     state = locked_by("orch-1", queue=[queued("add", "x1", "orch-2", 1)])
 
-    batch = run_batch(counter, A, state, [release("orch-1", "L1"), op("get", "x2", "orch-2")])
+    batch = run_batch(counter, A, state, [release("orch-1", "L1"), op("get", "x2", parent="orch-2")])
 
     assert [s.name for s in batch.sends] == ["x1", "x2"]
     assert json.loads(json.loads(batch.sends[1].input)["result"]) == 1

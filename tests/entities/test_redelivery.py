@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
-from durable_storage.entities import RequestMessage, SchedulerState, redelivery_key, run_batch, scheduled_name
+from durable_storage.entities import SchedulerState, redelivery_key, run_batch, scheduled_name
 from durable_storage.history import EventRaisedEvent
 from durable_storage.models import EntityId
+from tests.entities.support import T0, counter, op, release
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 COUNTER = EntityId("counter", "k")
-
-
-def counter(context: Any) -> None:
-    if context.operation_name == "add":
-        context.set_state(context.get_state(lambda: 0) + context.get_input())
-    elif context.operation_name == "get":
-        context.set_result(context.get_state(lambda: 0))
-
-
-def op(operation: str, request_id: str, value: Any = None, *, parent: str = "orch-1", name: str = "op") -> Any:
-    request = RequestMessage(
-        operation=operation, id=request_id, input=json.dumps(value), parent_instance_id=parent, parent_execution_id="e"
-    )
-    return EventRaisedEvent(timestamp=T0, name=name, input=request.to_json())
-
-
-def release(parent: str, request_id: str) -> Any:
-    return EventRaisedEvent(timestamp=T0, name="release", input=json.dumps({"parent": parent, "id": request_id}))
 
 
 def test_processed_messages_are_recorded_by_key_in_the_batch_and_the_state() -> None:

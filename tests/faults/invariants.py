@@ -47,7 +47,7 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.support import ledger_counts
 
-__all__ = ["InvariantViolation", "Report", "chain_steps", "check_clear_failure", "check_invariants"]
+__all__ = ["InvariantViolation", "Report", "chain_steps", "check_clear_failure", "check_invariants", "raw_rows_ended"]
 
 Partitions = Literal["owned", "released"]
 
@@ -55,6 +55,12 @@ Partitions = Literal["owned", "released"]
 def chain_steps(instance_ids: Collection[str], steps: int) -> set[str]:
     """The ledger lines of ``ledger_chain`` instances of ``steps`` steps: ``"{instance}/{step}"``."""
     return {f"{instance_id}/{step}" for instance_id in instance_ids for step in range(steps)}
+
+
+async def raw_rows_ended(hub: TaskHub, instance_ids: list[str]) -> bool:
+    """True when every instance's Instances row, read raw (never repaired by a status query), has ended."""
+    rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i), fetch_payloads=False) for i in instance_ids))
+    return all(row is not None and row.completed_time is not None for row in rows)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ Every case then checks I1-I5 (tests.faults.invariants) and that the activities t
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,8 +43,8 @@ from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.worker import CRASH_EXIT_CODE
-from tests.e2e.support import WorkerProcess, ledger_counts
-from tests.faults.invariants import check_invariants
+from tests.e2e.support import WorkerProcess, chain_output, ledger_counts
+from tests.faults.invariants import check_invariants, raw_rows_ended
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -75,17 +74,6 @@ CASES = [
     Case("A1", 2, f"{VICTIM}/1"),
     Case("A2", 2, f"{VICTIM}/1"),
 ]
-
-
-def expected(instance_id: str) -> list[str]:
-    """What ``ledger_chain`` returns for ``STEPS`` steps."""
-    return [f"{instance_id}/{step}".upper() for step in range(STEPS)]
-
-
-async def raw_rows_ended(hub: TaskHub, instance_ids: list[str]) -> bool:
-    """True when every instance's Instances row, read raw (never repaired by a status query), has ended."""
-    rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i), fetch_payloads=False) for i in instance_ids))
-    return all(row is not None and row.completed_time is not None for row in rows)
 
 
 async def victim_state(
@@ -140,7 +128,7 @@ async def test_a_crash_at_each_commit_step_loses_nothing_and_redoes_only_what_th
     recovered = time.monotonic()
 
     report = await check_invariants(
-        client, hub, expected={i: expected(i) for i in ids}, ledger=ledger, steps=STEPS, owners={survivor}
+        client, hub, expected={i: chain_output(i, STEPS) for i in ids}, ledger=ledger, steps=STEPS, owners={survivor}
     )
     runs_twice = case.runs_twice
     if case.point == "C4" and ran_before[f"{VICTIM}/1"]:

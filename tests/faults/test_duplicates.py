@@ -29,16 +29,12 @@ from durable_storage.history import OrchestrationInstance, TaskCompletedEvent, T
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e import apps
-from tests.e2e.support import events, fast_options, ledger_counts
+from tests.e2e.support import chain_output, events, fast_options, ledger_counts
 from tests.faults.invariants import chain_steps, check_invariants
 
 pytestmark = pytest.mark.timeout(90)
 
 STEPS = 3
-
-
-def chain_output(instance_id: str) -> list[str]:
-    return [f"{instance_id}/{step}".upper() for step in range(STEPS)]
 
 
 def event_type(body: str) -> str:
@@ -87,12 +83,12 @@ async def test_duplicated_starts_and_events_are_ignored_or_delivered_as_document
     async with Worker(client, apps.app, options=fast_options()):
         for instance_id in chains:
             status = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
-            assert status.output == chain_output(instance_id)
+            assert status.output == chain_output(instance_id, STEPS)
         single = await client.wait_for_completion("one-wait", timeout=30, poll_interval=0.1)
         # DTFx semantics: the copy of the single event is delivered too, as the next "Item" event. The second
         # wait takes it, so one raise_event (delivered twice) completed two waits.
         double = await client.wait_for_completion("two-waits", timeout=30, poll_interval=0.1)
-        expected = {i: chain_output(i) for i in chains} | {"one-wait": ["only"], "two-waits": ["first", "first"]}
+        expected = {i: chain_output(i, STEPS) for i in chains} | {"one-wait": ["only"], "two-waits": ["first", "first"]}
         report = await check_invariants(
             client, hub, expected=expected, ledger=ledger, activities=chain_steps(chains, STEPS)
         )
@@ -189,7 +185,9 @@ async def test_results_timers_and_work_items_copied_while_running_change_no_outp
             for instance_id in timers:
                 await client.start_new("approval", instance_id, 1)  # nobody approves: the 1 s timer fires
             await wait_until(lambda: completed(timers), timeout=30, interval=0.2, what="the timers to fire")
-        expected = {i: chain_output(i) for i in chains} | dict.fromkeys(timers, "escalated: nobody approved in time")
+        expected = {i: chain_output(i, STEPS) for i in chains} | dict.fromkeys(
+            timers, "escalated: nobody approved in time"
+        )
         report = await check_invariants(
             client, hub, expected=expected, ledger=ledger, activities=chain_steps(chains, STEPS)
         )

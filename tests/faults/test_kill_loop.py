@@ -30,8 +30,8 @@ import pytest
 from durable_storage import DurableOrchestrationClient
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
-from tests.e2e.support import WorkerProcess, listening, overlaps, read_trace
-from tests.faults.invariants import check_invariants
+from tests.e2e.support import WorkerProcess, chain_output, listening, overlaps, read_trace
+from tests.faults.invariants import check_invariants, raw_rows_ended
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -42,17 +42,6 @@ STEPS = 3
 KILLING_FOR = 25.0  # seconds of kills
 START_EVERY = 0.35  # seconds between starts: the load spans most of the killing
 KILL_EVERY = (2.0, 5.0)
-
-
-def expected(instance_id: str) -> list[str]:
-    """What ``ledger_chain`` returns for ``STEPS`` steps."""
-    return [f"{instance_id}/{step}".upper() for step in range(STEPS)]
-
-
-async def raw_rows_ended(hub: TaskHub, instance_ids: list[str]) -> bool:
-    """True when every instance's Instances row, read raw (never repaired by a status query), has ended."""
-    rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i), fetch_payloads=False) for i in instance_ids))
-    return all(row is not None and row.completed_time is not None for row in rows)
 
 
 async def test_orchestrations_survive_repeated_sigkills_of_their_workers(
@@ -108,7 +97,7 @@ async def test_orchestrations_survive_repeated_sigkills_of_their_workers(
     report = await check_invariants(
         client,
         hub,
-        expected={i: expected(i) for i in ids},
+        expected={i: chain_output(i, STEPS) for i in ids},
         ledger=ledger,
         steps=STEPS,
         owners={names[w] for w in workers},

@@ -39,6 +39,7 @@ from tests.e2e import apps
 from tests.e2e.support import (
     PROCESS_TIMINGS,
     WorkerProcess,
+    chain_output,
     events,
     ledger_counts,
     read_trace,
@@ -58,11 +59,6 @@ OUTAGE = 3 * LEASE  # how long A is cut off at least: until B has finished every
 Trace = list[dict[str, Any]]
 
 
-def expected(instance_id: str) -> list[str]:
-    """What ``ledger_chain`` returns for ``STEPS`` steps."""
-    return [f"{instance_id}/{step}".upper() for step in range(STEPS)]
-
-
 async def start_chains(client: DurableOrchestrationClient, prefix: str, count: int = CHAINS) -> list[str]:
     ids = [f"{prefix}-{n:02}" for n in range(count)]
     await asyncio.gather(*(client.start_new("ledger_chain", i, STEPS) for i in ids))
@@ -78,14 +74,19 @@ async def all_completed(hub: TaskHub, ids: list[str]) -> bool:
 async def check_completed_once(client: DurableOrchestrationClient, ids: list[str], ledger: Path) -> int:
     """Each chain completed once with the right output, each step scheduled once; returns duplicate activity runs."""
     runs = ledger_counts(ledger)
-    assert set(runs) == {step.lower() for i in ids for step in expected(i)}, "a step never ran, or a stray one did"
+    assert set(runs) == {step.lower() for i in ids for step in chain_output(i, STEPS)}, (
+        "a step never ran, or a stray one did"
+    )
     for instance_id in ids:
         status = await client.get_status(instance_id)
-        assert (status.runtime_status, status.output) == (OrchestrationRuntimeStatus.Completed, expected(instance_id))
+        assert (status.runtime_status, status.output) == (
+            OrchestrationRuntimeStatus.Completed,
+            chain_output(instance_id, STEPS),
+        )
         history = await client.get_history(instance_id)
         completed = events(history, "ExecutionCompleted")
         assert len(completed) == 1, f"{instance_id}: {len(completed)} ExecutionCompleted events"
-        assert json.loads(completed[0]["Result"]) == expected(instance_id)
+        assert json.loads(completed[0]["Result"]) == chain_output(instance_id, STEPS)
         # Fenced by the sentinel ETag: each step scheduled once, whoever replayed it.
         assert [e["EventId"] for e in events(history, "TaskScheduled")] == list(range(STEPS)), instance_id
         # A reply that comes twice (a re-run activity, a re-sent or re-delivered reply) is recorded twice and used

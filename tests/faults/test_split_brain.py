@@ -32,9 +32,10 @@ from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStat
 from durable_storage.clock import utcnow
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import unique_hub_name, wait_until
+from durable_storage.testing import wait_until
 from durable_storage.testing.faults import FaultPlan, FaultRule
 from tests.e2e.support import events
+from tests.hubs import fresh_hub
 
 # A healthy worker renews the visibility of the messages it holds: only refused renewals let them lapse under it.
 NO_CONTROL_RENEWALS = FaultPlan(
@@ -81,14 +82,8 @@ def options(worker_id: str, **changes: Any) -> WorkerOptions:
 
 @pytest.fixture
 async def one_partition(connection_string: str) -> AsyncIterator[TaskHub]:
-    async with TaskHub.from_connection_string(
-        connection_string, task_hub=unique_hub_name(), partition_count=1, retry=FAST_RETRY
-    ) as hub:
-        await hub.create_if_not_exists()
-        try:
-            yield hub
-        finally:
-            await hub.delete()
+    async with fresh_hub(connection_string, partition_count=1) as hub:
+        yield hub
 
 
 async def test_the_worker_that_lost_its_lease_unknowingly_commits_nothing(

@@ -38,7 +38,7 @@ from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.testing.faults import FaultPlan, FaultRule, classify
 from tests.e2e import apps
-from tests.e2e.support import WorkerProcess, fast_options, start_worker_process, stop_for_good
+from tests.e2e.support import WorkerProcess, chain_output, fast_options, start_worker_process, stop_for_good
 from tests.faults.invariants import Report, check_invariants
 
 pytestmark = pytest.mark.timeout(150)
@@ -140,7 +140,7 @@ async def run_phase(
 
     await wait_until(lambda: all_ended(hub, instance_ids), timeout=90, interval=0.25, what=f"{name} to complete")
     completed_after = time.monotonic() - began
-    expected = {i: [f"{i}/{step}".upper() for step in range(STEPS)] for i in instance_ids}
+    expected = {i: chain_output(i, STEPS) for i in instance_ids}
     report = await check_invariants(client, hub, expected=expected, ledger=ledger, steps=STEPS, settle_timeout=40)
     await stop(workers)
     lost = sum(worker.output.count("lost to another worker") for worker in workers)

@@ -19,9 +19,10 @@ from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStat
 from durable_storage.clock import SkewedClock
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import unique_hub_name, wait_until
+from durable_storage.testing import wait_until
 from tests.e2e.support import events, fast_options
 from tests.gate import apps
+from tests.hubs import fresh_hub
 
 RECORDED_HOURS_AGO = 2
 
@@ -56,26 +57,21 @@ async def _waiting(client: DurableOrchestrationClient, instance_ids: list[str]) 
 @pytest.fixture(scope="module")
 async def deployed(connection_string: str) -> AsyncIterator[Deployed]:
     """Three orders waiting for approval and one completed, recorded two hours ago by a worker that has stopped."""
-    hub = TaskHub.from_connection_string(connection_string, task_hub=unique_hub_name("gate"), retry=FAST_RETRY)
-    async with hub:
-        await hub.create_if_not_exists()
-        try:
-            earlier = SkewedClock(-RECORDED_HOURS_AGO * 3600)
-            past = DurableOrchestrationClient.from_connection_string(
-                connection_string, task_hub=hub.name, retry=FAST_RETRY, clock=earlier
-            )
-            async with past as client:
-                in_flight = [f"order-{n}" for n in range(3)]
-                async with Worker(client, apps.v1, options=fast_options()):
-                    for number, instance_id in enumerate([*in_flight, "order-done"]):
-                        await client.start_new("process_order", instance_id, {"sku": f"A{number}"})
-                    await wait_until(
-                        lambda: _waiting(client, [*in_flight, "order-done"]), timeout=30, what="orders to wait"
-                    )
-                    await client.raise_event("order-done", "approved", True)
-                    done = await client.wait_for_completion("order-done", timeout=30, poll_interval=0.1)
-                    assert done.runtime_status is OrchestrationRuntimeStatus.Completed, done
-                histories = {i: await client.get_history(i) for i in [*in_flight, "order-done"]}
-            yield Deployed(connection_string, hub, in_flight, "order-done", histories)
-        finally:
-            await hub.delete()
+    async with fresh_hub(connection_string, prefix="gate") as hub:
+        earlier = SkewedClock(-RECORDED_HOURS_AGO * 3600)
+        past = DurableOrchestrationClient.from_connection_string(
+            connection_string, task_hub=hub.name, retry=FAST_RETRY, clock=earlier
+        )
+        async with past as client:
+            in_flight = [f"order-{n}" for n in range(3)]
+            async with Worker(client, apps.v1, options=fast_options()):
+                for number, instance_id in enumerate([*in_flight, "order-done"]):
+                    await client.start_new("process_order", instance_id, {"sku": f"A{number}"})
+                await wait_until(
+                    lambda: _waiting(client, [*in_flight, "order-done"]), timeout=30, what="orders to wait"
+                )
+                await client.raise_event("order-done", "approved", True)
+                done = await client.wait_for_completion("order-done", timeout=30, poll_interval=0.1)
+                assert done.runtime_status is OrchestrationRuntimeStatus.Completed, done
+            histories = {i: await client.get_history(i) for i in [*in_flight, "order-done"]}
+        yield Deployed(connection_string, hub, in_flight, "order-done", histories)

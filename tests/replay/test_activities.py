@@ -14,6 +14,7 @@ import pytest
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.replay import HTTP_ACTIVITY, Completion, ScheduleTaskAction
 from durable_storage.testing import run_orchestrator
+from tests.user_types import Point, point_json
 
 from .support import H, failure_of, output_of, run
 
@@ -23,30 +24,6 @@ def hello_cities(context: Any) -> Any:
     r2 = yield context.call_activity("say_hello", "Seattle")
     r3 = yield context.call_activity("say_hello", "London")
     return [r1, r2, r3]
-
-
-class Point:
-    """A user class that travels through to_json/from_json, as azure-functions-durable allows."""
-
-    def __init__(self, x: int, y: int) -> None:
-        self.x, self.y = x, y
-
-    @staticmethod
-    def to_json(obj: Point) -> dict[str, int]:
-        return {"x": obj.x, "y": obj.y}
-
-    @staticmethod
-    def from_json(data: dict[str, int]) -> Point:
-        return Point(data["x"], data["y"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Point) and (self.x, self.y) == (other.x, other.y)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def point_json(x: int, y: int) -> dict[str, Any]:
-    return {"__class__": "Point", "__module__": __name__, "__data__": {"x": x, "y": y}}
 
 
 # --- the sequence, episode by episode ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -32,18 +32,13 @@ from durable_storage.history import (
     ExecutionStartedEvent,
     ExecutionSuspendedEvent,
     ExecutionTerminatedEvent,
-    FailureDetails,
     GenericEvent,
     HistoryEvent,
     HistoryStateEvent,
     OrchestrationInstance,
     OrchestratorCompletedEvent,
     OrchestratorStartedEvent,
-    SubOrchestrationInstanceCompletedEvent,
     SubOrchestrationInstanceCreatedEvent,
-    SubOrchestrationInstanceFailedEvent,
-    TaskCompletedEvent,
-    TaskFailedEvent,
     TaskScheduledEvent,
     TimerCreatedEvent,
     TimerFiredEvent,
@@ -60,6 +55,16 @@ from durable_storage.replay import (
     replay,
 )
 from durable_storage.testing.history import HistoryBuilder
+from tests.strategies import (
+    answers,
+    event_at,
+    garbage,
+    payloads,
+    scheduling_events,
+    small_texts,
+    small_times,
+    small_values,
+)
 
 INSTANCE = "fuzz-instance"
 MAX_EPISODES = 8
@@ -154,28 +159,8 @@ ORCHESTRATORS: list[Callable[[Context], Orchestration]] = [
 # --- values, payloads and stray events ------------------------------------------------------------------------
 
 Events = list[HistoryEvent]
-values = st.none() | st.booleans() | st.integers(-3, 3) | st.text("ab", max_size=2) | st.lists(st.integers(0, 2))
-garbage = st.sampled_from(
-    [
-        "",
-        "{",
-        "not json",
-        "NaN",
-        '{"result": "{"}',
-        '{"exceptionType": "ValueError"}',
-        '{"__class__": "Missing", "__module__": "nowhere", "__data__": 1}',
-    ]
-)
-payloads = garbage | values.map(_json.dumps) | st.none()
-times = st.datetimes(datetime(2023, 12, 31), datetime(2024, 2, 1), timezones=st.just(timezone.utc))
-failures = st.none() | st.builds(FailureDetails, st.sampled_from(["ValueError", "Boom"]), st.text("xy", max_size=2))
-texts = st.none() | st.text("xyz", max_size=3)
 WAITED = ["approval", "reject", "stop", "Approval"]  # the names the orchestrators wait for, and a wrong case
 NAMES = ["hello", "work", "flaky", "child", "a", "op", *WAITED]
-
-
-def _at(cls: type[HistoryEvent], **members: Any) -> st.SearchStrategy[HistoryEvent]:
-    return st.builds(cls, timestamp=times, **members)
 
 
 def _following(events: Events) -> int:
@@ -195,27 +180,6 @@ def name_choices(events: Events) -> st.SearchStrategy[str]:
     return st.sampled_from(sorted({*NAMES, *(e.name for e in events if isinstance(e, EventRaisedEvent))}))
 
 
-def scheduling_events(ids: st.SearchStrategy[int], names: st.SearchStrategy[str]) -> st.SearchStrategy[HistoryEvent]:
-    return st.one_of(
-        _at(TaskScheduledEvent, event_id=ids, name=names, input=payloads),
-        _at(TimerCreatedEvent, event_id=ids, fire_at=times),
-        _at(SubOrchestrationInstanceCreatedEvent, event_id=ids, name=names, instance_id=names, input=payloads),
-        _at(EventSentEvent, event_id=ids, instance_id=st.just("@counter@k") | names, name=names, input=payloads),
-    )
-
-
-def answers(ids: st.SearchStrategy[int], names: st.SearchStrategy[str]) -> st.SearchStrategy[HistoryEvent]:
-    """Completions of sequence ids and external events, with any payload."""
-    return st.one_of(
-        _at(TaskCompletedEvent, task_scheduled_id=ids, result=payloads),
-        _at(EventRaisedEvent, name=names, input=payloads),
-        _at(SubOrchestrationInstanceCompletedEvent, task_scheduled_id=ids, result=payloads),
-        _at(TaskFailedEvent, task_scheduled_id=ids, reason=texts, details=texts, failure_details=failures),
-        _at(SubOrchestrationInstanceFailedEvent, task_scheduled_id=ids, reason=texts, failure_details=failures),
-        _at(TimerFiredEvent, timer_id=ids, fire_at=times),
-    )
-
-
 def stray_events(events: Events) -> st.SearchStrategy[HistoryEvent]:
     """Any event at all: answers to known and unknown ids, irrelevant kinds, lifecycle events out of place."""
     ids, names = id_choices(events), name_choices(events)
@@ -223,17 +187,19 @@ def stray_events(events: Events) -> st.SearchStrategy[HistoryEvent]:
     return st.one_of(
         answers(ids, names),
         scheduling_events(ids, names),
-        _at(GenericEvent, data=texts),
-        _at(HistoryStateEvent, state=texts),
-        _at(ExecutionRewoundEvent, reason=texts, instance_id=texts),
-        _at(ExecutionCompletedEvent, orchestration_status=st.sampled_from(OrchestrationRuntimeStatus), result=payloads),
-        _at(ContinueAsNewEvent, result=payloads),
-        _at(OrchestratorStartedEvent),
-        _at(OrchestratorCompletedEvent),
-        _at(ExecutionSuspendedEvent, reason=texts),
-        _at(ExecutionResumedEvent, reason=texts),
-        _at(ExecutionTerminatedEvent, input=payloads),
-        _at(ExecutionStartedEvent, orchestration_instance=st.just(start), name=names, input=payloads),
+        event_at(GenericEvent, data=small_texts),
+        event_at(HistoryStateEvent, state=small_texts),
+        event_at(ExecutionRewoundEvent, reason=small_texts, instance_id=small_texts),
+        event_at(
+            ExecutionCompletedEvent, orchestration_status=st.sampled_from(OrchestrationRuntimeStatus), result=payloads
+        ),
+        event_at(ContinueAsNewEvent, result=payloads),
+        event_at(OrchestratorStartedEvent),
+        event_at(OrchestratorCompletedEvent),
+        event_at(ExecutionSuspendedEvent, reason=small_texts),
+        event_at(ExecutionResumedEvent, reason=small_texts),
+        event_at(ExecutionTerminatedEvent, input=payloads),
+        event_at(ExecutionStartedEvent, orchestration_instance=st.just(start), name=names, input=payloads),
     )
 
 
@@ -307,15 +273,17 @@ def _answer(draw: st.DrawFn, builder: HistoryBuilder, action: Action) -> None:
     if isinstance(action, CreateTimerAction):
         builder.timer_fired(action.id, action.fire_at)
     elif isinstance(action, SendEventAction):  # an entity call: the response is an event named after the request
-        response = {"result": _json.dumps(draw(values))} if ok else {"exceptionType": "ValueError", "result": '"bad"'}
+        response = (
+            {"result": _json.dumps(draw(small_values))} if ok else {"exceptionType": "ValueError", "result": '"bad"'}
+        )
         builder.event_raised(_json.loads(action.input)["id"], raw=_json.dumps(response))
     elif isinstance(action, CreateSubOrchestrationAction):
         if ok:
-            builder.sub_orchestration_completed(action.id, draw(values))
+            builder.sub_orchestration_completed(action.id, draw(small_values))
         else:
             builder.sub_orchestration_failed(action.id, "child failed", "details")
     elif ok:
-        builder.completed(action.id, draw(values))
+        builder.completed(action.id, draw(small_values))
     else:
         builder.failed(action.id, "activity failed", "details", error_type=draw(st.sampled_from([None, "Boom"])))
 
@@ -335,7 +303,7 @@ def _client_operation(draw: st.DrawFn, builder: HistoryBuilder) -> None:
 def well_formed(draw: st.DrawFn) -> Case:
     """A history written episode by episode, as the provider writes it; the last episode's events are new."""
     orchestrator = draw(st.sampled_from(ORCHESTRATORS))
-    builder = HistoryBuilder(INSTANCE).started(orchestrator.__name__, draw(values))
+    builder = HistoryBuilder(INSTANCE).started(orchestrator.__name__, draw(small_values))
     _client_operation(draw, builder)
     pending: dict[int, Action] = {}
     past_count = 0
@@ -361,7 +329,7 @@ def well_formed(draw: st.DrawFn) -> Case:
         for action_id in answered:
             _answer(draw, builder, pending.pop(action_id))
         for name in raised:
-            builder.event_raised(name, draw(values))
+            builder.event_raised(name, draw(small_values))
         _client_operation(draw, builder)
     return Case(orchestrator, builder.events, past_count)
 
@@ -454,7 +422,7 @@ def _corrupt(draw: st.DrawFn, events: Events) -> Events:
 def _retime(draw: st.DrawFn, events: Events) -> Events:
     """Time that goes backwards, or jumps."""
     at = _index(draw, events)
-    return [*events[:at], replace(events[at], timestamp=draw(times)), *events[at + 1 :]]
+    return [*events[:at], replace(events[at], timestamp=draw(small_times)), *events[at + 1 :]]
 
 
 Mutation = Callable[[st.DrawFn, Events], Events]

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 
 from durable_storage._datetimes import DotNetDateTime, extra_ticks, format_datetime, parse_datetime, to_utc
-
-from .strategies import datetimes, offsets
+from tests.strategies import datetimes, offsets
 
 PDT = timezone(timedelta(hours=-7))
 

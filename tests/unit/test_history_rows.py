@@ -28,8 +28,7 @@ from durable_storage.history import (
     TimerFiredEvent,
 )
 from durable_storage.models import OrchestrationRuntimeStatus
-
-from .strategies import events
+from tests.strategies import events
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

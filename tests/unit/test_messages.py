@@ -60,8 +60,7 @@ from durable_storage.history import (
     TimerCreatedEvent,
     TimerFiredEvent,
 )
-
-from .strategies import events, messages
+from tests.strategies import events, messages
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dotnet"
 CORE_DICTIONARY = (

@@ -18,6 +18,28 @@ from tests.e2e.support import fast_options
 from tests.web.apps import app
 
 API = "/runtime/webhooks/durabletask"
+# The members of the Durable Functions HTTP API's JSON, in the order the Functions host writes them.
+MANAGEMENT_URL_MEMBERS = [
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "rewindPostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+]
+STATUS_MEMBERS = [
+    "name",
+    "instanceId",
+    "runtimeStatus",
+    "input",
+    "customStatus",
+    "output",
+    "createdTime",
+    "lastUpdatedTime",
+]
 
 
 @dataclass(frozen=True)

@@ -7,29 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.web.support import API, Served, unique
-
-_MANAGEMENT_KEYS = [
-    "id",
-    "statusQueryGetUri",
-    "sendEventPostUri",
-    "terminatePostUri",
-    "rewindPostUri",
-    "purgeHistoryDeleteUri",
-    "restartPostUri",
-    "suspendPostUri",
-    "resumePostUri",
-]
-_STATUS_KEYS = {
-    "name",
-    "instanceId",
-    "runtimeStatus",
-    "input",
-    "customStatus",
-    "output",
-    "createdTime",
-    "lastUpdatedTime",
-}
+from tests.web.support import API, MANAGEMENT_URL_MEMBERS, STATUS_MEMBERS, Served, unique
 
 
 async def test_start_answers_202_with_location_and_the_management_urls(served: Served) -> None:
@@ -38,7 +16,7 @@ async def test_start_answers_202_with_location_and_the_management_urls(served: S
     async with served.http.post(f"{API}/orchestrators/echo_orchestrator/{instance_id}", json={"sku": 7}) as response:
         assert response.status == 202
         body = await response.json()
-        assert list(body) == _MANAGEMENT_KEYS
+        assert list(body) == MANAGEMENT_URL_MEMBERS
         assert body["id"] == instance_id
         assert response.headers["Location"] == body["statusQueryGetUri"]
         assert response.headers["Retry-After"] == "10"
@@ -47,7 +25,7 @@ async def test_start_answers_202_with_location_and_the_management_urls(served: S
     assert "reason={text}" in body["terminatePostUri"]
 
     status = await served.reaches(instance_id, "Completed")
-    assert set(status) == _STATUS_KEYS
+    assert set(status) == set(STATUS_MEMBERS)
     assert (status["name"], status["input"], status["output"]) == ("echo_orchestrator", {"sku": 7}, {"sku": 7})
     assert status["createdTime"].endswith("Z") and len(status["createdTime"]) == len("2024-05-01T12:00:00Z")
 

@@ -13,19 +13,7 @@ import pytest
 
 from durable_storage import ConfigurationError, DurableOrchestrationClient, TaskHub
 from durable_storage.retry import FAST_RETRY
-from tests.web.support import API, Served, serving
-
-_KEYS = [
-    "id",
-    "statusQueryGetUri",
-    "sendEventPostUri",
-    "terminatePostUri",
-    "rewindPostUri",
-    "purgeHistoryDeleteUri",
-    "restartPostUri",
-    "suspendPostUri",
-    "resumePostUri",
-]
+from tests.web.support import API, MANAGEMENT_URL_MEMBERS, Served, serving
 
 
 def offline_client(base: str | None = None) -> DurableOrchestrationClient:
@@ -40,7 +28,7 @@ def offline_client(base: str | None = None) -> DurableOrchestrationClient:
 def test_the_payload_points_at_the_local_server_by_default() -> None:
     payload = offline_client().create_http_management_payload("order-1")
 
-    assert list(payload) == _KEYS
+    assert list(payload) == MANAGEMENT_URL_MEMBERS
     instance = "http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/order-1"
     assert payload == {
         "id": "order-1",
@@ -77,7 +65,7 @@ def test_check_status_response_is_a_202_with_location_and_the_payload() -> None:
     assert response.status_code == 202
     assert response.mimetype == "application/json"
     body = json.loads(response.get_body())
-    assert list(body) == _KEYS and body["id"] == "order-2"
+    assert list(body) == MANAGEMENT_URL_MEMBERS and body["id"] == "order-2"
     assert response.headers["Location"] == body["statusQueryGetUri"]
     assert response.headers["Location"].startswith("http://127.0.0.1:7071/runtime/webhooks/durabletask/")
     assert response.headers["Retry-After"] == "10"

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
-from durable_storage.testing import unique_hub_name, wait_until
+from durable_storage.testing import wait_until
 from durable_storage.worker import WorkerOptions
 from durable_storage.worker._partitions import PartitionManager
+from tests.hubs import fresh_hub
 
 LEASE_SECONDS = 5.0
 DEQUEUED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -93,15 +93,8 @@ async def settle(hub: TaskHub, members: list[Member], *, rounds: int = 20) -> in
 
 @pytest.fixture
 async def big_hub(connection_string: str) -> AsyncIterator[TaskHub]:
-    hub = TaskHub.from_connection_string(
-        connection_string, task_hub=unique_hub_name(), partition_count=16, retry=FAST_RETRY
-    )
-    async with hub:
-        await hub.create_if_not_exists()
-        try:
-            yield hub
-        finally:
-            await hub.delete()
+    async with fresh_hub(connection_string, partition_count=16) as hub:
+        yield hub
 
 
 async def test_a_lone_worker_claims_every_partition_listens_and_records_its_last_dequeue(hub: TaskHub) -> None:

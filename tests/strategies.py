@@ -1,4 +1,9 @@
-"""Hypothesis strategies for history events and queue messages, shared by the codec tests."""
+"""The Hypothesis strategies the tests share: history events and queue messages, wide and narrow.
+
+The wide ones (``events``, ``messages`` and the values in them) reach every corner of the wire formats, for the
+codec tests. The narrow ones (``small_*``, ``payloads``, ``scheduling_events``, ``answers``) draw from a few names,
+ids and payloads, so that the replay fuzzer's events collide with the work its orchestrators schedule.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,27 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from durable_storage import _json
 from durable_storage._datetimes import DotNetDateTime
 from durable_storage._dotnet_json import dump_json
 from durable_storage._messages import MessageData, OrchestrationExecutionContext, TaskMessage
 from durable_storage.history import (
     EVENT_CLASSES,
     DistributedTraceContext,
+    EventRaisedEvent,
+    EventSentEvent,
     FailureDetails,
     HistoryEvent,
     OrchestrationInstance,
     ParentInstance,
+    SubOrchestrationInstanceCompletedEvent,
+    SubOrchestrationInstanceCreatedEvent,
+    SubOrchestrationInstanceFailedEvent,
+    TaskCompletedEvent,
+    TaskFailedEvent,
+    TaskScheduledEvent,
+    TimerCreatedEvent,
+    TimerFiredEvent,
 )
 from durable_storage.models import OrchestrationRuntimeStatus
 
@@ -116,4 +132,65 @@ def messages() -> st.SearchStrategy[MessageData]:
         episode=st.none() | int32,
         sender=st.none() | instances,
         serializable_trace_context=st.none() | text,
+    )
+
+
+# --- narrow: few values, for the replay fuzzer ------------------------------------------------------------------
+
+small_values = st.none() | st.booleans() | st.integers(-3, 3) | st.text("ab", max_size=2) | st.lists(st.integers(0, 2))
+garbage = st.sampled_from(
+    [
+        "",
+        "{",
+        "not json",
+        "NaN",
+        '{"result": "{"}',
+        '{"exceptionType": "ValueError"}',
+        '{"__class__": "Missing", "__module__": "nowhere", "__data__": 1}',
+    ]
+)
+"""Payloads the codec cannot read, or odd ones it can."""
+payloads = garbage | small_values.map(_json.dumps) | st.none()
+small_times = st.datetimes(datetime(2023, 12, 31), datetime(2024, 2, 1), timezones=st.just(timezone.utc))
+small_failures = st.none() | st.builds(
+    FailureDetails, st.sampled_from(["ValueError", "Boom"]), st.text("xy", max_size=2)
+)
+small_texts = st.none() | st.text("xyz", max_size=3)
+
+
+def event_at(cls: type[HistoryEvent], **members: Any) -> st.SearchStrategy[HistoryEvent]:
+    """Events of ``cls`` with ``members`` drawn from the strategies given, at one of the ``small_times``."""
+    return st.builds(cls, timestamp=small_times, **members)
+
+
+def scheduling_events(ids: st.SearchStrategy[int], names: st.SearchStrategy[str]) -> st.SearchStrategy[HistoryEvent]:
+    """The events that record work an orchestration scheduled, at sequence ids ``ids``."""
+    return st.one_of(
+        event_at(TaskScheduledEvent, event_id=ids, name=names, input=payloads),
+        event_at(TimerCreatedEvent, event_id=ids, fire_at=small_times),
+        event_at(SubOrchestrationInstanceCreatedEvent, event_id=ids, name=names, instance_id=names, input=payloads),
+        event_at(EventSentEvent, event_id=ids, instance_id=st.just("@counter@k") | names, name=names, input=payloads),
+    )
+
+
+def answers(ids: st.SearchStrategy[int], names: st.SearchStrategy[str]) -> st.SearchStrategy[HistoryEvent]:
+    """Completions of sequence ids and external events, with any payload."""
+    return st.one_of(
+        event_at(TaskCompletedEvent, task_scheduled_id=ids, result=payloads),
+        event_at(EventRaisedEvent, name=names, input=payloads),
+        event_at(SubOrchestrationInstanceCompletedEvent, task_scheduled_id=ids, result=payloads),
+        event_at(
+            TaskFailedEvent,
+            task_scheduled_id=ids,
+            reason=small_texts,
+            details=small_texts,
+            failure_details=small_failures,
+        ),
+        event_at(
+            SubOrchestrationInstanceFailedEvent,
+            task_scheduled_id=ids,
+            reason=small_texts,
+            failure_details=small_failures,
+        ),
+        event_at(TimerFiredEvent, timer_id=ids, fire_at=small_times),
     )
