@@ -14,9 +14,9 @@ import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
 from durable_storage._messages import partition_of
-from durable_storage._storage.retry import FAST_RETRY
 from durable_storage.clock import SkewedClock, utcnow
 from durable_storage.errors import ConfigurationError
+from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing.faults import FaultPlan, FaultRule
 from durable_storage.worker import CrashAt, JsonLinesTrace, WorkerHooks
