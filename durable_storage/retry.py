@@ -27,8 +27,9 @@ T = TypeVar("T")
 class OperationKind(enum.Enum):
     """How safe an operation is to resend after a failure whose outcome is unknown."""
 
-    READ = "read"
-    """Idempotent: reads, upserts, deletes whose 404 means done."""
+    IDEMPOTENT = "idempotent"
+    """Safe to resend: reads, creates-if-missing, upserts, deletes whose 404 means done, and queue sends (a
+    duplicate message is tolerated by every consumer: delivery is at least once)."""
     CONDITIONAL = "conditional"
     """Guarded by an ETag, insert-only, or a pop receipt: resent only when the service surely did nothing."""
 
@@ -39,7 +40,7 @@ def _worth_retrying(kind: OperationKind) -> Callable[[BaseException], bool]:
             return False
         # A conditional write that may have landed would come back 412/409 and look like a lost race:
         # let the caller re-read instead (reliability.md §3, "executed, then the response was lost").
-        return kind is OperationKind.READ or not error.may_have_been_applied
+        return kind is OperationKind.IDEMPOTENT or not error.may_have_been_applied
 
     return decide
 

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobLeaseClient, BlobServiceClient
 
-from durable_storage._storage.errors import storage_errors
-from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError, StorageError
+from durable_storage._storage.errors import StorageVerbs, done
+from durable_storage.errors import ConflictError, MessageFormatError, ResourceNotFoundError
 from durable_storage.retry import OperationKind, StorageRetryPolicy
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Blobs", "VersionedBlob", "is_contained_name"]
@@ -92,12 +93,12 @@ def is_contained_name(name: str) -> bool:
     return bool(name) and "://" not in name and not name.startswith("/") and not {".", ".."} & set(segments)
 
 
-class Blobs:
+class Blobs(StorageVerbs):
     """The blob containers of one storage account."""
 
     def __init__(self, service: BlobServiceClient, retry: StorageRetryPolicy) -> None:
+        super().__init__(retry)
         self._service = service
-        self._retry = retry
 
     def container_url(self, container: str) -> str:
         """The URL of ``container`` (no trailing slash), as stored in Instances rows."""
@@ -107,35 +108,28 @@ class Blobs:
         """Create ``container`` if it does not exist."""
 
         async def create() -> None:
-            try:
-                with storage_errors(f"container {container}"):
-                    await self._service.create_container(container)
-            except ConflictError:
-                pass  # ContainerAlreadyExists
+            await self._service.create_container(container)
 
-        await self._retry.run(OperationKind.READ, create)
+        # ContainerAlreadyExists is a ConflictError.
+        await self._call(OperationKind.IDEMPOTENT, f"container {container}", create, if_exists=None)
 
     async def delete_container(self, container: str) -> bool:
         """Delete ``container`` with everything in it; False when it did not exist."""
 
-        async def delete() -> bool:
-            try:
-                with storage_errors(f"container {container}"):
-                    await self._service.delete_container(container)
-            except ResourceNotFoundError:
-                return False
-            return True
-
-        return await self._retry.run(OperationKind.READ, delete)
+        return await self._call(
+            OperationKind.IDEMPOTENT,
+            f"container {container}",
+            lambda: done(self._service.delete_container(container)),
+            if_missing=False,
+        )
 
     async def container_exists(self, container: str) -> bool:
         """True when ``container`` exists."""
 
         async def exists() -> bool:
-            with storage_errors(f"container {container}"):
-                return bool(await self._service.get_container_client(container).exists())
+            return bool(await self._service.get_container_client(container).exists())
 
-        return await self._retry.run(OperationKind.READ, exists)
+        return await self._call(OperationKind.IDEMPOTENT, f"container {container}", exists)
 
     async def upload_text(self, container: str, name: str, text: str) -> None:
         """Store ``text`` gzip-compressed as ``container/name``, creating the container on first use.
@@ -146,15 +140,15 @@ class Blobs:
 
         async def upload() -> None:
             client = self._service.get_blob_client(container, name)
-            with storage_errors(f"blob {container}/{name}"):
-                await client.upload_blob(data, overwrite=True, content_settings=_GZIP)
+            await client.upload_blob(data, overwrite=True, content_settings=_GZIP)
 
+        what = f"blob {container}/{name}"
         try:
-            await self._retry.run(OperationKind.READ, upload)
+            await self._call(OperationKind.IDEMPOTENT, what, upload)
         except ResourceNotFoundError:
             # The .NET provider creates the container lazily at the first upload (storage-layout.md §1.1).
             await self.create_container(container)
-            await self._retry.run(OperationKind.READ, upload)
+            await self._call(OperationKind.IDEMPOTENT, what, upload)
 
     async def download_text(self, container: str, name: str, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> str:
         """The text of the gzip blob ``container/name``.
@@ -169,40 +163,32 @@ class Blobs:
             raise MessageFormatError(f"blob name {name!r} is invalid: must be a relative name inside {container}")
 
         async def download() -> bytes:
-            with storage_errors(what):
-                # decompress=False: the SDK would otherwise inflate a Content-Encoding: gzip blob in full, past
-                # the max_bytes guard below (a gzip bomb).
-                stream = await self._service.get_blob_client(container, name).download_blob(decompress=False)
-                return await stream.readall()
+            # decompress=False: the SDK would otherwise inflate a Content-Encoding: gzip blob in full, past the
+            # max_bytes guard below (a gzip bomb).
+            stream = await self._service.get_blob_client(container, name).download_blob(decompress=False)
+            return await stream.readall()
 
-        raw = await self._retry.run(OperationKind.READ, download)
+        raw = await self._call(OperationKind.IDEMPOTENT, what, download)
         return await _off_loop(len(raw) * _INFLATION > _OFF_LOOP_BYTES, _decoded, raw, max_bytes, what)
 
     async def delete(self, container: str, name: str) -> bool:
         """Delete one blob; False when it did not exist."""
 
-        async def delete() -> bool:
-            try:
-                with storage_errors(f"blob {container}/{name}"):
-                    await self._service.get_blob_client(container, name).delete_blob()
-            except ResourceNotFoundError:
-                return False
-            return True
-
-        return await self._retry.run(OperationKind.READ, delete)
+        return await self._call(
+            OperationKind.IDEMPOTENT,
+            f"blob {container}/{name}",
+            lambda: done(self._service.get_blob_client(container, name).delete_blob()),
+            if_missing=False,
+        )
 
     async def list_names(self, container: str, *, prefix: str) -> list[str]:
         """Names of the blobs in ``container`` that start with ``prefix`` (empty when the container is missing)."""
 
         async def list_names() -> list[str]:
-            try:
-                with storage_errors(f"container {container}"):
-                    pager = self._service.get_container_client(container).list_blob_names(name_starts_with=prefix)
-                    return [name async for name in pager]
-            except ResourceNotFoundError:
-                return []
+            pager = self._service.get_container_client(container).list_blob_names(name_starts_with=prefix)
+            return [name async for name in pager]
 
-        return await self._retry.run(OperationKind.READ, list_names)
+        return await self._call(OperationKind.IDEMPOTENT, f"container {container}", list_names, if_missing=[])
 
     async def read_versioned(self, container: str, name: str, *, max_bytes: int) -> VersionedBlob | None:
         """The bytes of ``container/name`` with their ETag, or None when the blob (or its container) is missing.
@@ -215,20 +201,17 @@ class Blobs:
         async def download() -> VersionedBlob | None:
             client = self._service.get_blob_client(container, name)
             try:
-                with storage_errors(what):
-                    # The first range only: a hostile blob of gigabytes costs us max_bytes + 1 at most.
-                    stream = await client.download_blob(offset=0, length=max_bytes + 1, decompress=False)
-                    data, etag = await stream.readall(), str(stream.properties.etag)
-            except ResourceNotFoundError:
-                return None
-            except StorageError as error:
-                if error.status != 416:
+                # The first range only: a hostile blob of gigabytes costs us max_bytes + 1 at most.
+                stream = await client.download_blob(offset=0, length=max_bytes + 1, decompress=False)
+                data, etag = await stream.readall(), str(stream.properties.etag)
+            except HttpResponseError as error:
+                if error.status_code != 416:
                     raise
-                with storage_errors(what):  # an empty blob has no range 0-n to give
-                    data, etag = b"", str((await client.get_blob_properties()).etag)
+                # An empty blob has no range 0-n to give.
+                data, etag = b"", str((await client.get_blob_properties()).etag)
             return VersionedBlob(data if len(data) <= max_bytes else None, etag)
 
-        return await self._retry.run(OperationKind.READ, download)
+        return await self._call(OperationKind.IDEMPOTENT, what, download, if_missing=None)
 
     async def write_if(self, container: str, name: str, data: bytes, *, etag: str | None) -> str:
         """Store ``data`` as ``container/name`` only if the blob is still at ``etag`` (None: only if it is missing).
@@ -245,19 +228,16 @@ class Blobs:
 
         async def upload() -> str:
             client = self._service.get_blob_client(container, name)
-            with storage_errors(what):
-                result = await client.upload_blob(
-                    data, overwrite=etag is not None, content_settings=_JSON, **conditions
-                )
+            result = await client.upload_blob(data, overwrite=etag is not None, content_settings=_JSON, **conditions)
             return str(result["etag"])
 
         try:
-            return await self._retry.run(OperationKind.CONDITIONAL, upload)
+            return await self._call(OperationKind.CONDITIONAL, what, upload)
         except ResourceNotFoundError:
             if etag is not None:
                 raise ConflictError(f"{what}: deleted since it was read", resource=what) from None
             await self.create_container(container)
-            return await self._retry.run(OperationKind.CONDITIONAL, upload)
+            return await self._call(OperationKind.CONDITIONAL, what, upload)
 
     async def acquire_lease(self, container: str, name: str | None, *, lease_id: str, duration: int) -> None:
         """Take a lease with our ``lease_id`` on a blob, or on the container itself when ``name`` is None.
@@ -284,30 +264,18 @@ class Blobs:
         return _Lease(BlobLeaseClient(target, lease_id=lease_id), what, self._retry)
 
 
-class _Lease:
+class _Lease(StorageVerbs):
     def __init__(self, client: BlobLeaseClient, what: str, retry: StorageRetryPolicy) -> None:
+        super().__init__(retry)
         self._client = client
         self._what = what
-        self._retry = retry
 
     async def acquire(self, duration: int) -> None:
-        async def acquire() -> None:
-            with storage_errors(self._what):
-                await self._client.acquire(lease_duration=duration)
-
         # Acquiring again with the same lease id succeeds, so a resend after a lost response is safe.
-        await self._retry.run(OperationKind.READ, acquire)
+        await self._call(OperationKind.IDEMPOTENT, self._what, lambda: self._client.acquire(lease_duration=duration))
 
     async def renew(self) -> None:
-        async def renew() -> None:
-            with storage_errors(self._what):
-                await self._client.renew()
-
-        await self._retry.run(OperationKind.READ, renew)
+        await self._call(OperationKind.IDEMPOTENT, self._what, self._client.renew)
 
     async def release(self) -> None:
-        async def release() -> None:
-            with storage_errors(self._what):
-                await self._client.release()
-
-        await self._retry.run(OperationKind.CONDITIONAL, release)
+        await self._call(OperationKind.CONDITIONAL, self._what, self._client.release)

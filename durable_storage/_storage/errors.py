@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import aiohttp
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError, ServiceResponseError
@@ -22,8 +23,11 @@ from durable_storage.errors import (
     StorageError,
     TransientStorageError,
 )
+from durable_storage.retry import OperationKind, StorageRetryPolicy
 
-__all__ = ["storage_errors", "translate"]
+__all__ = ["StorageVerbs", "storage_errors", "translate"]
+
+T = TypeVar("T")
 
 # Error codes that mean "you lost a race", whatever status the service chose for them.
 # (The queue SDK reports an existing queue as a 204 "error" with code QueueAlreadyExists.)
@@ -119,3 +123,50 @@ def storage_errors(resource: str) -> Iterator[None]:
         if type(error).__module__ == "http.client":
             raise translate(error, resource) from None
         raise
+
+
+class _Raise(enum.Enum):
+    RAISE = enum.auto()
+
+
+class StorageVerbs:
+    """The base of the verb classes (``Tables``, ``Queues``, ``Blobs``): one way to make an SDK call."""
+
+    def __init__(self, retry: StorageRetryPolicy) -> None:
+        self._retry = retry
+
+    async def _call(
+        self,
+        kind: OperationKind,
+        resource: str,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        if_missing: T | _Raise = _Raise.RAISE,
+        if_exists: T | _Raise = _Raise.RAISE,
+    ) -> T:
+        """``operation()``, its SDK errors raised as ours about ``resource``, retried as ``kind`` allows.
+
+        ``if_missing`` / ``if_exists``: what an attempt that fails with ResourceNotFoundError / ConflictError
+        returns instead of raising (a delete of what is gone, a create of what exists: both done).
+        """
+
+        async def attempt() -> T:
+            try:
+                with storage_errors(resource):
+                    return await operation()
+            except ResourceNotFoundError:
+                if if_missing is _Raise.RAISE:
+                    raise
+                return if_missing
+            except ConflictError:
+                if if_exists is _Raise.RAISE:
+                    raise
+                return if_exists
+
+        return await self._retry.run(kind, attempt)
+
+
+async def done(operation: Awaitable[object]) -> bool:
+    """True once ``operation`` is done (for verbs that answer whether they found their target)."""
+    await operation
+    return True

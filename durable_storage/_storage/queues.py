@@ -13,8 +13,8 @@ from datetime import datetime
 
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
-from durable_storage._storage.errors import storage_errors
-from durable_storage.errors import ConfigurationError, ConflictError, ResourceNotFoundError
+from durable_storage._storage.errors import StorageVerbs, done
+from durable_storage.errors import ConfigurationError, ConflictError
 from durable_storage.retry import OperationKind, StorageRetryPolicy
 
 __all__ = ["MAX_BATCH", "MAX_VISIBILITY_SECONDS", "QueueMessage", "Queues"]
@@ -51,12 +51,12 @@ def _seconds(value: float, what: str) -> int:
     return math.ceil(value)
 
 
-class Queues:
+class Queues(StorageVerbs):
     """The queues of one storage account."""
 
     def __init__(self, service: QueueServiceClient, retry: StorageRetryPolicy) -> None:
+        super().__init__(retry)
         self._service = service
-        self._retry = retry
         self._clients: dict[str, QueueClient] = {}
 
     def _client(self, queue: str) -> QueueClient:
@@ -67,28 +67,15 @@ class Queues:
 
     async def create(self, queue: str) -> None:
         """Create ``queue`` if it does not exist."""
-
-        async def create() -> None:
-            try:
-                with storage_errors(f"queue {queue}"):
-                    await self._client(queue).create_queue()
-            except ConflictError:
-                pass  # QueueAlreadyExists
-
-        await self._retry.run(OperationKind.READ, create)
+        # QueueAlreadyExists is a ConflictError.
+        await self._call(OperationKind.IDEMPOTENT, f"queue {queue}", self._client(queue).create_queue, if_exists=None)
 
     async def delete(self, queue: str) -> bool:
         """Delete ``queue``; False when it did not exist."""
-
-        async def delete() -> bool:
-            try:
-                with storage_errors(f"queue {queue}"):
-                    await self._client(queue).delete_queue()
-            except ResourceNotFoundError:
-                return False
-            return True
-
-        return await self._retry.run(OperationKind.READ, delete)
+        client = self._client(queue)
+        return await self._call(
+            OperationKind.IDEMPOTENT, f"queue {queue}", lambda: done(client.delete_queue()), if_missing=False
+        )
 
     async def put(self, queue: str, body: str, *, visible_in: float = 0) -> QueueMessage:
         """Append a message that never expires, hidden for ``visible_in`` seconds (at most 7 days).
@@ -99,14 +86,13 @@ class Queues:
         delay = _seconds(visible_in, "message delay")
 
         async def send() -> QueueMessage:
-            with storage_errors(f"queue {queue}"):
-                raw = await self._client(queue).send_message(
-                    body, visibility_timeout=delay or None, time_to_live=_NEVER_EXPIRES
-                )
+            raw = await self._client(queue).send_message(
+                body, visibility_timeout=delay or None, time_to_live=_NEVER_EXPIRES
+            )
             return replace(_message(queue, raw), body=body, dequeue_count=0)
 
-        # Not idempotent (a resend duplicates), but every consumer tolerates duplicates: at-least-once delivery.
-        return await self._retry.run(OperationKind.READ, send)
+        # A resend duplicates the message, but every consumer tolerates duplicates: at-least-once delivery.
+        return await self._call(OperationKind.IDEMPOTENT, f"queue {queue}", send)
 
     async def receive(self, queue: str, *, max_messages: int = MAX_BATCH, visibility: float) -> list[QueueMessage]:
         """Receive up to ``max_messages`` messages in one request, hiding them for ``visibility`` seconds."""
@@ -115,30 +101,28 @@ class Queues:
         timeout = _seconds(visibility, "visibility timeout")
 
         async def receive() -> list[QueueMessage]:
-            with storage_errors(f"queue {queue}"):
-                # Only the first page: one Get Messages request. The pager would go on fetching pages until it has
-                # max_messages or an empty page, and a failure of a later request would lose the messages the
-                # earlier ones had already hidden (for a whole visibility timeout).
-                pager = self._client(queue).receive_messages(messages_per_page=max_messages, visibility_timeout=timeout)
-                async for page in pager.by_page():
-                    return [_message(queue, m) async for m in page]
-                return []
+            # Only the first page: one Get Messages request. The pager would go on fetching pages until it has
+            # max_messages or an empty page, and a failure of a later request would lose the messages the
+            # earlier ones had already hidden (for a whole visibility timeout).
+            pager = self._client(queue).receive_messages(messages_per_page=max_messages, visibility_timeout=timeout)
+            async for page in pager.by_page():
+                return [_message(queue, m) async for m in page]
+            return []
 
-        return await self._retry.run(OperationKind.READ, receive)
+        return await self._call(OperationKind.IDEMPOTENT, f"queue {queue}", receive)
 
     async def update_visibility(self, message: QueueMessage, *, visible_in: float) -> QueueMessage:
         """Hide ``message`` for ``visible_in`` more seconds; returns it with the new pop receipt."""
         timeout = _seconds(visible_in, "visibility timeout")
 
         async def update() -> QueueMessage:
-            with storage_errors(f"queue {message.queue}"):
-                updated = await self._client(message.queue).update_message(
-                    message.id, message.pop_receipt, visibility_timeout=timeout
-                )
+            updated = await self._client(message.queue).update_message(
+                message.id, message.pop_receipt, visibility_timeout=timeout
+            )
             return replace(message, pop_receipt=updated.pop_receipt, next_visible_on=updated.next_visible_on)
 
         # Guarded by the pop receipt: a resend after a lost response would fail with a stale receipt.
-        return await self._retry.run(OperationKind.CONDITIONAL, update)
+        return await self._call(OperationKind.CONDITIONAL, f"queue {message.queue}", update)
 
     async def delete_message(self, message: QueueMessage) -> bool:
         """Delete ``message`` with its pop receipt; False when it was already gone.
@@ -146,17 +130,14 @@ class Queues:
         A 404 counts as done: a retried delete whose first attempt succeeded (toolchain.md §7) gets one.
         """
 
-        async def delete() -> bool:
-            try:
-                with storage_errors(f"queue {message.queue}"):
-                    await self._client(message.queue).delete_message(message.id, message.pop_receipt)
-            except ResourceNotFoundError:
-                _log.debug("message %s was already gone from %s", message.id, message.queue)
-                return False
-            return True
-
+        client = self._client(message.queue)
         try:
-            return await self._retry.run(OperationKind.READ, delete)
+            deleted = await self._call(
+                OperationKind.IDEMPOTENT,
+                f"queue {message.queue}",
+                lambda: done(client.delete_message(message.id, message.pop_receipt)),
+                if_missing=False,
+            )
         except ConflictError:
             raise ConflictError(
                 f"queue {message.queue}: message {message.id} has a newer pop receipt (someone renewed or "
@@ -165,26 +146,27 @@ class Queues:
                 error_code="PopReceiptMismatch",
                 resource=f"queue {message.queue}",
             ) from None
+        if not deleted:
+            _log.debug("message %s was already gone from %s", message.id, message.queue)
+        return deleted
 
     async def peek(self, queue: str, *, max_messages: int = MAX_BATCH) -> list[QueueMessage]:
         """Look at up to ``max_messages`` visible messages without hiding them."""
 
         async def peek() -> list[QueueMessage]:
-            with storage_errors(f"queue {queue}"):
-                found = await self._client(queue).peek_messages(max_messages=max_messages)
+            found = await self._client(queue).peek_messages(max_messages=max_messages)
             return [_message(queue, m) for m in found]
 
-        return await self._retry.run(OperationKind.READ, peek)
+        return await self._call(OperationKind.IDEMPOTENT, f"queue {queue}", peek)
 
     async def count(self, queue: str) -> int:
         """The approximate number of messages in ``queue``, visible or not."""
 
         async def count() -> int:
-            with storage_errors(f"queue {queue}"):
-                properties = await self._client(queue).get_queue_properties()
+            properties = await self._client(queue).get_queue_properties()
             return int(properties.approximate_message_count or 0)
 
-        return await self._retry.run(OperationKind.READ, count)
+        return await self._call(OperationKind.IDEMPOTENT, f"queue {queue}", count)
 
     async def close(self) -> None:
         """Close the cached per-queue clients (the service client is closed by its owner)."""

@@ -15,7 +15,7 @@ from azure.core import MatchConditions
 from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from durable_storage._storage.errors import storage_errors
+from durable_storage._storage.errors import StorageVerbs
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError
 from durable_storage.retry import OperationKind, StorageRetryPolicy
 
@@ -96,12 +96,12 @@ def _is_conditional(write: Write) -> bool:
     return write.mode is WriteMode.INSERT or write.etag is not None
 
 
-class Tables:
+class Tables(StorageVerbs):
     """The tables of one storage account."""
 
     def __init__(self, service: TableServiceClient, retry: StorageRetryPolicy) -> None:
+        super().__init__(retry)
         self._service = service
-        self._retry = retry
         self._clients: dict[str, TableClient] = {}
 
     def _client(self, table: str) -> TableClient:
@@ -112,21 +112,14 @@ class Tables:
 
     async def create(self, table: str) -> None:
         """Create ``table`` if it does not exist."""
-
-        async def create() -> None:
-            with storage_errors(f"table {table}"):
-                await self._service.create_table_if_not_exists(table)
-
-        await self._retry.run(OperationKind.READ, create)
+        await self._call(
+            OperationKind.IDEMPOTENT, f"table {table}", lambda: self._service.create_table_if_not_exists(table)
+        )
 
     async def delete(self, table: str) -> None:
         """Delete ``table`` if it exists."""
-
-        async def delete() -> None:
-            with storage_errors(f"table {table}"):
-                await self._service.delete_table(table)  # the SDK ignores 404 here
-
-        await self._retry.run(OperationKind.READ, delete)
+        # The SDK ignores a 404 here.
+        await self._call(OperationKind.IDEMPOTENT, f"table {table}", lambda: self._service.delete_table(table))
 
     async def exists(self, table: str) -> bool:
         """True when ``table`` exists."""
@@ -140,13 +133,9 @@ class Tables:
         """The row with these keys, or None."""
 
         async def get() -> Row | None:
-            try:
-                with storage_errors(f"table {table}"):
-                    return _row(await self._client(table).get_entity(partition_key, row_key))
-            except ResourceNotFoundError:
-                return None
+            return _row(await self._client(table).get_entity(partition_key, row_key))
 
-        return await self._retry.run(OperationKind.READ, get)
+        return await self._call(OperationKind.IDEMPOTENT, f"table {table}", get, if_missing=None)
 
     async def query_page(
         self,
@@ -161,23 +150,22 @@ class Tables:
         """One page of rows matching the OData ``query`` (values bound through ``@name`` parameters; None: all)."""
 
         async def query_page() -> Page:
-            with storage_errors(f"table {table}"):
-                client = self._client(table)
-                columns = list(select) if select else None
-                items = (
-                    client.list_entities(select=columns, results_per_page=page_size)
-                    if query is None
-                    else client.query_entities(
-                        query, parameters=dict(parameters or {}), select=columns, results_per_page=page_size
-                    )
+            client = self._client(table)
+            columns = list(select) if select else None
+            items = (
+                client.list_entities(select=columns, results_per_page=page_size)
+                if query is None
+                else client.query_entities(
+                    query, parameters=dict(parameters or {}), select=columns, results_per_page=page_size
                 )
-                # The SDK's continuation is a {PartitionKey, RowKey} dict despite its str annotation.
-                pages = items.by_page(continuation_token=dict(continuation) if continuation else None)  # type: ignore[arg-type]
-                rows = [_row(entity) async for entity in await pages.__anext__()]
-                token = pages.continuation_token  # type: ignore[attr-defined]
+            )
+            # The SDK's continuation is a {PartitionKey, RowKey} dict despite its str annotation.
+            pages = items.by_page(continuation_token=dict(continuation) if continuation else None)  # type: ignore[arg-type]
+            rows = [_row(entity) async for entity in await pages.__anext__()]
+            token = pages.continuation_token  # type: ignore[attr-defined]
             return Page(rows, dict(token) if token else None)
 
-        return await self._retry.run(OperationKind.READ, query_page)
+        return await self._call(OperationKind.IDEMPOTENT, f"table {table}", query_page)
 
     async def query(
         self,
@@ -209,19 +197,18 @@ class Tables:
         client = self._client(table)
 
         async def apply() -> str | None:
-            with storage_errors(f"table {table}"):
-                if name == "create":
-                    return (await client.create_entity(entity)).get("etag")
-                if name == "upsert":
-                    return (await client.upsert_entity(entity, **options)).get("etag")
-                if name == "update":
-                    return (await client.update_entity(entity, **options)).get("etag")
-                await client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
-                return None
+            if name == "create":
+                return (await client.create_entity(entity)).get("etag")
+            if name == "upsert":
+                return (await client.upsert_entity(entity, **options)).get("etag")
+            if name == "update":
+                return (await client.update_entity(entity, **options)).get("etag")
+            await client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
+            return None
 
-        kind = OperationKind.CONDITIONAL if _is_conditional(write) else OperationKind.READ
+        kind = OperationKind.CONDITIONAL if _is_conditional(write) else OperationKind.IDEMPOTENT
         try:
-            return await self._retry.run(kind, apply)
+            return await self._call(kind, f"table {table}", apply)
         except ResourceNotFoundError:
             if write.mode is WriteMode.DELETE:
                 return None
@@ -243,12 +230,11 @@ class Tables:
         operations = [_operation(w) for w in writes]
 
         async def submit() -> list[str | None]:
-            with storage_errors(f"table {table}"):
-                results = await self._client(table).submit_transaction(operations)
+            results = await self._client(table).submit_transaction(operations)
             return [r.get("etag") for r in results]
 
-        kind = OperationKind.CONDITIONAL if any(map(_is_conditional, writes)) else OperationKind.READ
-        return await self._retry.run(kind, submit)
+        kind = OperationKind.CONDITIONAL if any(map(_is_conditional, writes)) else OperationKind.IDEMPOTENT
+        return await self._call(kind, f"table {table}", submit)
 
     async def close(self) -> None:
         """Close the cached per-table clients (the service client is closed by its owner)."""

@@ -34,7 +34,7 @@ def lost_response() -> TransientStorageError:
 
 async def test_an_idempotent_call_is_retried_through_transient_failures() -> None:
     operation = Flaky(busy(), lost_response())
-    assert await FAST_RETRY.run(OperationKind.READ, operation) == "done"
+    assert await FAST_RETRY.run(OperationKind.IDEMPOTENT, operation) == "done"
     assert operation.calls == 3
 
 
@@ -55,7 +55,7 @@ async def test_a_conditional_write_whose_response_was_lost_is_not_resent() -> No
 async def test_a_lost_race_is_never_retried() -> None:
     operation = Flaky(ConflictError("table t: 412 UpdateConditionNotSatisfied", status=412))
     with pytest.raises(ConflictError):
-        await FAST_RETRY.run(OperationKind.READ, operation)
+        await FAST_RETRY.run(OperationKind.IDEMPOTENT, operation)
     assert operation.calls == 1
 
 
@@ -63,7 +63,7 @@ async def test_the_last_error_surfaces_when_attempts_run_out() -> None:
     policy = StorageRetryPolicy(attempts=3, first_delay=0, max_delay=0)
     operation = Flaky(busy(), busy(), busy(), busy())
     with pytest.raises(TransientStorageError, match="503 ServerBusy"):
-        await policy.run(OperationKind.READ, operation)
+        await policy.run(OperationKind.IDEMPOTENT, operation)
     assert operation.calls == 3
 
 
