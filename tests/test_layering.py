@@ -51,6 +51,8 @@ def test_pure_modules_do_no_io() -> None:
             "_messages.py",
             "_names.py",
             "models.py",
+            "_orchestration_status.py",
+            "_entity_values.py",
             "_dotnet_json.py",
             "_datetimes.py",
             "_settings.py",

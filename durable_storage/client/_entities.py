@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from durable_storage import _json
+from durable_storage._entity_values import entity_id_of
 from durable_storage._messages import MessageData, TaskMessage
 from durable_storage._names import unescape_key
 from durable_storage._storage.instances_table import InstanceRecord
@@ -47,7 +48,6 @@ from durable_storage.models import (
     EntityId,
     EntityMetadata,
     EntityStateResponse,
-    entity_id_of,
 )
 from durable_storage.taskhub import TaskHub
 

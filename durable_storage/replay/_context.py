@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
 from durable_storage._datetimes import STORABLE_RANGE, is_storable
+from durable_storage._entity_values import entity_id_of, is_entity_id
 from durable_storage._http import DurableHttpRequest
 from durable_storage._names import validate_orchestration_id
 from durable_storage.entities._formats import OPERATION, RequestMessage, scheduled_name
-from durable_storage.models import EntityId, RetryOptions, entity_id_of, is_entity_id, retry_options_of
+from durable_storage.models import EntityId, RetryOptions, retry_options_of
 from durable_storage.replay._actions import CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction
 from durable_storage.replay._host_json import SdkHistoryEvent, context_from_json
 from durable_storage.replay._locks import EntityLock, LockTask
