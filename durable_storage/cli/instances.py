@@ -10,8 +10,6 @@ bar.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,14 +17,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.table import Table
-from rich.text import Text
 
 from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
     CliContext,
     JsonValue,
-    SafeTable,
     StatusList,
     TimeValue,
     confirm,
@@ -40,15 +35,13 @@ from durable_storage.cli._common import (
     require_hub,
     run,
     show,
-    table,
-    text,
     time_text,
 )
+from durable_storage.cli._instance_views import cost_json, estimate_costs, list_table, status_json, status_view
 from durable_storage.models import DurableOrchestrationStatus, OrchestrationRuntimeStatus
 
 if TYPE_CHECKING:
     from durable_storage.client import DurableOrchestrationClient
-    from durable_storage.cost import CostReport
 
 __all__ = [
     "list_command",
@@ -67,30 +60,7 @@ _Status = OrchestrationRuntimeStatus
 _Statuses = tuple[OrchestrationRuntimeStatus, ...]
 _ENDED = tuple(s for s in _Status if s.is_terminal)
 _NOT_ENDED = tuple(s for s in _Status if not s.is_terminal)
-# A status in the Durable Functions HTTP API: these members in this order, each present (null when unset).
-_STATUS_MEMBERS = (
-    "name",
-    "instanceId",
-    "runtimeStatus",
-    "input",
-    "customStatus",
-    "output",
-    "createdTime",
-    "lastUpdatedTime",
-)
-_STYLES = {
-    _Status.Running: "cyan",
-    _Status.ContinuedAsNew: "cyan",
-    _Status.Pending: "dim",
-    _Status.Suspended: "yellow",
-    _Status.Completed: "green",
-    _Status.Failed: "bold red",
-    _Status.Terminated: "red",
-    _Status.Canceled: "red",
-}
 _CONCURRENCY = 8  # instances a bulk operation works on at once
-_SHORT = 60  # characters of an output in a list
-_LONG = 500  # characters of an input or output in a status
 _REASONS = {
     "terminate": "terminated with durable-storage",
     "suspend": "suspended with durable-storage",
@@ -180,81 +150,6 @@ def _usage(message: str) -> click.UsageError:
     return click.UsageError(message, ctx=click.get_current_context())
 
 
-# --- output ---------------------------------------------------------------------------------------------------
-
-
-def _status_json(status: DurableOrchestrationStatus) -> dict[str, Any]:
-    shown = status.to_json()
-    return {member: shown.get(member) for member in _STATUS_MEMBERS}
-
-
-def _payload(value: Any, limit: int) -> Text:
-    if value is None:
-        return Text("-")
-    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text(shown if len(shown) <= limit else shown[: limit - 3] + "...")
-
-
-def _runtime(status: DurableOrchestrationStatus) -> Text:
-    runtime = status.runtime_status
-    return Text("unknown") if runtime is None else Text(runtime.name, style=_STYLES[runtime])
-
-
-def _list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, CostReport] | None = None) -> Table:
-    from durable_storage.cost import cost_columns  # noqa: PLC0415 (it imports the storage SDK: not for --help)
-
-    extra = ("TRANSACTIONS", "EST. USD", "STORED") if costs else ()
-    result = table("INSTANCE ID", "NAME", "STATUS", "CREATED", "LAST UPDATED", "OUTPUT", *extra)
-    for status in statuses:
-        report = costs.get(status.instance_id or "") if costs else None
-        columns = cost_columns(report) if report is not None else {}
-        result.add_row(
-            text(status.instance_id or ""),
-            text(status.name or "-"),
-            _runtime(status),
-            time_text(status.created_time),
-            time_text(status.last_updated_time),
-            _payload(status.output, _SHORT),
-            *(Text(value) for value in columns.values()),
-        )
-    return result
-
-
-async def _costs(
-    client: DurableOrchestrationClient, statuses: list[DurableOrchestrationStatus]
-) -> dict[str, CostReport]:
-    from durable_storage.cost import instance_cost  # noqa: PLC0415 (it imports the storage SDK: not for --help)
-
-    # Each estimate reads the instance's History, its row and its blobs: a few at a time.
-    limit = asyncio.Semaphore(8)
-
-    async def one(instance_id: str) -> tuple[str, CostReport]:
-        async with limit:
-            return instance_id, await instance_cost(client.task_hub, instance_id)
-
-    ids = [s.instance_id for s in statuses if s.instance_id]
-    return dict(await asyncio.gather(*(one(i) for i in ids)))
-
-
-def _cost_json(report: CostReport | None) -> dict[str, Any]:
-    return {} if report is None else {"cost": report.to_dict()}
-
-
-def _status_view(status: DurableOrchestrationStatus) -> Table:
-    view = SafeTable.grid(padding=(0, 2))
-    view.add_column(style="bold")
-    view.add_column(overflow="fold")
-    view.add_row("Instance ID", text(status.instance_id or ""))
-    view.add_row("Name", text(status.name or "-"))
-    view.add_row("Status", _runtime(status))
-    view.add_row("Created", time_text(status.created_time))
-    view.add_row("Last updated", time_text(status.last_updated_time))
-    view.add_row("Input", _payload(status.input_, _LONG))
-    view.add_row("Custom status", _payload(status.custom_status, _LONG))
-    view.add_row("Output", _payload(status.output, _LONG))
-    return view
-
-
 # --- bulk operations ------------------------------------------------------------------------------------------
 
 
@@ -336,9 +231,9 @@ def status_command(cli: CliContext, /, instance_id: str, as_json: bool) -> None:
     if not status:
         fail(f"instance {instance_id!r} was not found in task hub {cli.task_hub!r}", EXIT_NOT_FOUND)
     if as_json:
-        emit_json(_status_json(status))
+        emit_json(status_json(status))
     else:
-        show(_status_view(status))
+        show(status_view(status))
 
 
 @click.command("list")
@@ -377,11 +272,11 @@ def list_command(
     found = _call(cli, lambda client: matching.find(client, None if every else limit))
     more = not every and len(found) > limit
     found = found[:limit] if more else found
-    costs = _call(cli, lambda client: _costs(client, found)) if cost and found else {}
+    costs = _call(cli, lambda client: estimate_costs(client, found)) if cost and found else {}
     if as_json:
-        emit_json([{**_status_json(status), **_cost_json(costs.get(status.instance_id or ""))} for status in found])
+        emit_json([{**status_json(status), **cost_json(costs.get(status.instance_id or ""))} for status in found])
     elif found:
-        show(_list_table(found, costs))
+        show(list_table(found, costs))
     else:
         echo(f"no instance matches ({matching.describe()})", err=True)
     if more:
