@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from durable_storage._closing import AsyncClosing
-from durable_storage._connection import StorageConnection, from_environment, parse_connection_string
+from durable_storage._connection import StorageConnection, parse_connection_string
+from durable_storage._connection_settings import from_environment
 from durable_storage._names import (
     DEFAULT_PARTITION_COUNT,
     DEFAULT_TASK_HUB,

@@ -35,13 +35,8 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from durable_storage._connection import (
-    DEV_ACCOUNT_NAME,
-    DEV_PORTS,
-    StorageConnection,
-    from_environment,
-    parse_connection_string,
-)
+from durable_storage._connection import DEV_ACCOUNT_NAME, DEV_PORTS, StorageConnection, parse_connection_string
+from durable_storage._connection_settings import from_environment
 from durable_storage._text import visible
 from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError

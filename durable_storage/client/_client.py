@@ -13,10 +13,10 @@ from durable_storage._closing import AsyncClosing
 from durable_storage._connection import (
     DEFAULT_CONNECTION_SETTING,
     StorageConnection,
-    from_environment,
     from_service_url,
     parse_connection_string,
 )
+from durable_storage._connection_settings import from_environment
 from durable_storage._storage.credentials import StorageCredential
 from durable_storage._storage.faults import FaultPlan
 from durable_storage.client._entities import EntityOperations

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from durable_storage._connection import DEFAULT_CONNECTION_SETTING, lookup_setting
+from durable_storage._connection import DEFAULT_CONNECTION_SETTING
+from durable_storage._connection_settings import lookup_setting
 from durable_storage._names import MAX_PARTITIONS, validate_task_hub_name
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._hostjson import HostConfig, read_int, read_json_file, read_text
@@ -51,7 +52,7 @@ class HostSettings:
         hub_name_is_default: True when no ``hubName`` was configured (the name is the default's).
         partition_count: ``storageProvider.partitionCount``, or None when not configured.
         connection_setting: the setting that holds the storage connection, for
-            :func:`durable_storage._connection.from_environment` (``AzureWebJobsStorage`` unless
+            :func:`durable_storage._connection_settings.from_environment` (``AzureWebJobsStorage`` unless
             ``storageProvider.connectionName`` says otherwise).
         route_prefix: the HTTP trigger prefix, ``api`` by default, ``""`` for none; no leading or trailing ``/``.
         worker_options: keyword arguments for :class:`durable_storage.worker.WorkerOptions`.

@@ -165,6 +165,30 @@ async def _write_instance_fenced(
     raise ConflictError(f"the Instances row of {instance_id!r} kept changing under three writes")
 
 
+async def _update_instance(
+    hub: TaskHub,
+    instance_id: str,
+    episode: Episode,
+    now: datetime,
+    *,
+    etag: str | None,
+    previous_row: InstanceRecord | None,
+    sentinel: str,
+) -> tuple[str | None, InstanceRecord]:
+    """Step 3 of the checkpoint: the Instances row after ``episode``, and its ETag (None: a stale write skipped).
+
+    A write that would change nothing a reader sees is skipped: the row stays at ``etag`` as ``previous_row``.
+    """
+    record = instance_record(hub, instance_id, episode, now)
+    new_execution = episode.first_index == 0
+    if previous_row is not None and etag is not None and not new_execution and _same_for_readers(previous_row, record):
+        return etag, previous_row
+    written = await _write_instance_fenced(
+        hub, instance_id, record, new_execution=new_execution, etag=etag, sentinel=sentinel
+    )
+    return written, record
+
+
 async def checkpoint(
     hub: TaskHub,
     *,
@@ -206,20 +230,9 @@ async def checkpoint(
         escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
     hooks.crash("C2")
-    record = instance_record(hub, instance_id, episode, now)
-    new_execution = episode.first_index == 0
-    written: str | None
-    if (
-        previous_row is not None
-        and instance_etag is not None
-        and not new_execution
-        and _same_for_readers(previous_row, record)
-    ):
-        written, record = instance_etag, previous_row
-    else:
-        written = await _write_instance_fenced(
-            hub, instance_id, record, new_execution=new_execution, etag=instance_etag, sentinel=new_etag
-        )
+    written, record = await _update_instance(
+        hub, instance_id, episode, now, etag=instance_etag, previous_row=previous_row, sentinel=new_etag
+    )
     hooks.crash("C3")
     # Last: until now a crash replays the episode from the same messages.
     if settle is not None:

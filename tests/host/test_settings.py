@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from durable_storage._connection import from_environment
+from durable_storage._connection_settings import from_environment
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._hostjson import parse_timespan
 from durable_storage.host._settings import HostSettings, apply_local_settings, load_host_settings

@@ -10,13 +10,8 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 from hypothesis import given
 from hypothesis import strategies as st
 
-from durable_storage._connection import (
-    DEV_ACCOUNT_KEY,
-    DEV_ACCOUNT_NAME,
-    StorageConnection,
-    from_environment,
-    parse_connection_string,
-)
+from durable_storage._connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, StorageConnection, parse_connection_string
+from durable_storage._connection_settings import from_environment
 from durable_storage._storage import credentials
 from durable_storage._storage.credentials import build_credential
 from durable_storage.errors import ConfigurationError
