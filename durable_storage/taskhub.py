@@ -17,6 +17,7 @@ from datetime import datetime
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, parse_connection_string
 from durable_storage._connection_settings import from_environment
+from durable_storage._messages import partition_of
 from durable_storage._names import (
     DEFAULT_PARTITION_COUNT,
     DEFAULT_TASK_HUB,
@@ -225,6 +226,11 @@ class TaskHub(AsyncClosing):
     def escape(self, instance_id: str) -> str:
         """The table key of ``instance_id`` (storage-layout.md §1.3)."""
         return escape_key(instance_id)
+
+    def control_queue_of(self, instance_id: str) -> str:
+        """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, storage-layout.md
+        §3.3)."""
+        return self.names.control_queue(partition_of(instance_id, self.names.partition_count))
 
     async def stored_partition_count(self) -> int | None:
         """The partition count recorded in storage, or None when the hub was never created."""

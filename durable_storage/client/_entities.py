@@ -23,7 +23,6 @@ from durable_storage.client._messages import CLIENT_SENDER, MAX_START_DELAY
 from durable_storage.client._pages import DEFAULT_PAGE_SIZE, EntityPage, EntityPager, decode_token, encode_token
 from durable_storage.client._purge import purge_instance
 from durable_storage.client._queries import InstanceQuery
-from durable_storage.client._start import control_queue
 from durable_storage.client._status import is_terminal
 from durable_storage.client._validation import (
     check_flag,
@@ -122,7 +121,7 @@ async def _send_event(
         ),
         sender=CLIENT_SENDER,
     )
-    await hub.messages.send(control_queue(hub, instance_id), message, visible_in=delay)
+    await hub.messages.send(hub.control_queue_of(instance_id), message, visible_in=delay)
 
 
 def scheduler_state(record: InstanceRecord | None) -> SchedulerState:

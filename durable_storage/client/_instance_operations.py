@@ -16,7 +16,7 @@ from durable_storage._datetimes import to_utc
 from durable_storage.client._core import ClientCore
 from durable_storage.client._messages import instance_message, new_id
 from durable_storage.client._rewind import rewind_history
-from durable_storage.client._start import control_queue, start_instance
+from durable_storage.client._start import start_instance
 from durable_storage.client._status import is_terminal, status_name
 from durable_storage.client._validation import (
     check_flag,
@@ -104,7 +104,7 @@ class InstanceOperations(ClientCore):
         return await start_instance(self._hub, record.name, target, record.input, version=record.version)
 
     async def _send(self, instance_id: str, event: HistoryEvent) -> None:
-        await self._hub.messages.send(control_queue(self._hub, instance_id), instance_message(instance_id, event))
+        await self._hub.messages.send(self._hub.control_queue_of(instance_id), instance_message(instance_id, event))
 
     async def raise_event(
         self,

@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.client._messages import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
@@ -23,14 +22,9 @@ from durable_storage.telemetry import start_trace
 if TYPE_CHECKING:
     from durable_storage.telemetry._spans import StartTrace
 
-__all__ = ["control_queue", "start_instance"]
+__all__ = ["start_instance"]
 
 _log = logging.getLogger(__name__)
-
-
-def control_queue(hub: TaskHub, instance_id: str) -> str:
-    """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, storage-layout.md §3.3)."""
-    return hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
 
 
 async def start_instance(
@@ -131,7 +125,7 @@ async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace |
     if traced is not None:
         message = traced.stamp(message, record.execution_id)
     delay = start_delay(record.scheduled_start_time, record.created_time)
-    await hub.messages.send(control_queue(hub, record.instance_id), message, visible_in=delay)
+    await hub.messages.send(hub.control_queue_of(record.instance_id), message, visible_in=delay)
 
 
 async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, *, over: bool) -> bool:

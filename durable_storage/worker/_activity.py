@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from durable_storage import _json
 from durable_storage._dotnet_json import dotnet_text
-from durable_storage._messages import MessageData, TaskMessage, partition_of
+from durable_storage._messages import MessageData, TaskMessage
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
 from durable_storage.app import App, FunctionKind
@@ -253,8 +253,7 @@ class ActivityDispatcher:
             episode=data.episode,
             sender=target,
         )
-        partition = partition_of(target.instance_id, self._hub.names.partition_count)
-        queue = self._hub.names.control_queue(partition)
+        queue = self._hub.control_queue_of(target.instance_id)
         receiver = self._receiver
         if receiver is not None and receiver.owns(queue):
             # The orchestration's partition is ours: the result goes into its queue already hidden, held as if

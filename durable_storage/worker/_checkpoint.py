@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
@@ -42,10 +41,7 @@ _COMPLETED_STATUSES = frozenset(
 
 async def send(hub: TaskHub, outbound: Outbound, now: datetime) -> None:
     """Send one outbound message to its queue, delayed until ``visible_at`` (at most the queue's 7 days)."""
-    if outbound.to_work_items:
-        queue = hub.names.work_item_queue
-    else:
-        queue = hub.names.control_queue(partition_of(outbound.instance_id, hub.names.partition_count))
+    queue = hub.names.work_item_queue if outbound.to_work_items else hub.control_queue_of(outbound.instance_id)
     delay = 0.0
     if outbound.visible_at is not None:
         delay = min(max((outbound.visible_at - now).total_seconds(), 0.0), float(MAX_VISIBILITY_SECONDS))

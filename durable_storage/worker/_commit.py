@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from durable_storage._messages import partition_of
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.messages import Received
 from durable_storage.errors import ConflictError
@@ -154,7 +153,6 @@ class Committer:
         if any(o.to_work_items for o in episode.outbound):
             self._on_sent(self._hub.names.work_item_queue)
         # Only the queues sent to: waking every loop of this worker made each send cost empty polls.
-        names = self._hub.names
         targets = {o.instance_id for o in episode.outbound if not o.to_work_items}
-        for queue in {names.control_queue(partition_of(i, names.partition_count)) for i in targets}:
+        for queue in {self._hub.control_queue_of(i) for i in targets}:
             self._on_sent(queue)

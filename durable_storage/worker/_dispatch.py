@@ -17,7 +17,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from durable_storage._messages import partition_of
 from durable_storage._storage.messages import Received
 from durable_storage.app import App
 from durable_storage.errors import MessageFormatError
@@ -132,8 +131,7 @@ class OrchestrationDispatcher:
 
     def _forget_queue(self, queue: str) -> None:
         # Whoever owns the partition next writes its instances: what we remember of them will be stale.
-        names = self._hub.names
-        self._memory.forget_where(lambda i: names.control_queue(partition_of(i, names.partition_count)) == queue)
+        self._memory.forget_where(lambda i: self._hub.control_queue_of(i) == queue)
 
     def owns(self, queue: str) -> bool:
         """Whether this worker dispatches ``queue`` now (its lease is ours and still valid)."""

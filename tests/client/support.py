@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from durable_storage._messages import MessageData, partition_of
+from durable_storage._messages import MessageData
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.history import ExecutionCompletedEvent, FailureDetails, HistoryEvent
@@ -19,7 +19,7 @@ EXECUTION = "0123456789abcdef0123456789abcdef"
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    return hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    return hub.control_queue_of(instance_id)
 
 
 async def sent_to(hub: TaskHub, instance_id: str, count: int = 1) -> list[MessageData]:

@@ -21,7 +21,7 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData, TaskMessage, partition_of
+from durable_storage._messages import MessageData, TaskMessage
 from durable_storage._storage.queues import QueueMessage
 from durable_storage.history import OrchestrationInstance, TaskCompletedEvent
 from durable_storage.taskhub import TaskHub
@@ -86,7 +86,7 @@ async def serving(client: DurableOrchestrationClient, gate: asyncio.Event) -> As
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    return hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    return hub.control_queue_of(instance_id)
 
 
 def result_message(instance_id: str, execution_id: str, result: Any, *, task_id: int = 0) -> MessageData:

@@ -31,7 +31,6 @@ from durable_storage._messages import (
     MessageData,
     decode_message,
     encode_message,
-    partition_of,
 )
 from durable_storage._storage.large import MAX_PROPERTY_BYTES
 from durable_storage.client._messages import instance_message, start_message
@@ -175,7 +174,7 @@ async def instances_row(hub: TaskHub, instance_id: str) -> dict[str, Any]:
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    return hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    return hub.control_queue_of(instance_id)
 
 
 # --- 45 KiB of queue message ----------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from durable_storage._messages import (
     decode_message,
     encode_message,
     large_message_wrapper,
-    partition_of,
 )
 from durable_storage._storage.tables import Row, Write, WriteMode
 from durable_storage.history import OrchestrationInstance, TaskFailedEvent, TaskScheduledEvent
@@ -40,7 +39,7 @@ Status = OrchestrationRuntimeStatus
 
 
 def control_queue(hub: TaskHub, instance_id: str) -> str:
-    return hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    return hub.control_queue_of(instance_id)
 
 
 async def quarantined(client: DurableOrchestrationClient, count: int) -> None:

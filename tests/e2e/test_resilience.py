@@ -17,7 +17,6 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import partition_of
 from durable_storage.client._messages import instance_message
 from durable_storage.history import EventRaisedEvent, ExecutionTerminatedEvent
 from durable_storage.taskhub import TaskHub
@@ -175,7 +174,7 @@ async def test_a_running_row_of_an_ended_history_is_repaired_by_the_next_message
     builder = history(instance_id).started("hello").scheduled("say_hello").episode().completed(0, "hi")
     await write_history(hub, instance_id, ended(builder, Status.Completed, result='"hi"'))
     await write_row(hub, instance_id, Status.Running)
-    queue = hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    queue = hub.control_queue_of(instance_id)
     message = instance_message(instance_id, EventRaisedEvent(timestamp=T0, name="late", input='"x"'))
     if nudge == "terminate":
         message = instance_message(instance_id, ExecutionTerminatedEvent(timestamp=T0, input="stop"))

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
 from durable_storage.history import EventType, ExecutionCompletedEvent, TaskCompletedEvent, TaskFailedEvent
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
@@ -319,7 +318,7 @@ async def check_clear_failure(
     row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
     assert row is not None and row.runtime_status is OrchestrationRuntimeStatus.Failed, f"I6 {instance_id}: row {row}"
 
-    queue = hub.names.control_queue(partition_of(instance_id, hub.partition_count))
+    queue = hub.control_queue_of(instance_id)
 
     async def drained() -> list[str]:
         left = await hub.account.queues.count(queue) - pending_timers

@@ -37,7 +37,6 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
 from durable_storage.history import EventType
 from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
@@ -112,7 +111,7 @@ async def test_a_crash_at_each_commit_step_loses_nothing_and_redoes_only_what_th
         assert (history_status, row_status) == (Completed, Running), "the history ended, the row not yet"
     elif case.point == "C3":
         assert (history_status, row_status) == (Completed, Completed)
-        assert await hub.account.queues.count(hub.names.control_queue(partition_of(VICTIM, hub.partition_count))) >= 1
+        assert await hub.account.queues.count(hub.control_queue_of(VICTIM)) >= 1
     elif case.point == "C4":
         assert (history_status, scheduled) == (Running, 2)
     else:  # A1, A2: step 1's body ran in worker 1, its work item is still there

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData, TaskMessage, decode_message, partition_of
+from durable_storage._messages import MessageData, TaskMessage, decode_message
 from durable_storage.errors import DurableStorageError
 from durable_storage.history import OrchestrationInstance, TaskCompletedEvent, TaskScheduledEvent, TimerFiredEvent
 from durable_storage.taskhub import TaskHub
@@ -114,7 +114,7 @@ async def resend_recorded(hub: TaskHub, instance_ids: list[str], sent: set[tuple
         loaded = await hub.history.load(hub.escape(instance_id))
         target = OrchestrationInstance(instance_id, loaded.execution_id)
         for event in loaded.events:
-            control = hub.names.control_queue(partition_of(instance_id, hub.names.partition_count))
+            control = hub.control_queue_of(instance_id)
             if isinstance(event, TaskCompletedEvent):
                 key, queue = (instance_id, "result", event.task_scheduled_id), control
             elif isinstance(event, TimerFiredEvent):

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.apps import released
@@ -48,7 +47,7 @@ async def test_everything_a_killed_worker_held_resumes_within_a_minute(
     await wait_until(holding, timeout=30, what="the worker to hold an episode and a work item")
     for instance_id in (local, queued):
         await client.raise_event(instance_id, "go", instance_id)  # the episode's is buffered behind it
-    queues = {hub.names.control_queue(partition_of(i, hub.partition_count)) for i in (local, queued)}
+    queues = {hub.control_queue_of(i) for i in (local, queued)}
 
     async def all_received() -> bool:
         return all([await hub.account.queues.peek(queue) == [] for queue in queues])

@@ -27,7 +27,6 @@ from durable_storage._messages import (
     encode_message,
     with_parent_trace_context,
 )
-from durable_storage.client._start import control_queue
 from durable_storage.clock import utcnow
 from durable_storage.history import (
     DistributedTraceContext,
@@ -203,7 +202,7 @@ async def test_an_orchestration_started_by_dotnet_continues_its_trace(
     [dotnet] = [s for s in exporter.get_finished_spans() if s.name.startswith("a .NET client")]
 
     await hub.account.queues.put(
-        control_queue(hub, instance_id), dotnet_start(instance_id, "two_greetings", traceparent(dotnet))
+        hub.control_queue_of(instance_id), dotnet_start(instance_id, "two_greetings", traceparent(dotnet))
     )
     await reaches(client, instance_id, OrchestrationRuntimeStatus.Completed)
 

@@ -12,7 +12,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub
 from durable_storage.client._messages import start_message
-from durable_storage.client._start import control_queue
 from durable_storage.clock import utcnow
 from durable_storage.history import ExecutionStartedEvent, TaskScheduledEvent
 from tests.e2e.support import reaches
@@ -193,7 +192,7 @@ async def test_without_a_traced_client_the_first_episode_roots_the_trace_of_the_
         scheduled_start_time=None,
         generation=0,
     )
-    await hub.messages.send(control_queue(hub, instance_id), message)
+    await hub.messages.send(hub.control_queue_of(instance_id), message)
 
     await reaches(client, instance_id, Completed)
 

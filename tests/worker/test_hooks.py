@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import partition_of
 from durable_storage.clock import SkewedClock, utcnow
 from durable_storage.errors import ConfigurationError
 from durable_storage.retry import FAST_RETRY
@@ -47,7 +46,7 @@ async def test_the_dequeue_trace_hook_sees_every_loop_from_listen_to_stop(
     for queue in hub.names.control_queues:
         seen = [event for who, where, event in events if (who, where) == (worker.worker_id, queue)]
         assert seen[0] == "listen" and seen[-1] == "stop", (queue, seen)
-    home = hub.names.control_queue(partition_of("traced", hub.partition_count))
+    home = hub.control_queue_of("traced")
     assert home in {queue for _, queue, event in events if event == "receive"}
 
 
