@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from durable_storage._messages import decode_message
+from durable_storage._names import escape_key
 from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES
 from durable_storage._storage.large import BLOB_NAME_SUFFIX, LargeProperties
 from durable_storage._storage.tables import Page, Row, Tables, Write, WriteMode
@@ -135,9 +136,9 @@ class InstancesTable:
         self._large = large
         self.table = table
 
-    async def read(self, instance_id: str, escaped_id: str, *, fetch_payloads: bool = True) -> InstanceRecord | None:
-        """The row of ``instance_id`` (table key ``escaped_id``), with offloaded payloads read back, or None."""
-        row = await self._tables.get(self.table, escaped_id, _ROW_KEY)
+    async def read(self, instance_id: str, *, fetch_payloads: bool = True) -> InstanceRecord | None:
+        """The row of ``instance_id``, with offloaded payloads read back, or None."""
+        row = await self._tables.get(self.table, escape_key(instance_id), _ROW_KEY)
         if row is None:
             return None
         return await self._from_row(instance_id, row, fetch_payloads=fetch_payloads)
@@ -172,41 +173,41 @@ class InstancesTable:
             return _start_message_input(text, blob_name)
         return text
 
-    async def write(self, record: InstanceRecord, escaped_id: str, *, mode: WriteMode) -> str | None:
+    async def write(self, record: InstanceRecord, *, mode: WriteMode) -> str | None:
         """Write ``record`` (large payloads offloaded first); returns the new ETag.
 
         ``mode`` REPLACE/MERGE are conditioned on ``record.etag`` (unconditional without one); a lost race
         raises ConflictError.
         """
+        escaped_id = escape_key(record.instance_id)
         values = await self._large.offload_instance(_columns(record), escaped_id=escaped_id)
         if mode is WriteMode.REPLACE:
             # A replaced row must not keep a stale create-time {Column}BlobName pointing at old data.
             values = {k: v for k, v in values.items() if not k.endswith(BLOB_NAME_SUFFIX)}
         return await self._tables.write(self.table, Write(mode, Row(escaped_id, _ROW_KEY, values), record.etag))
 
-    async def insert(self, record: InstanceRecord, escaped_id: str) -> str | None:
+    async def insert(self, record: InstanceRecord) -> str | None:
         """Write a new row; ConflictError when one exists. Returns its ETag."""
-        return await self.write(record, escaped_id, mode=WriteMode.INSERT)
+        return await self.write(record, mode=WriteMode.INSERT)
 
-    async def replace(self, record: InstanceRecord, escaped_id: str) -> str | None:
+    async def replace(self, record: InstanceRecord) -> str | None:
         """Replace the whole row, conditioned on ``record.etag`` (ConflictError when it changed). Returns its ETag."""
-        return await self.write(record, escaped_id, mode=WriteMode.REPLACE)
+        return await self.write(record, mode=WriteMode.REPLACE)
 
-    async def update(self, record: InstanceRecord, escaped_id: str) -> str | None:
+    async def update(self, record: InstanceRecord) -> str | None:
         """Merge ``record``'s set columns into the row, conditioned on ``record.etag`` when it has one.
 
         Raises ConflictError when the row changed, ResourceNotFoundError when it is gone. Returns the new ETag.
         """
-        return await self.write(record, escaped_id, mode=WriteMode.MERGE)
+        return await self.write(record, mode=WriteMode.MERGE)
 
-    async def put(self, record: InstanceRecord, escaped_id: str) -> str | None:
+    async def put(self, record: InstanceRecord) -> str | None:
         """Write the whole row, whatever is there (an upsert). Returns its ETag."""
-        return await self.write(record, escaped_id, mode=WriteMode.UPSERT_REPLACE)
+        return await self.write(record, mode=WriteMode.UPSERT_REPLACE)
 
     async def end(
         self,
         record: InstanceRecord,
-        escaped_id: str,
         status: OrchestrationRuntimeStatus,
         output: str | None,
         now: datetime,
@@ -219,11 +220,11 @@ class InstancesTable:
         ended = dataclasses.replace(
             record, runtime_status=status, output=output, last_updated_time=now, completed_time=now
         )
-        return await self.update(ended, escaped_id)
+        return await self.update(ended)
 
-    async def delete(self, escaped_id: str) -> None:
-        """Delete the row, whatever its version; a missing row counts as deleted."""
-        await self._tables.write(self.table, Write(WriteMode.DELETE, Row(escaped_id, _ROW_KEY, {})))
+    async def delete(self, instance_id: str) -> None:
+        """Delete the row of ``instance_id``, whatever its version; a missing row counts as deleted."""
+        await self._tables.write(self.table, Write(WriteMode.DELETE, Row(escape_key(instance_id), _ROW_KEY, {})))
 
     async def query_page(
         self,

@@ -40,7 +40,7 @@ class ClientCore:
 
     async def _record(self, instance_id: str, *, payloads: bool = False) -> InstanceRecord:
         hub = await self._ensure_hub()
-        record = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=payloads)
+        record = await hub.instances.read(instance_id, fetch_payloads=payloads)
         if record is None:
             raise InstanceNotFoundError(
                 f"instance {instance_id!r} was not found in task hub {hub.name!r}", instance_id=instance_id

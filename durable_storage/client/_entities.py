@@ -236,7 +236,7 @@ class EntityOperations(ClientCore):
         entity_id = check_entity_id(entityId)
         hub = await self._ensure_hub()
         instance_id = str(entity_id)
-        return state_of(await hub.instances.read(instance_id, hub.escape(instance_id)))
+        return state_of(await hub.instances.read(instance_id))
 
     def list_entities(
         self,
@@ -290,7 +290,7 @@ class EntityOperations(ClientCore):
             if entity is None:
                 continue
             if entity.locked_by is not None and release:
-                holder = await hub.instances.read(entity.locked_by, hub.escape(entity.locked_by), fetch_payloads=False)
+                holder = await hub.instances.read(entity.locked_by, fetch_payloads=False)
                 if holder is None or is_terminal(holder.runtime_status):
                     await send_release(hub, entity.entity_id, entity.locked_by, hub.clock())
                     released += 1

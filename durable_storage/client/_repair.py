@@ -43,8 +43,8 @@ async def repaired(hub: TaskHub, record: InstanceRecord) -> InstanceRecord:
     )
     try:
         # Merge under the row's ETag: if a worker rewrites the row meanwhile, its write wins and we read it.
-        await hub.instances.update(fixed, escaped)
+        await hub.instances.update(fixed)
     except ConflictError:
-        return await hub.instances.read(record.instance_id, escaped) or fixed
+        return await hub.instances.read(record.instance_id) or fixed
     _log.info("repaired the Instances row of %s from its history: %s", record.instance_id, state.status.name)
     return fixed

@@ -99,6 +99,6 @@ async def _set_pending(hub: TaskHub, instance_id: str, now: datetime) -> None:
         instance_id=instance_id, runtime_status=OrchestrationRuntimeStatus.Pending, last_updated_time=now
     )
     try:
-        await hub.instances.update(record, hub.escape(instance_id))
+        await hub.instances.update(record)
     except ResourceNotFoundError:
         _log.warning("rewind of %s: it has no Instances row to set Pending", instance_id)

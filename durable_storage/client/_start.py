@@ -58,7 +58,6 @@ async def _start(
     scheduled: datetime | None,
     traced: StartTrace | None,
 ) -> str:
-    escaped = hub.escape(instance_id)
     now = hub.clock()
     record = InstanceRecord(
         instance_id=instance_id,
@@ -76,10 +75,10 @@ async def _start(
     # The common case, a new ID, costs two requests: the start message and a conditional insert of the row. Only
     # when the row exists is it read, to refuse a live instance or re-create an ended one (a new message then).
     await _send_start(hub, record, traced)
-    if await _write_row(hub, escaped, record, over=False):
+    if await _write_row(hub, record, over=False):
         _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
         return instance_id
-    existing = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+    existing = await hub.instances.read(instance_id, fetch_payloads=False)
     if existing is not None and existing.execution_id == record.execution_id:
         return instance_id  # our own insert landed, its response lost
     if existing is not None and not is_terminal(existing.runtime_status):
@@ -98,7 +97,7 @@ async def _start(
         etag=existing.etag if existing is not None else None,
     )
     await _send_start(hub, record, traced)
-    await _write_row(hub, escaped, record, over=existing is not None)
+    await _write_row(hub, record, over=existing is not None)
     _log.debug("started %s", instance_id, extra={"instance_id": instance_id, "execution_id": record.execution_id})
     return instance_id
 
@@ -128,12 +127,12 @@ async def _send_start(hub: TaskHub, record: InstanceRecord, traced: StartTrace |
     await hub.messages.send(hub.control_queue_of(record.instance_id), message, visible_in=delay)
 
 
-async def _write_row(hub: TaskHub, escaped: str, record: InstanceRecord, *, over: bool) -> bool:
+async def _write_row(hub: TaskHub, record: InstanceRecord, *, over: bool) -> bool:
     """Write the Pending row (``over``: replace the row as read); False when it exists or changed since it was read."""
     write = hub.instances.replace if over else hub.instances.insert
     for attempt in range(1, 4):
         try:
-            await write(record, escaped)
+            await write(record)
         except ConflictError:
             # A concurrent start won the row, or our own earlier attempt landed: the caller reads the row. The
             # worker's ExecutionStarted dedupe keeps exactly one execution (storage-layout.md §5.2).

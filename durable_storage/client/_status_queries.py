@@ -66,7 +66,7 @@ class StatusQueries(ClientCore):
         check_flag(show_input, "show_input")
         hub = await self._ensure_hub()
         escaped = hub.escape(instance_id)
-        record = await hub.instances.read(instance_id, escaped)
+        record = await hub.instances.read(instance_id)
         if record is None:
             return not_found(instance_id)
         record = await repaired(hub, record)

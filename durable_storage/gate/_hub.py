@@ -120,7 +120,7 @@ async def export_instance(hub: TaskHub, instance_id: str) -> ExportedHistory:
     await _require_hub(hub)
     escaped = hub.escape(instance_id)
     record, loaded = await asyncio.gather(
-        hub.instances.read(instance_id, escaped, fetch_payloads=True), hub.history.load(escaped)
+        hub.instances.read(instance_id, fetch_payloads=True), hub.history.load(escaped)
     )
     if record is None and not loaded.events:
         raise InstanceNotFoundError(

@@ -125,13 +125,13 @@ async def _write_instance(
         # leave Input alone (writing it again would upload a large input's blob again at every episode).
         progress = replace(record, **_STARTED_ONLY, etag=etag)
         try:
-            return await hub.instances.update(progress, escaped)
+            return await hub.instances.update(progress)
         except ResourceNotFoundError:
             pass  # the row is gone (purged while running): write it whole again
         etag = None
     if etag is not None:
-        return await hub.instances.replace(replace(record, etag=etag), escaped)
-    return await hub.instances.put(record, escaped)
+        return await hub.instances.replace(replace(record, etag=etag))
+    return await hub.instances.put(record)
 
 
 async def _write_instance_fenced(
@@ -156,7 +156,7 @@ async def _write_instance_fenced(
                     "instance %s was checkpointed after us: our status write is stale and skipped", instance_id
                 )
                 return None
-            row = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+            row = await hub.instances.read(instance_id, fetch_payloads=False)
             etag = row.etag if row is not None else None
     raise ConflictError(f"the Instances row of {instance_id!r} kept changing under three writes")
 

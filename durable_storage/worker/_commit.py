@@ -66,7 +66,7 @@ class Committer:
         known = self._memory.get(instance_id)
         if known is not None and known.row_etag is not None:
             return RowBefore(known.row_etag)
-        record = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        record = await self._hub.instances.read(instance_id, fetch_payloads=False)
         return RowBefore(record.etag if record is not None else None, read=True, record=record)
 
     async def commit(

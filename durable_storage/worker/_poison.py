@@ -71,7 +71,7 @@ class Quarantine:
                 _log.info("instance %s moved on while being failed; its next poison message will fail it", instance_id)
             return
         # No readable history, or a start that never ran: the status row is all there is to fail.
-        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        row = await self._hub.instances.read(instance_id, fetch_payloads=False)
         if row is None or (row.runtime_status is not None and row.runtime_status.is_terminal):
             return
-        await self._hub.instances.end(row, escaped, OrchestrationRuntimeStatus.Failed, reason, now)
+        await self._hub.instances.end(row, OrchestrationRuntimeStatus.Failed, reason, now)

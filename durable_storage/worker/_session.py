@@ -187,7 +187,7 @@ class OrchestrationSession:
         started, terminal = state.started, state.is_terminal
         record = row.record
         if not row.read and needs_start_row(batch, started=started, terminal=terminal):
-            record = await self._hub.instances.read(instance_id, self._hub.escape(instance_id), fetch_payloads=False)
+            record = await self._hub.instances.read(instance_id, fetch_payloads=False)
         return check_starts(batch, started=started, terminal=terminal, row=record)
 
     async def _screen(
@@ -276,22 +276,18 @@ class OrchestrationSession:
 
     async def _terminate_pending(self, instance_id: str, event: ExecutionTerminatedEvent) -> None:
         # A Pending instance (its start still delayed) ends in its Instances row alone (storage-layout.md §9.2).
-        escaped = self._hub.escape(instance_id)
-        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        row = await self._hub.instances.read(instance_id, fetch_payloads=False)
         if row is not None:
-            await self._hub.instances.end(
-                row, escaped, OrchestrationRuntimeStatus.Terminated, event.input, self._hub.clock()
-            )
+            await self._hub.instances.end(row, OrchestrationRuntimeStatus.Terminated, event.input, self._hub.clock())
 
     async def _repair(self, instance_id: str, history: list[HistoryEvent]) -> None:
-        escaped = self._hub.escape(instance_id)
         state = runtime_state(history)
-        row = await self._hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        row = await self._hub.instances.read(instance_id, fetch_payloads=False)
         started = state.started
         if started is not None and needs_repair(row, state):
             # A crash between the History and Instances writes left it behind (storage-layout.md §5.4 step 5, #1253).
             episode = Episode(started.orchestration_instance.execution_id or "", 0, [], history, state=state)
-            await self._hub.instances.put(instance_record(self._hub, instance_id, episode, self._hub.clock()), escaped)
+            await self._hub.instances.put(instance_record(self._hub, instance_id, episode, self._hub.clock()))
 
     def _orchestrator(self, name: str) -> Callable[[Any], Any]:
         try:

@@ -65,7 +65,7 @@ async def write_row(
         "task_hub_name": hub.name,
     }
     record = InstanceRecord(instance_id=instance_id, runtime_status=status, **(values | columns))
-    await hub.instances.write(record, hub.escape(instance_id), mode=WriteMode.UPSERT_REPLACE)
+    await hub.instances.write(record, mode=WriteMode.UPSERT_REPLACE)
     return record
 
 

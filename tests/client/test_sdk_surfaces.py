@@ -50,7 +50,7 @@ def test_to_json_always_has_the_sdks_keys() -> None:
 async def test_start_new_takes_the_version_positionally(client: DurableOrchestrationClient, hub: TaskHub) -> None:
     await client.start_new("hello", "v-1", {"a": 1}, "2.0")
 
-    record = await hub.instances.read("v-1", hub.escape("v-1"))
+    record = await hub.instances.read("v-1")
     assert record is not None and record.version == "2.0"
 
 

@@ -40,7 +40,7 @@ async def test_start_sends_the_start_message_then_writes_a_pending_row(
 
     (message,) = await sent_to(hub, "order-1")
     event = started(message)
-    row = await hub.instances.read("order-1", "order-1")
+    row = await hub.instances.read("order-1")
     assert instance_id == "order-1"
     assert message.sender == OrchestrationInstance("", "") and message.episode is None
     assert (event.name, event.version, event.input, event.generation) == ("hello", "1.0", '{"city": "Tokyo"}', 0)
@@ -75,7 +75,7 @@ async def test_an_id_that_has_not_ended_is_refused_and_its_row_is_untouched(
         await client.start_new("hello", "busy")
 
     assert caught.value.instance_id == "busy" and caught.value.runtime_status is status
-    row = await hub.instances.read("busy", "busy")
+    row = await hub.instances.read("busy")
     assert row is not None and row.execution_id == EXECUTION and row.runtime_status is status
     # The start message went out before the insert found the row (two requests per start, not three): it is of
     # generation 0 and another execution, which the worker's start check drops (the row is not older).
@@ -99,7 +99,7 @@ async def test_an_id_that_ended_is_recreated_with_the_next_generation(
 
     first, message = await sent_to(hub, "again", 2)
     event = started(message)
-    row = await hub.instances.read("again", "again")
+    row = await hub.instances.read("again")
     assert event.generation == 4 and event.orchestration_instance.execution_id != EXECUTION
     assert row is not None
     assert (row.runtime_status, row.generation, row.input) == (Status.Pending, 4, "[1, 2]")
@@ -117,7 +117,7 @@ async def test_start_at_hides_the_message_until_then_and_records_the_time(
     await client.start_new("hello", "later", start_at=at)
 
     queue = control_queue(hub, "later")
-    row = await hub.instances.read("later", "later")
+    row = await hub.instances.read("later")
     assert await hub.account.queues.count(queue) == 1
     assert await hub.messages.receive(queue, visibility=1) == []
     assert row is not None and row.runtime_status is Status.Pending
@@ -149,7 +149,7 @@ async def test_an_id_with_key_characters_is_escaped_in_tables_and_raw_in_message
     await client.start_new("hello", "orders/7#a?")
 
     (message,) = await sent_to(hub, "orders/7#a?")
-    row = await hub.instances.read("orders/7#a?", "orders^07^2a^3")
+    row = await hub.instances.read("orders/7#a?")
     assert started(message).orchestration_instance.instance_id == "orders/7#a?"
     assert row is not None and row.runtime_status is Status.Pending
 
@@ -217,7 +217,7 @@ async def test_restart_with_the_same_id_recreates_an_instance_that_ended(
 
     first, message = await sent_to(hub, "done", 2)
     assert started(message).generation == 2
-    row = await hub.instances.read("done", "done")
+    row = await hub.instances.read("done")
     assert_superseded([first], row)
 
 
@@ -230,4 +230,4 @@ async def test_restart_of_a_running_instance_under_its_own_id_is_refused(
         await client.restart("busy", restart_with_new_instance_id=False)
     with pytest.raises(InstanceNotFoundError, match="'nobody' was not found"):
         await client.restart("nobody")
-    assert_superseded(await sent_to(hub, "busy"), await hub.instances.read("busy", "busy"))
+    assert_superseded(await sent_to(hub, "busy"), await hub.instances.read("busy"))

@@ -105,7 +105,7 @@ async def test_a_running_row_whose_history_ended_is_repaired(client: DurableOrch
 
     status = await client.get_status("stale")
 
-    row = await hub.instances.read("stale", "stale")
+    row = await hub.instances.read("stale")
     assert status.runtime_status is Status.Completed and status.output == "hi"
     assert row is not None and row.runtime_status is Status.Completed and row.output == '"hi"'
     assert row.completed_time is not None and row.execution_id == EXECUTION

@@ -62,7 +62,7 @@ async def test_the_first_storable_time_is_a_valid_start(client: DurableOrchestra
 
     status = await client.get_status("earliest")
     assert status.runtime_status is Status.Pending
-    row = await hub.instances.read("earliest", "earliest")
+    row = await hub.instances.read("earliest")
     assert row is not None and row.scheduled_start_time == first
 
 

@@ -89,7 +89,7 @@ async def test_a_lost_instances_row_is_written_whole_again_at_the_next_visible_c
     instance_id = await client.start_new("slow_chain", "lost-row", 0.5)  # two seconds of activities, 5 episodes
     await reaches(client, instance_id, OrchestrationRuntimeStatus.Running)
 
-    await hub.instances.delete(hub.escape(instance_id))  # as a crash or an operator might leave it
+    await hub.instances.delete(instance_id)  # as a crash or an operator might leave it
     assert not await client.get_status(instance_id)
 
     # The next checkpoint that changes what a reader sees (here the completion: episodes that change nothing

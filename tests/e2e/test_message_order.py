@@ -104,7 +104,7 @@ def result_message(instance_id: str, execution_id: str, result: Any, *, task_id:
 
 
 async def execution_id_of(hub: TaskHub, instance_id: str) -> str:
-    record = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+    record = await hub.instances.read(instance_id, fetch_payloads=False)
     assert record is not None and record.execution_id is not None
     return record.execution_id
 

@@ -221,7 +221,7 @@ async def test_a_redelivered_work_item_whose_result_is_recorded_is_deleted_unrun
     async with Worker(client, apps.app, options=fast_options()):
         instance_id = await client.start_new("echo_orchestrator", "answered", "first")
         await client.wait_for_completion(instance_id, timeout=20, poll_interval=0.1)
-    row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+    row = await hub.instances.read(instance_id, fetch_payloads=False)
     assert row is not None and row.execution_id
     # A copy of its work item comes back (a crash after the reply, a lapsed visibility): received once already.
     target = OrchestrationInstance(instance_id, row.execution_id)

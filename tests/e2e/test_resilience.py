@@ -183,11 +183,11 @@ async def test_a_running_row_of_an_ended_history_is_repaired_by_the_next_message
         await hub.messages.send(queue, message)
 
         async def repaired() -> bool:
-            row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+            row = await hub.instances.read(instance_id, fetch_payloads=False)
             return row is not None and row.runtime_status is Status.Completed
 
         await wait_until(repaired, timeout=30, what="the Instances row to be repaired")
 
-    row = await hub.instances.read(instance_id, hub.escape(instance_id))
+    row = await hub.instances.read(instance_id)
     assert row is not None and row.output == '"hi"' and row.completed_time is not None
     assert await hub.account.queues.count(queue) == 0  # the late message was consumed, not left to cycle

@@ -58,7 +58,7 @@ def chain_steps(instance_ids: Collection[str], steps: int) -> set[str]:
 
 async def raw_rows_ended(hub: TaskHub, instance_ids: list[str]) -> bool:
     """True when every instance's Instances row, read raw (never repaired by a status query), has ended."""
-    rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i), fetch_payloads=False) for i in instance_ids))
+    rows = await asyncio.gather(*(hub.instances.read(i, fetch_payloads=False) for i in instance_ids))
     return all(row is not None and row.completed_time is not None for row in rows)
 
 
@@ -222,7 +222,7 @@ async def check_invariants(
 
     # I3: the raw rows agree with History (a worker's repair may still be under way: wait for it, bounded).
     async def disagreements() -> list[str]:
-        rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i)) for i in ids))
+        rows = await asyncio.gather(*(hub.instances.read(i) for i in ids))
         found = []
         for instance_id, loaded, row in zip(ids, histories, rows, strict=True):
             state = runtime_state(loaded.events)
@@ -315,7 +315,7 @@ async def check_clear_failure(
     status = await wait_until(failed, timeout=timeout, interval=0.1, what=f"I6 {instance_id} to be Failed")
     reason = str(status.output)
     assert cause in reason, f"I6 {instance_id}: the reason {reason!r} does not name {cause!r}"
-    row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+    row = await hub.instances.read(instance_id, fetch_payloads=False)
     assert row is not None and row.runtime_status is OrchestrationRuntimeStatus.Failed, f"I6 {instance_id}: row {row}"
 
     queue = hub.control_queue_of(instance_id)

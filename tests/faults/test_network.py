@@ -67,7 +67,7 @@ async def start_chains(client: DurableOrchestrationClient, prefix: str, count: i
 
 async def all_completed(hub: TaskHub, ids: list[str]) -> bool:
     """True when every instance's Instances row (read raw, never repaired by a status query) is terminal."""
-    rows = await asyncio.gather(*(hub.instances.read(i, hub.escape(i), fetch_payloads=False) for i in ids))
+    rows = await asyncio.gather(*(hub.instances.read(i, fetch_payloads=False) for i in ids))
     return all(row is not None and row.completed_time is not None for row in rows)
 
 

@@ -139,7 +139,7 @@ async def test_an_instances_row_holds_the_full_blob_url_of_a_large_input(hub: Ta
     text = '"' + "日" * 31_000 + '"'
     record = InstanceRecord(instance_id=instance_id, name="hello", input=text, runtime_status=Pending)
 
-    await hub.instances.write(record, key, mode=WriteMode.INSERT)
+    await hub.instances.write(record, mode=WriteMode.INSERT)
 
     row = await hub.account.tables.get(hub.names.instances_table, key, "")
     assert row is not None
@@ -149,9 +149,9 @@ async def test_an_instances_row_holds_the_full_blob_url_of_a_large_input(hub: Ta
     # The escaped id "big^01" is URI-escaped in the URL, as .NET's GetBlobUrl escapes each path segment.
     assert re.fullmatch(rf"{re.escape(container_url)}/big%5E01/history--Input-{HEX8}-Input\.json\.gz", url)
     assert "InputBlobName" not in row.values
-    read = await hub.instances.read(instance_id, key)
+    read = await hub.instances.read(instance_id)
     assert read is not None and read.input == text and read.name == "hello"
-    unfetched = await hub.instances.read(instance_id, key, fetch_payloads=False)
+    unfetched = await hub.instances.read(instance_id, fetch_payloads=False)
     assert unfetched is not None and unfetched.input == url
 
 
@@ -161,13 +161,13 @@ async def test_large_output_and_tags_of_an_instance_read_back_too(hub: TaskHub) 
         instance_id="wide", output="o" * 30_721, tags={"note": "😀" * 15_400}, runtime_status=Pending
     )
 
-    await hub.instances.write(record, key, mode=WriteMode.INSERT)
+    await hub.instances.write(record, mode=WriteMode.INSERT)
 
     row = await hub.account.tables.get(hub.names.instances_table, key, "")
     assert row is not None
     assert str(row.values["Output"]).startswith("http")
     assert row.values["Tags"] == "" and str(row.values["TagsBlobName"]).endswith("-Tags.json.gz")
-    read = await hub.instances.read("wide", key)
+    read = await hub.instances.read("wide")
     assert read is not None
     assert (read.output, read.tags) == (record.output, record.tags)
     # A status query that does not fetch payloads sees no tags rather than failing on a URL.
@@ -210,11 +210,9 @@ async def test_a_stored_url_to_anywhere_else_is_returned_as_plain_data_never_fet
         "escaped-dot-dot": f"{container_url}/%2E%2E/{secrets}/key.json.gz",
     }
     for instance_id, url in urls.items():
-        await hub.instances.write(
-            InstanceRecord(instance_id=instance_id, input=url, output=url), instance_id, mode=WriteMode.INSERT
-        )
+        await hub.instances.write(InstanceRecord(instance_id=instance_id, input=url, output=url), mode=WriteMode.INSERT)
 
     for instance_id, url in urls.items():
-        read = await hub.instances.read(instance_id, instance_id)
+        read = await hub.instances.read(instance_id)
         assert read is not None
         assert (read.input, read.output) == (url, url)

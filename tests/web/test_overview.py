@@ -142,7 +142,7 @@ async def write_rows(served: Served, prefix: str, ages: dict[str, timedelta]) ->
     now = utcnow()
     for suffix, age in ages.items():
         row = record(prefix + suffix, Status.Completed, now - age, now - age)
-        await hub.instances.write(row, hub.escape(row.instance_id), mode=WriteMode.INSERT)
+        await hub.instances.write(row, mode=WriteMode.INSERT)
     return now
 
 

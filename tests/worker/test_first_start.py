@@ -40,7 +40,7 @@ async def test_a_new_instance_runs_to_completion_without_reading_its_history(
 
         async def completed() -> bool:
             # The raw row: a client status query may read the History itself (to repair a row left behind).
-            row = await hub.instances.read("no-reads", hub.escape("no-reads"), fetch_payloads=False)
+            row = await hub.instances.read("no-reads", fetch_payloads=False)
             return row is not None and row.runtime_status is OrchestrationRuntimeStatus.Completed
 
         await wait_until(completed, timeout=30, what="the instance to complete")
@@ -67,12 +67,10 @@ async def test_a_start_delivered_again_after_its_history_was_written_is_dropped(
 
     # What a crash between the History and the Instances writes of the first episode leaves: a history, a Pending
     # row of the same execution, the start message still in its queue, and a worker that remembers nothing.
-    escaped = hub.escape("twice")
-    row = await hub.instances.read("twice", escaped, fetch_payloads=False)
+    row = await hub.instances.read("twice", fetch_payloads=False)
     assert row is not None
     await hub.instances.write(
         replace(row, runtime_status=Status.Pending, output=None, completed_time=None, etag=None),
-        escaped,
         mode=WriteMode.UPSERT_REPLACE,
     )
     await hub.account.queues.put(queue, start_body)

@@ -31,13 +31,13 @@ async def test_a_stalled_workers_status_write_does_not_replace_a_later_checkpoin
         async def waiting() -> bool:
             # History first, then the Instances row (the checkpoint's order): wait for both.
             timer_set = any(e["EventType"] == "TimerCreated" for e in await client.get_history(instance_id))
-            row = await hub.instances.read(instance_id, hub.escape(instance_id), fetch_payloads=False)
+            row = await hub.instances.read(instance_id, fetch_payloads=False)
             return timer_set and row is not None and row.runtime_status is Status.Running
 
         await wait_until(waiting, timeout=30, what="the approval to wait")
         escaped = hub.escape(instance_id)
         # What a worker holds just after its History write, before it stalls: the row's ETag and the sentinel.
-        before = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+        before = await hub.instances.read(instance_id, fetch_payloads=False)
         sentinel = (await hub.history.load(escaped)).etag
         assert before is not None and before.runtime_status is Status.Running and sentinel is not None
         await client.raise_event(instance_id, "Approval", "alice")
@@ -62,14 +62,14 @@ async def test_a_status_write_that_lost_only_to_the_client_is_written_again(hub:
     row = InstanceRecord(
         instance_id=instance_id, name="approval", execution_id="e1", runtime_status=Status.Running, custom_status="1"
     )
-    seen = await hub.instances.write(row, escaped, mode=WriteMode.UPSERT_REPLACE)
+    seen = await hub.instances.write(row, mode=WriteMode.UPSERT_REPLACE)
     # Meanwhile a client wrote the row (as a terminate of a Pending instance or a repair would).
-    await hub.instances.write(replace(row, custom_status="2"), escaped, mode=WriteMode.MERGE)
+    await hub.instances.write(replace(row, custom_status="2"), mode=WriteMode.MERGE)
 
     written = await _write_instance_fenced(
         hub, instance_id, replace(row, custom_status="3"), new_execution=False, etag=seen, sentinel=sentinel
     )
 
     assert written is not None
-    stored = await hub.instances.read(instance_id, escaped, fetch_payloads=False)
+    stored = await hub.instances.read(instance_id, fetch_payloads=False)
     assert stored is not None and stored.custom_status == "3"
