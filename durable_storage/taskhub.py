@@ -228,8 +228,7 @@ class TaskHub(AsyncClosing):
         return escape_key(instance_id)
 
     def control_queue_of(self, instance_id: str) -> str:
-        """The control queue that receives the messages of ``instance_id`` (FNV-1a of its ID, storage-layout.md
-        §3.3)."""
+        """The control queue of ``instance_id``'s messages: FNV-1a of the ID (storage-layout.md §3.3)."""
         return self.names.control_queue(partition_of(instance_id, self.names.partition_count))
 
     async def stored_partition_count(self) -> int | None:

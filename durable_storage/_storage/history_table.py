@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from durable_storage._names import escape_key
 from durable_storage._storage.codec import event_to_row, row_to_event
 from durable_storage._storage.large import LargeProperties, utf16_size
 from durable_storage._storage.tables import Row, Tables, Write, WriteMode
@@ -69,12 +70,13 @@ class HistoryTable:
         self._large = large
         self.table = table
 
-    async def load(self, escaped_id: str, *, execution_id: str | None = None) -> LoadedHistory:
-        """The history of the instance with table key ``escaped_id``.
+    async def load(self, instance_id: str, *, execution_id: str | None = None) -> LoadedHistory:
+        """The history of ``instance_id``.
 
         With ``execution_id``, only that execution: if the sentinel names another one, the events are empty
         but the ETag is kept, so a re-created instance can overwrite the old rows (storage-layout.md §9.1).
         """
+        escaped_id = escape_key(instance_id)
         query = "PartitionKey eq @pk"
         parameters: dict[str, Any] = {"pk": escaped_id}
         if execution_id is not None:
@@ -113,10 +115,10 @@ class HistoryTable:
             blob_names,
         )
 
-    async def has_result(self, escaped_id: str, execution_id: str, task_scheduled_id: int) -> bool:
+    async def has_result(self, instance_id: str, execution_id: str, task_scheduled_id: int) -> bool:
         """Whether ``execution_id``'s history already records a result (TaskCompleted/TaskFailed) for the task."""
         query = "PartitionKey eq @pk and ExecutionId eq @execution and TaskScheduledId eq @task"
-        parameters = {"pk": escaped_id, "execution": execution_id, "task": task_scheduled_id}
+        parameters = {"pk": escape_key(instance_id), "execution": execution_id, "task": task_scheduled_id}
         page = await self._tables.query_page(
             self.table, query, parameters=parameters, select=("PartitionKey", "RowKey"), page_size=1
         )
@@ -124,7 +126,7 @@ class HistoryTable:
 
     async def append(
         self,
-        escaped_id: str,
+        instance_id: str,
         execution_id: str,
         events: Sequence[HistoryEvent],
         *,
@@ -139,6 +141,7 @@ class HistoryTable:
             ConflictError: another writer moved the sentinel since ``etag`` was read; nothing of the batch
                 that hit the conflict was written.
         """
+        escaped_id = escape_key(instance_id)
         rows = [
             await self._large.offload_history(
                 event_to_row(event, execution_id=execution_id), escaped_id=escaped_id, row_key=row_key(index)
@@ -168,8 +171,9 @@ class HistoryTable:
         assert etag is not None
         return etag
 
-    async def delete(self, escaped_id: str) -> int:
-        """Delete every row of the instance (events and sentinel); returns how many were deleted."""
+    async def delete(self, instance_id: str) -> int:
+        """Delete every row of ``instance_id`` (events and sentinel); returns how many were deleted."""
+        escaped_id = escape_key(instance_id)
         rows = [
             row
             async for row in self._tables.query(

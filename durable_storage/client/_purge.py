@@ -24,12 +24,11 @@ _CONCURRENCY = 8
 
 async def purge_instance(hub: TaskHub, instance_id: str) -> bool:
     """Delete everything of ``instance_id``; True when it had an Instances row (it counts as deleted)."""
-    escaped = hub.escape(instance_id)
     row = await hub.instances.read(instance_id, fetch_payloads=False)
     # Only blobs named for this very instance: the reference's prefix "{id}" also takes "abcd"'s blobs for "abc"
     # and misses the history blobs of IDs that escaping changes (storage-layout.md §9.5).
     blobs = await hub.large.blob_names_of(instance_id)
-    await asyncio.gather(hub.history.delete(escaped), hub.large.delete_blobs(blobs))
+    await asyncio.gather(hub.history.delete(instance_id), hub.large.delete_blobs(blobs))
     # The row goes last: if anything above failed, the instance is still listed, so the purge can be repeated.
     if row is not None:
         await hub.instances.delete(instance_id)

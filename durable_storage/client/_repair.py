@@ -30,8 +30,7 @@ async def repaired(hub: TaskHub, record: InstanceRecord) -> InstanceRecord:
     rows = hub.account.tables.query(hub.names.history_table, query, select=("PartitionKey", "RowKey"), page_size=1)
     if await anext(aiter(rows), None) is None:
         return record  # the usual case: one small query finds that the execution has not ended
-    escaped = hub.escape(record.instance_id)
-    state = runtime_state((await hub.history.load(escaped, execution_id=record.execution_id)).events)
+    state = runtime_state((await hub.history.load(record.instance_id, execution_id=record.execution_id)).events)
     if state.completed is None or state.status is None:
         return record
     fixed = replace(

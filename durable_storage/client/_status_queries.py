@@ -65,14 +65,13 @@ class StatusQueries(ClientCore):
         check_flag(show_history_output, "show_history_output")
         check_flag(show_input, "show_input")
         hub = await self._ensure_hub()
-        escaped = hub.escape(instance_id)
         record = await hub.instances.read(instance_id)
         if record is None:
             return not_found(instance_id)
         record = await repaired(hub, record)
         history = None
         if show_history:
-            loaded = await hub.history.load(escaped)
+            loaded = await hub.history.load(instance_id)
             history = history_for_status(loaded.events, show_output=show_history_output)
         return status_from_record(record, show_input=show_input, history=history)
 
@@ -155,7 +154,7 @@ class StatusQueries(ClientCore):
         """
         check_instance_id(instance_id)
         hub = await self._ensure_hub()
-        return [event_to_json(e) for e in (await hub.history.load(hub.escape(instance_id))).events]
+        return [event_to_json(e) for e in (await hub.history.load(instance_id)).events]
 
     async def wait_for_completion(
         self, instance_id: str, *, timeout: float | None = None, poll_interval: float = 1.0

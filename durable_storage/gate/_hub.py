@@ -87,7 +87,7 @@ async def check_hub(
     async def check(record: InstanceRecord) -> InstanceCheck:
         async with gate:
             try:
-                events = (await hub.history.load(hub.escape(record.instance_id))).events
+                events = (await hub.history.load(record.instance_id)).events
             except (MessageFormatError, StorageError) as error:
                 return _unreadable(record, error)
         status = record.runtime_status.value if record.runtime_status else None
@@ -118,9 +118,8 @@ async def export_instance(hub: TaskHub, instance_id: str) -> ExportedHistory:
     """
     check_instance_id(instance_id)
     await _require_hub(hub)
-    escaped = hub.escape(instance_id)
     record, loaded = await asyncio.gather(
-        hub.instances.read(instance_id, fetch_payloads=True), hub.history.load(escaped)
+        hub.instances.read(instance_id, fetch_payloads=True), hub.history.load(instance_id)
     )
     if record is None and not loaded.events:
         raise InstanceNotFoundError(

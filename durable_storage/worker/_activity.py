@@ -234,9 +234,8 @@ class ActivityDispatcher:
     async def _already_answered(self, target: OrchestrationInstance, scheduled: TaskScheduledEvent) -> bool:
         if not target.execution_id:
             return False
-        escaped = self._hub.escape(target.instance_id)
         try:
-            return await self._hub.history.has_result(escaped, target.execution_id, scheduled.event_id)
+            return await self._hub.history.has_result(target.instance_id, target.execution_id, scheduled.event_id)
         except StorageError:
             return False  # cannot tell: run it (at least once)
 

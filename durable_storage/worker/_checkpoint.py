@@ -112,9 +112,7 @@ def instance_record(hub: TaskHub, instance_id: str, episode: Episode, now: datet
     )
 
 
-async def _write_instance(
-    hub: TaskHub, escaped: str, record: InstanceRecord, *, new_execution: bool, etag: str | None
-) -> str | None:
+async def _write_instance(hub: TaskHub, record: InstanceRecord, *, new_execution: bool, etag: str | None) -> str | None:
     """Write the row, conditioned on ``etag`` (the row as this worker last saw it); returns the new ETag.
 
     Raises:
@@ -145,12 +143,11 @@ async def _write_instance_fenced(
     the fresh row. Otherwise our status is stale and the later writer's stands (a stalled worker can never put
     Running back over a terminal status).
     """
-    escaped = hub.escape(instance_id)
     for _ in range(3):
         try:
-            return await _write_instance(hub, escaped, record, new_execution=new_execution, etag=etag)
+            return await _write_instance(hub, record, new_execution=new_execution, etag=etag)
         except ConflictError:
-            current = await hub.history.load(escaped)
+            current = await hub.history.load(instance_id)
             if current.etag != sentinel:
                 _log.warning(
                     "instance %s was checkpointed after us: our status write is stale and skipped", instance_id
@@ -221,9 +218,8 @@ async def checkpoint(
     if sent is not None and episode.outbound:
         sent(episode)
     hooks.crash("C1")
-    escaped = hub.escape(instance_id)
     new_etag = await hub.history.append(
-        escaped, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
+        instance_id, episode.execution_id, episode.appended, first_index=episode.first_index, etag=etag
     )
     hooks.crash("C2")
     written, record = await _update_instance(

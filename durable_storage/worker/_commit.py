@@ -59,7 +59,7 @@ class Committer:
         self._may_run = may_run  # whether an instance's partition is still ours
         self._on_sent = on_sent
 
-    async def row_before(self, instance_id: str, escaped: str) -> RowBefore:
+    async def row_before(self, instance_id: str) -> RowBefore:
         """The Instances row as it was before this episode: its write is conditioned on it, so a worker that stalls
         between its History and Instances writes cannot put an old status over a newer one (reliability.md T20).
         After our own write its ETag is known; otherwise one read, which the start check uses too."""

@@ -39,10 +39,7 @@ class EntitySession:
 
     async def run(self, instance_id: str, batch: list[Received]) -> None:
         """Run ``batch`` (ordered) as one episode of the entity ``instance_id``."""
-        escaped = self._hub.escape(instance_id)
-        loaded, row = await asyncio.gather(
-            self._hub.history.load(escaped), self._committer.row_before(instance_id, escaped)
-        )
+        loaded, row = await asyncio.gather(self._hub.history.load(instance_id), self._committer.row_before(instance_id))
         now = self._hub.clock()
         entity_episode = partial(
             run_entity_episode,

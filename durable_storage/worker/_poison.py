@@ -52,10 +52,9 @@ class Quarantine:
 
     async def fail_instance(self, instance_id: str, reason: str) -> None:
         """End ``instance_id``'s running execution as Failed with ``reason`` (nothing if it has already ended)."""
-        escaped = self._hub.escape(instance_id)
         now = self._hub.clock()
         try:
-            loaded = await self._hub.history.load(escaped)
+            loaded = await self._hub.history.load(instance_id)
         except MessageFormatError:
             loaded = None  # the history itself is what cannot be read: only the status row can say it failed
         state = runtime_state(loaded.events) if loaded is not None else None

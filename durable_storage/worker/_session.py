@@ -165,20 +165,19 @@ class OrchestrationSession:
         if known is not None and known.history is not None:
             # Our checkpoint was the last: replay from what we wrote (the sentinel ETag fences the next write).
             return _Loaded(known.history, known.history_etag, known.execution_id, RowBefore(known.row_etag))
-        escaped = self._hub.escape(instance_id)
         first = None if from_storage else first_start(batch)
         if first is None:
             history, row = await asyncio.gather(
-                self._hub.history.load(escaped), self._committer.row_before(instance_id, escaped)
+                self._hub.history.load(instance_id), self._committer.row_before(instance_id)
             )
             return _Loaded(history.events, history.etag, history.execution_id, row)
-        row = await self._committer.row_before(instance_id, escaped)
+        row = await self._committer.row_before(instance_id)
         if row.read and new_instance_row(row.record, first):
             # The first start of a new instance: it has no history, so none is read. The History write inserts the
             # sentinel row, which fails if a history exists after all (a start delivered again after a crash
             # between the History and Instances writes): then the episode runs again from storage.
             return _Loaded([], None, None, row, presumed_new=True)
-        history = await self._hub.history.load(escaped)
+        history = await self._hub.history.load(instance_id)
         return _Loaded(history.events, history.etag, history.execution_id, row)
 
     async def _check_starts(

@@ -90,4 +90,4 @@ async def write_history(
     hub: TaskHub, instance_id: str, events: list[HistoryEvent], execution_id: str = EXECUTION
 ) -> None:
     """History rows as a worker's first checkpoint writes them."""
-    await hub.history.append(hub.escape(instance_id), execution_id, events, first_index=0, etag=None)
+    await hub.history.append(instance_id, execution_id, events, first_index=0, etag=None)

@@ -47,11 +47,11 @@ async def test_purge_deletes_rows_and_every_blob_of_the_instance_and_nothing_els
 
     assert result == PurgeHistoryResult(1) and result.instances_deleted == 1
     assert await hub.instances.read("orders/7") is None
-    assert (await hub.history.load("orders^07")).events == []
+    assert (await hub.history.load("orders/7")).events == []
     assert await blobs_of(hub, "orders/7/") == [] and await blobs_of(hub, "orders^07/") == []
     # The neighbour whose ID merely starts the same keeps everything.
     assert await hub.instances.read("orders/70") is not None
-    assert len((await hub.history.load("orders^070")).events) == 6
+    assert len((await hub.history.load("orders/70")).events) == 6
     assert sorted(await blobs_of(hub, "orders")) == sorted(
         n for n in before if n.startswith(("orders/70/", "orders^070/"))
     )

@@ -211,7 +211,7 @@ async def test_a_result_for_an_instance_that_does_not_exist_is_dropped_after_a_b
 async def referenced_blobs(hub: TaskHub, instance_id: str) -> set[str]:
     """The blobs the current execution's History rows and the Instances row point at."""
     escaped = hub.escape(instance_id)
-    names = set((await hub.history.load(escaped)).blob_names)
+    names = set((await hub.history.load(instance_id)).blob_names)
     row = await hub.account.tables.get(hub.names.instances_table, escaped, "")
     assert row is not None
     for column, value in row.values.items():

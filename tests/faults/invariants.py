@@ -183,7 +183,7 @@ async def check_invariants(
 
     violations += await _settled(residue, settle_timeout)
 
-    histories = await asyncio.gather(*(hub.history.load(hub.escape(i)) for i in ids))
+    histories = await asyncio.gather(*(hub.history.load(i) for i in ids))
 
     # I1 and I2, from History: one end per execution, Completed, with the expected output.
     lost: list[str] = []

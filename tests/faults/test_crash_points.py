@@ -79,8 +79,7 @@ async def victim_state(
     hub: TaskHub,
 ) -> tuple[OrchestrationRuntimeStatus | None, int, OrchestrationRuntimeStatus | None]:
     """The victim's history status, its TaskScheduled count, and its raw Instances row status."""
-    escaped = hub.escape(VICTIM)
-    loaded = await hub.history.load(escaped)
+    loaded = await hub.history.load(VICTIM)
     row = await hub.instances.read(VICTIM, fetch_payloads=False)
     scheduled = sum(1 for e in loaded.events if e.event_type is EventType.TaskScheduled)
     return runtime_state(loaded.events).status, scheduled, row.runtime_status if row is not None else None

@@ -111,7 +111,7 @@ async def resend_recorded(hub: TaskHub, instance_ids: list[str], sent: set[tuple
     be seen visible."""
     kinds: Counter[str] = Counter()
     for instance_id in instance_ids:
-        loaded = await hub.history.load(hub.escape(instance_id))
+        loaded = await hub.history.load(instance_id)
         target = OrchestrationInstance(instance_id, loaded.execution_id)
         for event in loaded.events:
             control = hub.control_queue_of(instance_id)

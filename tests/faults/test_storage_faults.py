@@ -113,7 +113,7 @@ def injected(workers: list[WorkerProcess]) -> Counter[tuple[str, str, str]]:
 
 async def all_ended(hub: TaskHub, instance_ids: list[str]) -> bool:
     """True when every instance's history has ended (its ExecutionCompleted is written)."""
-    loaded = await asyncio.gather(*(hub.history.load(hub.escape(i)) for i in instance_ids))
+    loaded = await asyncio.gather(*(hub.history.load(i) for i in instance_ids))
     return all(any(e.event_type is EventType.ExecutionCompleted for e in history.events) for history in loaded)
 
 

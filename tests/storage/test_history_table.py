@@ -55,7 +55,7 @@ async def test_events_are_rows_with_hex_keys_and_dotnet_columns(hub: TaskHub) ->
     key = hub.escape("inst/1")
     events = [*started("inst/1", "e1"), *scheduled(1)]
 
-    await hub.history.append(key, "e1", events, first_index=0, etag=None)
+    await hub.history.append("inst/1", "e1", events, first_index=0, etag=None)
 
     rows = await raw_rows(hub, key)
     assert [r["RowKey"] for r in rows] == ["0000000000000000", "0000000000000001", "0000000000000002", SENTINEL]
@@ -77,11 +77,10 @@ async def test_events_are_rows_with_hex_keys_and_dotnet_columns(hub: TaskHub) ->
 
 
 async def test_loading_returns_the_events_and_the_sentinel_etag(hub: TaskHub) -> None:
-    key = hub.escape("abc")
     events = [*started("abc", "e1"), *scheduled(2)]
-    etag = await hub.history.append(key, "e1", events, first_index=0, etag=None)
+    etag = await hub.history.append("abc", "e1", events, first_index=0, etag=None)
 
-    loaded = await hub.history.load(key)
+    loaded = await hub.history.load("abc")
 
     assert loaded.events == events
     assert loaded.etag == etag
@@ -89,36 +88,34 @@ async def test_loading_returns_the_events_and_the_sentinel_etag(hub: TaskHub) ->
 
 
 async def test_a_stale_etag_is_a_conflict_and_writes_nothing(hub: TaskHub) -> None:
-    key = hub.escape("contended")
-    first = await hub.history.append(key, "e1", started("contended", "e1"), first_index=0, etag=None)
-    await hub.history.append(key, "e1", scheduled(1), first_index=2, etag=first)  # the other worker wins
+    first = await hub.history.append("contended", "e1", started("contended", "e1"), first_index=0, etag=None)
+    await hub.history.append("contended", "e1", scheduled(1), first_index=2, etag=first)  # the other worker wins
 
     with pytest.raises(ConflictError, match="another worker checkpointed this instance first") as caught:
-        await hub.history.append(key, "e1", scheduled(1, first_id=5), first_index=2, etag=first)
+        await hub.history.append("contended", "e1", scheduled(1, first_id=5), first_index=2, etag=first)
 
     assert caught.value.status == 412
-    [event] = (await hub.history.load(key)).events[2:]
+    [event] = (await hub.history.load("contended")).events[2:]
     assert isinstance(event, TaskScheduledEvent) and event.event_id == 0
 
 
 async def test_two_first_checkpoints_collide_on_the_sentinel_insert(hub: TaskHub) -> None:
-    key = hub.escape("twins")
-    await hub.history.append(key, "e1", started("twins", "e1"), first_index=0, etag=None)
+    await hub.history.append("twins", "e1", started("twins", "e1"), first_index=0, etag=None)
 
     with pytest.raises(ConflictError) as caught:
-        await hub.history.append(key, "e2", started("twins", "e2"), first_index=0, etag=None)
+        await hub.history.append("twins", "e2", started("twins", "e2"), first_index=0, etag=None)
 
     assert caught.value.status == 409
-    assert (await hub.history.load(key)).execution_id == "e1"
+    assert (await hub.history.load("twins")).execution_id == "e1"
 
 
 async def test_a_long_checkpoint_is_written_in_batches_of_99_events_plus_the_sentinel(hub: TaskHub) -> None:
     key = hub.escape("long")
     events = [*started("long", "e1"), *scheduled(248)]  # 250 events: 99 + 99 + 52
 
-    etag = await hub.history.append(key, "e1", events, first_index=0, etag=None)
+    etag = await hub.history.append("long", "e1", events, first_index=0, etag=None)
 
-    loaded = await hub.history.load(key)
+    loaded = await hub.history.load("long")
     assert loaded.events == events and loaded.etag == etag
     rows = await raw_rows(hub, key)
     assert rows[-2]["RowKey"] == f"{249:016X}"
@@ -127,51 +124,54 @@ async def test_a_long_checkpoint_is_written_in_batches_of_99_events_plus_the_sen
 
 async def test_an_appended_episode_continues_the_row_numbering(hub: TaskHub) -> None:
     key = hub.escape("episodes")
-    etag = await hub.history.append(key, "e1", [*started("episodes", "e1"), *scheduled(1)], first_index=0, etag=None)
+    etag = await hub.history.append(
+        "episodes", "e1", [*started("episodes", "e1"), *scheduled(1)], first_index=0, etag=None
+    )
     more = [
         OrchestratorStartedEvent(timestamp=T0),
         TaskCompletedEvent(timestamp=T0, task_scheduled_id=0, result='"ok"'),
     ]
 
-    await hub.history.append(key, "e1", more, first_index=3, etag=etag)
+    await hub.history.append("episodes", "e1", more, first_index=3, etag=etag)
 
-    loaded = await hub.history.load(key)
+    loaded = await hub.history.load("episodes")
     assert loaded.events[3:] == more
     assert [r["RowKey"] for r in await raw_rows(hub, key)][3:5] == ["0000000000000003", "0000000000000004"]
 
 
 async def test_loading_stops_at_rows_left_over_from_an_older_longer_execution(hub: TaskHub) -> None:
     key = hub.escape("renewed")
-    etag = await hub.history.append(key, "e1", [*started("renewed", "e1"), *scheduled(5)], first_index=0, etag=None)
+    etag = await hub.history.append(
+        "renewed", "e1", [*started("renewed", "e1"), *scheduled(5)], first_index=0, etag=None
+    )
     # ContinueAsNew: the new execution overwrites from RowKey 0 with the old sentinel ETag (storage-layout.md §5.5).
     new_events = [*started("renewed", "e2", input='"next"'), *scheduled(1)]
-    await hub.history.append(key, "e2", new_events, first_index=0, etag=etag)
+    await hub.history.append("renewed", "e2", new_events, first_index=0, etag=etag)
 
-    loaded = await hub.history.load(key)
+    loaded = await hub.history.load("renewed")
     assert loaded.execution_id == "e2"
     assert loaded.events == new_events
     assert len(await raw_rows(hub, key)) == 8  # the tail of e1 is still stored, and ignored
 
 
 async def test_loading_another_execution_gives_no_events_but_keeps_the_etag(hub: TaskHub) -> None:
-    key = hub.escape("recreated")
-    etag = await hub.history.append(key, "e1", started("recreated", "e1"), first_index=0, etag=None)
+    etag = await hub.history.append("recreated", "e1", started("recreated", "e1"), first_index=0, etag=None)
 
-    loaded = await hub.history.load(key, execution_id="e2")
+    loaded = await hub.history.load("recreated", execution_id="e2")
 
     assert loaded.events == []
     assert loaded.etag == etag
-    assert (await hub.history.load(key, execution_id="e1")).events == started("recreated", "e1")
+    assert (await hub.history.load("recreated", execution_id="e1")).events == started("recreated", "e1")
 
 
 async def test_a_missing_history_is_empty_without_etag(hub: TaskHub) -> None:
-    loaded = await hub.history.load(hub.escape("nobody"))
+    loaded = await hub.history.load("nobody")
     assert loaded.events == [] and loaded.etag is None and loaded.execution_id is None
 
 
 async def test_deleting_a_history_removes_every_row(hub: TaskHub) -> None:
     key = hub.escape("gone")
-    await hub.history.append(key, "e1", [*started("gone", "e1"), *scheduled(150)], first_index=0, etag=None)
+    await hub.history.append("gone", "e1", [*started("gone", "e1"), *scheduled(150)], first_index=0, etag=None)
 
-    assert await hub.history.delete(key) == 153
+    assert await hub.history.delete("gone") == 153
     assert await raw_rows(hub, key) == []

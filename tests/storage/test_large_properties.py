@@ -66,7 +66,7 @@ async def test_an_input_over_60_kib_of_utf16_goes_to_a_blob_and_reads_back_equal
     key = hub.escape("big")
     event = Scheduled(event_id=0, timestamp=T0, name="crunch", input=text)
 
-    await hub.history.append(key, "e1", [event], first_index=0, etag=None)
+    await hub.history.append("big", "e1", [event], first_index=0, etag=None)
 
     [row] = await history_rows(hub, key)
     if offloaded:
@@ -75,7 +75,7 @@ async def test_an_input_over_60_kib_of_utf16_goes_to_a_blob_and_reads_back_equal
     else:
         assert row["Input"] == text
         assert "InputBlobName" not in row
-    loaded = await hub.history.load(key)
+    loaded = await hub.history.load("big")
     assert loaded.events == [event]
     assert loaded.blob_names == ([row["InputBlobName"]] if offloaded else [])
 
@@ -92,7 +92,9 @@ async def test_an_offloaded_history_blob_is_named_by_escaped_id_row_key_event_ty
         input='"' + "é" * 31_000 + '"',
     )
 
-    await hub.history.append(key, "e1", [OrchestratorStartedEvent(timestamp=T0), started], first_index=0, etag=None)
+    await hub.history.append(
+        instance_id, "e1", [OrchestratorStartedEvent(timestamp=T0), started], first_index=0, etag=None
+    )
 
     row = (await history_rows(hub, key))[1]
     assert key == "orders^02026^21"
@@ -100,20 +102,20 @@ async def test_an_offloaded_history_blob_is_named_by_escaped_id_row_key_event_ty
     assert re.fullmatch(rf"orders\^02026\^21/history-0000000000000001-ExecutionStarted-{HEX8}-Input\.json\.gz", name)
     assert await hub.account.blobs.list_names(hub.names.large_messages_container, prefix=f"{key}/") == [name]
     assert await stored_gzip(raw, hub, name) == started.input
-    assert (await hub.history.load(key)).events[1] == started
+    assert (await hub.history.load(instance_id)).events[1] == started
 
 
 async def test_every_large_column_of_a_row_gets_its_own_blob(hub: TaskHub) -> None:
     key = hub.escape("wide")
     event = Scheduled(event_id=3, timestamp=T0, name="n" * 30_721, input="i" * 30_721, tags={"t": "x" * 30_721})
 
-    await hub.history.append(key, "e1", [event], first_index=0, etag=None)
+    await hub.history.append("wide", "e1", [event], first_index=0, etag=None)
 
     [row] = await history_rows(hub, key)
     blob_columns = sorted(column for column in row if column.endswith("BlobName"))
     assert blob_columns == ["InputBlobName", "NameBlobName", "TagsBlobName"]
     assert len({row[column] for column in blob_columns}) == 3
-    assert (await hub.history.load(key)).events == [event]
+    assert (await hub.history.load("wide")).events == [event]
 
 
 async def test_a_second_writer_of_the_same_row_never_overwrites_the_first_writers_blob(hub: TaskHub) -> None:
@@ -121,16 +123,16 @@ async def test_a_second_writer_of_the_same_row_never_overwrites_the_first_writer
     key = hub.escape("split")
     first = Scheduled(event_id=0, timestamp=T0, name="x", input="1" * 40_000)
     second = Scheduled(event_id=0, timestamp=T0, name="x", input="2" * 40_000)
-    etag = await hub.history.append(key, "e1", [first], first_index=0, etag=None)
+    etag = await hub.history.append("split", "e1", [first], first_index=0, etag=None)
     [first_row] = await history_rows(hub, key)
 
-    await hub.history.append(key, "e1", [second], first_index=0, etag=etag)
+    await hub.history.append("split", "e1", [second], first_index=0, etag=etag)
 
     [second_row] = await history_rows(hub, key)
     names = await hub.account.blobs.list_names(hub.names.large_messages_container, prefix=f"{key}/")
     assert sorted(names) == sorted([first_row["InputBlobName"], second_row["InputBlobName"]])
     assert len(set(names)) == 2
-    assert (await hub.history.load(key)).events == [second]
+    assert (await hub.history.load("split")).events == [second]
 
 
 async def test_an_instances_row_holds_the_full_blob_url_of_a_large_input(hub: TaskHub) -> None:

@@ -148,7 +148,7 @@ async def test_the_history_and_the_messages_carry_the_episode_trace_context(
     episodes = by_episode(await ended(exporter, instance_id, "orchestration:", 3))
     [start] = spans_of(exporter, instance_id, "create_orchestration:")
 
-    history = (await hub.history.load(hub.escape(instance_id))).events
+    history = (await hub.history.load(instance_id)).events
 
     [started] = [e for e in history if isinstance(e, ExecutionStartedEvent)]
     assert started.parent_trace_context is not None

@@ -35,10 +35,9 @@ async def test_a_stalled_workers_status_write_does_not_replace_a_later_checkpoin
             return timer_set and row is not None and row.runtime_status is Status.Running
 
         await wait_until(waiting, timeout=30, what="the approval to wait")
-        escaped = hub.escape(instance_id)
         # What a worker holds just after its History write, before it stalls: the row's ETag and the sentinel.
         before = await hub.instances.read(instance_id, fetch_payloads=False)
-        sentinel = (await hub.history.load(escaped)).etag
+        sentinel = (await hub.history.load(instance_id)).etag
         assert before is not None and before.runtime_status is Status.Running and sentinel is not None
         await client.raise_event(instance_id, "Approval", "alice")
         done = await client.wait_for_completion(instance_id, timeout=30, poll_interval=0.1)
@@ -56,9 +55,8 @@ async def test_a_stalled_workers_status_write_does_not_replace_a_later_checkpoin
 
 async def test_a_status_write_that_lost_only_to_the_client_is_written_again(hub: TaskHub) -> None:
     instance_id = "fenced"
-    escaped = hub.escape(instance_id)
     history = HistoryBuilder(instance_id, execution_id="e1").started("approval", input=300).past
-    sentinel = await hub.history.append(escaped, "e1", history, first_index=0, etag=None)
+    sentinel = await hub.history.append(instance_id, "e1", history, first_index=0, etag=None)
     row = InstanceRecord(
         instance_id=instance_id, name="approval", execution_id="e1", runtime_status=Status.Running, custom_status="1"
     )
