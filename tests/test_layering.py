@@ -49,6 +49,7 @@ def test_pure_modules_do_no_io() -> None:
         for name in (
             "history.py",
             "_messages.py",
+            "_runtime_state.py",
             "_names.py",
             "models.py",
             "_dotnet_json.py",

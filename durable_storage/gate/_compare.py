@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from durable_storage._runtime_state import runtime_state
 from durable_storage.entities import OPERATION, RELEASE, RequestMessage, scheduled_time_of
 from durable_storage.errors import MessageFormatError, NonDeterminismError
 from durable_storage.gate._report import GateFailure, InstanceCheck, Outcome
@@ -43,7 +44,6 @@ from durable_storage.replay import (
     replay,
 )
 from durable_storage.replay._checks import check_scheduled, describe_event
-from durable_storage.runtime_state import runtime_state
 
 __all__ = ["check_history", "describe_action", "describe_completion"]
 

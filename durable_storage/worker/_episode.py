@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from durable_storage._messages import MessageData, TaskMessage, with_parent_trace_context
+from durable_storage._runtime_state import RuntimeState, runtime_state
 from durable_storage.history import (
     ContinueAsNewEvent,
     DistributedTraceContext,
@@ -46,7 +47,6 @@ from durable_storage.replay import (
     ScheduleTaskAction,
     replay,
 )
-from durable_storage.runtime_state import RuntimeState, runtime_state
 
 __all__ = ["Episode", "Outbound", "failed_episode", "run_episode", "with_trace_context"]
 
