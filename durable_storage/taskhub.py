@@ -30,7 +30,7 @@ from durable_storage._storage.faults import FaultPlan
 from durable_storage._storage.history_table import HistoryTable
 from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
-from durable_storage._storage.messages import MessageChannel
+from durable_storage._storage.message_channel import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.timer_status import TimerStatusStore

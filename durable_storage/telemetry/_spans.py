@@ -34,7 +34,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
-from durable_storage._messages import MessageData, with_parent_trace_context
+from durable_storage._envelope import MessageData, with_parent_trace_context
 from durable_storage._runtime_state import RuntimeState
 from durable_storage.calls import StorageCalls, counting
 from durable_storage.history import DistributedTraceContext, ExecutionStartedEvent, TaskScheduledEvent

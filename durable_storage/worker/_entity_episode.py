@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
 from durable_storage._runtime_state import runtime_state
 from durable_storage.entities import Batch, EntityStatus, SchedulerState, run_batch
 from durable_storage.history import (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import MessageData, TaskMessage, with_parent_trace_context
+from durable_storage._envelope import MessageData, TaskMessage, with_parent_trace_context
 from durable_storage._runtime_state import RuntimeState, runtime_state
 from durable_storage.history import (
     ContinueAsNewEvent,

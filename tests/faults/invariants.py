@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
+from durable_storage._envelope import partition_of
 from durable_storage._runtime_state import runtime_state
 from durable_storage.history import EventType, ExecutionCompletedEvent, TaskCompletedEvent, TaskFailedEvent
 from durable_storage.taskhub import TaskHub

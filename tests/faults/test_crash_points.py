@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
+from durable_storage._envelope import partition_of
 from durable_storage._runtime_state import runtime_state
 from durable_storage.history import EventType
 from durable_storage.taskhub import TaskHub

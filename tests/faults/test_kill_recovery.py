@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
-from durable_storage._messages import partition_of
+from durable_storage._envelope import partition_of
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.apps import released
