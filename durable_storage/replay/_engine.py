@@ -42,9 +42,11 @@ from durable_storage.replay._result import ReplayResult, custom_status_json
 from durable_storage.replay._runtime import ExecutionInfo, ReplayOptions
 from durable_storage.replay._tasks import AtomicTask, ExternalEventTask, TaskBase, TaskState
 
-__all__ = ["Replayer", "replay"]
+__all__ = ["OrchestratorFunction", "Replayer", "replay"]
 
-Orchestrator = Callable[[DurableOrchestrationContext], Any]
+# The user's orchestrator function (a generator function, or a plain one); the app's legacy ``Orchestrator``
+# handle is another thing, the SDK's wrapper around one.
+OrchestratorFunction = Callable[[DurableOrchestrationContext], Any]
 _INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # set by App.orchestration_trigger(input_type=...)
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 _SCHEDULING = frozenset(
@@ -59,7 +61,7 @@ _PASS_WHILE_SUSPENDED = _SCHEDULING | {
 
 
 def replay(
-    orchestrator: Orchestrator,
+    orchestrator: OrchestratorFunction,
     *,
     instance_id: str,
     past_events: Sequence[HistoryEvent],
@@ -83,7 +85,7 @@ class Replayer:
     """The state of one replay: the :class:`~durable_storage.replay._runtime.ReplayRuntime` of its context."""
 
     def __init__(
-        self, orchestrator: Orchestrator, instance_id: str, options: ReplayOptions, history: list[HistoryEvent]
+        self, orchestrator: OrchestratorFunction, instance_id: str, options: ReplayOptions, history: list[HistoryEvent]
     ) -> None:
         self._orchestrator = orchestrator
         self._options = options
