@@ -42,6 +42,7 @@ from durable_storage._connection import (
     from_environment,
     parse_connection_string,
 )
+from durable_storage._datetimes import assume_utc
 from durable_storage._text import visible
 from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError
@@ -393,7 +394,7 @@ class TimeValue(click.ParamType[datetime]):
                 ctx,
             )
         # The tables show UTC, so a time typed without an offset is read as UTC rather than as local time.
-        return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=timezone.utc)
+        return assume_utc(parsed)
 
 
 _STATUS_NAMES = {status.name.lower(): status for status in OrchestrationRuntimeStatus}
