@@ -50,6 +50,7 @@ def test_pure_modules_do_no_io() -> None:
             "history.py",
             "_envelope.py",
             "_runtime_state.py",
+            "_event_text.py",
             "_names.py",
             "models.py",
             "_dotnet_json.py",

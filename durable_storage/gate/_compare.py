@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from durable_storage._event_text import describe_event
 from durable_storage._runtime_state import runtime_state
 from durable_storage.entities import OPERATION, RELEASE, RequestMessage, scheduled_time_of
 from durable_storage.errors import MessageFormatError, NonDeterminismError
@@ -43,7 +44,7 @@ from durable_storage.replay import (
     ScheduleTaskAction,
     replay,
 )
-from durable_storage.replay._checks import check_scheduled, describe_event
+from durable_storage.replay._checks import check_scheduled
 
 __all__ = ["check_history", "describe_action", "describe_completion"]
 
