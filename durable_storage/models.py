@@ -10,7 +10,12 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from durable_storage._http import DurableHttpRequest, DurableHttpResponse, ManagedIdentityTokenSource, TokenSource
+from durable_storage._durable_http import (
+    DurableHttpRequest,
+    DurableHttpResponse,
+    ManagedIdentityTokenSource,
+    TokenSource,
+)
 
 __all__ = [
     "CleanEntityStorageResult",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
 from durable_storage._datetimes import STORABLE_RANGE, as_utc, is_storable
-from durable_storage._http import DurableHttpRequest
+from durable_storage._durable_http import DurableHttpRequest
 from durable_storage._names import validate_orchestration_id
 from durable_storage.entities._formats import OPERATION, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions, entity_id_of, is_entity_id, retry_options_of
