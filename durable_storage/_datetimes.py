@@ -116,6 +116,11 @@ def plain_utc(value: datetime) -> datetime:
     return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=timezone.utc)
 
 
+def utc_seconds_text(value: datetime) -> str:
+    """``value`` in UTC to the whole second, ``2024-05-01T12:00:00Z``: .NET's ``ToString("s") + "Z"``."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def to_utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime, keeping its extra ticks; a naive value is taken to be UTC already."""
     return _with_ticks(as_utc(value), extra_ticks(value))
