@@ -28,7 +28,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 demo: setup
-	$(PY) -m durable_storage.demo
+	$(PY) -m durable_storage._demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check durable_storage tests benchmarks samples

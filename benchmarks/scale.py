@@ -7,7 +7,7 @@
     python -m benchmarks.scale --no-rebalance           # throughput only
 
 Each worker count W gets a fresh task hub with ``--partitions`` partitions and W ``python -m durable_storage
-worker durable_storage.demo:app`` processes (lease interval 4 s, renewed every second). Once the Partitions table
+worker durable_storage._demo:app`` processes (lease interval 4 s, renewed every second). Once the Partitions table
 is balanced (every worker owns floor(P/W) or ceil(P/W) partitions), N ``hello_cities`` orchestrations (five
 ``say_hello`` activities in sequence) are started at once and timed from the first start until all have ended.
 Each process's CPU seconds over the workload (worker processes, Azurite when this script started it, and this
@@ -59,7 +59,7 @@ from durable_storage.testing import Azurite, unique_hub_name
 CITIES = ("Tokyo", "Seattle", "London", "Paris", "Cairo")
 EXPECTED_OUTPUT = [f"Hello {city}!" for city in CITIES]
 ORCHESTRATOR = "hello_cities"
-APP = "durable_storage.demo:app"
+APP = "durable_storage._demo:app"
 LEASE_INTERVAL = 4.0
 LEASE_RENEW_INTERVAL = 1.0
 START_CHUNK = 50

@@ -96,22 +96,46 @@ def _plain(value: datetime) -> datetime:
     return datetime(*fields, tzinfo=value.tzinfo)
 
 
+def assume_utc(value: datetime) -> datetime:
+    """``value`` timezone-aware, its offset kept; a naive value is taken to be UTC (as the tables show times)."""
+    return value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime; a naive value is taken to be UTC already (as .NET writes and reads it)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def plain_utc(value: datetime) -> datetime:
+    """:func:`as_utc` as a plain ``datetime``, without extra ticks: what user code sees.
+
+    A storage SDK's subclass (or our tick-keeping one) would leak into user code, and str() and strftime() would
+    differ with the source a value came from.
+    """
+    v = as_utc(value)
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=timezone.utc)
+
+
+def utc_seconds_text(value: datetime) -> str:
+    """``value`` in UTC to the whole second, ``2024-05-01T12:00:00Z``: .NET's ``ToString("s") + "Z"``."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def to_utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime, keeping its extra ticks; a naive value is taken to be UTC already."""
-    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return _with_ticks(utc, extra_ticks(value))
+    return _with_ticks(as_utc(value), extra_ticks(value))
 
 
 def is_storable(value: datetime) -> bool:
     """True when a table can hold ``value`` (a naive value counts as UTC); compared without converting, so an offset
     that would carry the UTC time past year 1 or 9999 cannot overflow."""
-    aware = value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value
+    aware = assume_utc(value)
     return STORABLE_MIN <= aware <= STORABLE_MAX
 
 
 def clamp_storable(value: datetime) -> datetime:
     """``value`` in UTC, moved into the storable range: a query bound that matches exactly the rows it matched."""
-    aware = value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value
+    aware = assume_utc(value)
     if aware < STORABLE_MIN:
         return STORABLE_MIN
     if aware > STORABLE_MAX:

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from durable_storage._durable_http import (
+    DurableHttpRequest,
+    DurableHttpResponse,
+    ManagedIdentityTokenSource,
+    TokenSource,
+)
 from durable_storage._entity_values import (
     CleanEntityStorageResult,
     EntityId,
@@ -21,7 +27,6 @@ from durable_storage._entity_values import (
     entity_id_of,  # noqa: F401 - helpers, not SDK names: still importable from here, not in __all__
     is_entity_id,  # noqa: F401
 )
-from durable_storage._http import DurableHttpRequest, DurableHttpResponse, ManagedIdentityTokenSource, TokenSource
 from durable_storage._orchestration_status import (
     DurableOrchestrationStatus,
     OrchestrationRuntimeStatus,

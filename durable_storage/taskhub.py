@@ -17,7 +17,7 @@ from datetime import datetime
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, parse_connection_string
 from durable_storage._connection_settings import from_environment
-from durable_storage._messages import partition_of
+from durable_storage._envelope import partition_of
 from durable_storage._names import (
     DEFAULT_PARTITION_COUNT,
     DEFAULT_TASK_HUB,
@@ -32,7 +32,7 @@ from durable_storage._storage.faults import FaultPlan
 from durable_storage._storage.history_table import HistoryTable
 from durable_storage._storage.instances_table import InstancesTable
 from durable_storage._storage.large import LargeProperties
-from durable_storage._storage.messages import MessageChannel
+from durable_storage._storage.message_channel import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.timer_status import TimerStatusStore

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from durable_storage import _json
 from durable_storage._datetimes import DotNetDateTime
 from durable_storage._dotnet_json import dump_json
-from durable_storage._messages import MessageData, OrchestrationExecutionContext, TaskMessage
+from durable_storage._envelope import MessageData, OrchestrationExecutionContext, TaskMessage
 from durable_storage.history import (
     EVENT_CLASSES,
     DistributedTraceContext,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import decode_message
+from durable_storage._envelope import decode_message
 from durable_storage._names import escape_key
 from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES
 from durable_storage._storage.large import BLOB_NAME_SUFFIX, LargeProperties

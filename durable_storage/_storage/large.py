@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from durable_storage._messages import decode_message
+from durable_storage._envelope import decode_message
 from durable_storage._names import HISTORY_BLOB_LEAF, blob_ownership, blob_url, instance_blob_prefixes
 from durable_storage._storage.blobs import MAX_PAYLOAD_BYTES, Blobs, is_contained_name
 from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS

@@ -1,7 +1,7 @@
 """Queue verbs over the async Azure Queue SDK: put, receive, update visibility, delete, peek, count.
 
 Bodies are plain text (the .NET provider's default UTF-8 encoding, storage-layout.md §3.2); decoding the
-envelope is ``_messages``' job. No SDK object leaves this module.
+envelope is ``_envelope``'s job. No SDK object leaves this module.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
@@ -35,8 +35,14 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from durable_storage._connection import DEV_ACCOUNT_NAME, DEV_PORTS, StorageConnection, parse_connection_string
+from durable_storage._connection import (
+    DEV_ACCOUNT_NAME,
+    DEV_PORTS,
+    StorageConnection,
+    parse_connection_string,
+)
 from durable_storage._connection_settings import from_environment
+from durable_storage._datetimes import assume_utc, utc_seconds_text
 from durable_storage._text import visible
 from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError
@@ -277,7 +283,7 @@ _UNFOLDED = 100_000
 
 def time_text(value: datetime | None) -> str:
     """A time for a table: UTC, to the second, in ISO 8601 (so it can be pasted into ``--since``); ``-`` for None."""
-    return "-" if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "-" if value is None else utc_seconds_text(value)
 
 
 def confirm(action: str, *, yes: bool) -> None:
@@ -388,7 +394,7 @@ class TimeValue(click.ParamType[datetime]):
                 ctx,
             )
         # The tables show UTC, so a time typed without an offset is read as UTC rather than as local time.
-        return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=timezone.utc)
+        return assume_utc(parsed)
 
 
 _STATUS_NAMES = {status.name.lower(): status for status in OrchestrationRuntimeStatus}

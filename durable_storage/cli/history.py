@@ -15,32 +15,16 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
+from durable_storage._event_text import event_details
 from durable_storage.cli._common import CliContext, echo, emit_json, fail, json_option, pass_cli, require_hub, run, show
 from durable_storage.cli._common import table as new_table
-from durable_storage.history import (
-    EventRaisedEvent,
-    EventSentEvent,
-    ExecutionCompletedEvent,
-    ExecutionStartedEvent,
-    ExecutionTerminatedEvent,
-    HistoryEvent,
-    SubOrchestrationInstanceCompletedEvent,
-    SubOrchestrationInstanceCreatedEvent,
-    SubOrchestrationInstanceFailedEvent,
-    TaskCompletedEvent,
-    TaskFailedEvent,
-    TaskScheduledEvent,
-    TimerCreatedEvent,
-    TimerFiredEvent,
-)
+from durable_storage.history import HistoryEvent
 
 if TYPE_CHECKING:
     from durable_storage.gate import ExportedHistory
     from durable_storage.taskhub import TaskHub
 
 __all__ = ["existing_hub", "history_command"]
-
-_SHOWN = 60  # characters of a payload shown in the table; --json and --export have it all
 
 
 @asynccontextmanager
@@ -96,40 +80,5 @@ def _table(events: tuple[HistoryEvent, ...]) -> Table:
     for index, event in enumerate(events):
         when = event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         event_id = str(event.event_id) if event.event_id >= 0 else ""
-        result.add_row(str(index), event_id, event.event_type.name, when, describe(event))
+        result.add_row(str(index), event_id, event.event_type.name, when, event_details(event))
     return result
-
-
-def describe(event: HistoryEvent) -> str:
-    """What a history event says, in one line: names, task ids and payloads (shortened)."""
-    if isinstance(event, ExecutionStartedEvent):
-        return f"{event.name} input={_short(event.input)}"
-    if isinstance(event, (TaskScheduledEvent, SubOrchestrationInstanceCreatedEvent)):
-        return f"{event.name} input={_short(event.input)}"
-    if isinstance(event, (TaskCompletedEvent, SubOrchestrationInstanceCompletedEvent)):
-        return f"task {event.task_scheduled_id} result={_short(event.result)}"
-    if isinstance(event, (TaskFailedEvent, SubOrchestrationInstanceFailedEvent)):
-        return f"task {event.task_scheduled_id} failed: {_short(event.reason)}"
-    if isinstance(event, TimerCreatedEvent):
-        return f"fires at {event.fire_at.isoformat()}"
-    if isinstance(event, TimerFiredEvent):
-        return f"timer {event.timer_id}"
-    if isinstance(event, EventRaisedEvent):
-        return f"{event.name} input={_short(event.input)}"
-    if isinstance(event, EventSentEvent):
-        return f"{event.name} to {event.instance_id} input={_short(event.input)}"
-    if isinstance(event, ExecutionCompletedEvent):
-        details = event.failure_details
-        outcome = f"{details.error_type}: {details.error_message}" if details else _short(event.result)
-        return f"{event.orchestration_status.name} {outcome}"
-    if isinstance(event, ExecutionTerminatedEvent):
-        return f"reason={_short(event.input)}"
-    reason = getattr(event, "reason", None)
-    return f"reason={_short(reason)}" if reason else ""
-
-
-def _short(text: str | None) -> str:
-    if text is None:
-        return "null"
-    text = " ".join(text.split())
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."

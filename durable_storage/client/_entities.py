@@ -15,11 +15,11 @@ from typing import Any
 
 from durable_storage import _json
 from durable_storage._entity_values import entity_id_of
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
 from durable_storage._names import unescape_key
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.client._core import ClientCore
-from durable_storage.client._messages import CLIENT_SENDER, MAX_START_DELAY
+from durable_storage.client._outgoing import CLIENT_SENDER, MAX_START_DELAY
 from durable_storage.client._pages import DEFAULT_PAGE_SIZE, EntityPage, EntityPager, decode_token, encode_token
 from durable_storage.client._purge import purge_instance
 from durable_storage.client._queries import InstanceQuery

@@ -14,7 +14,7 @@ from typing import Any
 
 from durable_storage._datetimes import to_utc
 from durable_storage.client._core import ClientCore
-from durable_storage.client._messages import instance_message, new_id
+from durable_storage.client._outgoing import instance_message, new_id
 from durable_storage.client._rewind import rewind_history
 from durable_storage.client._start import start_instance
 from durable_storage.client._status import is_terminal, status_name

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from durable_storage._runtime_state import runtime_state
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.client._queries import completed_rows_filter
 from durable_storage.client._status import is_terminal
 from durable_storage.errors import ConflictError
-from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 
 __all__ = ["repaired"]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage.client._messages import new_id, start_delay, start_message
+from durable_storage.client._outgoing import new_id, start_delay, start_message
 from durable_storage.client._status import is_terminal, status_name
 from durable_storage.errors import ConflictError, InstanceAlreadyExistsError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from durable_storage._datetimes import format_datetime
+from durable_storage._datetimes import format_datetime, plain_utc
 from durable_storage._dotnet_json import dotnet_name
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.history import (
@@ -79,14 +79,6 @@ def decode_payload(text: str | None) -> Any:
         return text
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # A plain aware datetime: the table SDK's subclass (and our tick-keeping one) would leak into user code.
-    if value is None:
-        return None
-    v = value.astimezone(timezone.utc)
-    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=timezone.utc)
-
-
 def status_from_record(
     record: InstanceRecord, *, show_input: bool, history: list[dict[str, Any]] | None = None
 ) -> DurableOrchestrationStatus:
@@ -104,8 +96,8 @@ def status_from_record(
     return DurableOrchestrationStatus(
         name=record.name,
         instanceId=record.instance_id,
-        createdTime=_utc(record.created_time),
-        lastUpdatedTime=_utc(record.last_updated_time),
+        createdTime=_plain_utc(record.created_time),
+        lastUpdatedTime=_plain_utc(record.last_updated_time),
         input=(notes.get("Input") or decode_payload(record.input)) if show_input else None,
         output=notes.get("Output") or output,
         runtimeStatus=status,
@@ -130,7 +122,7 @@ def not_found(instance_id: str) -> DurableOrchestrationStatus:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return format_datetime(_utc(value) or value)
+        return format_datetime(plain_utc(value))
     if isinstance(value, Enum):
         return value.name
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -202,3 +194,7 @@ def _answered(scheduling: HistoryEvent | None) -> dict[str, Any]:
     if not isinstance(scheduling, _SCHEDULING):
         return {}
     return {"FunctionName": scheduling.name, "ScheduledTime": _json_value(scheduling.timestamp)}
+
+
+def _plain_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else plain_utc(value)

@@ -15,10 +15,11 @@ to deploy while the instance is in flight:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from durable_storage._event_text import describe_event
+from durable_storage._runtime_state import runtime_state
 from durable_storage.entities import OPERATION, RELEASE, RequestMessage, scheduled_time_of
 from durable_storage.errors import MessageFormatError, NonDeterminismError
 from durable_storage.gate._report import GateFailure, InstanceCheck, Outcome
@@ -37,24 +38,23 @@ from durable_storage.replay import (
     Completion,
     CreateSubOrchestrationAction,
     CreateTimerAction,
+    OrchestratorFunction,
     ReplayOptions,
     ReplayResult,
     ScheduleTaskAction,
     replay,
 )
-from durable_storage.replay._checks import check_scheduled, describe_event
-from durable_storage.runtime_state import runtime_state
+from durable_storage.replay._checks import check_scheduled
 
 __all__ = ["check_history", "describe_action", "describe_completion"]
 
-Orchestrator = Callable[..., Any]
 _Status = OrchestrationRuntimeStatus
 _SCHEDULING = (TaskScheduledEvent, TimerCreatedEvent, SubOrchestrationInstanceCreatedEvent, EventSentEvent)
 _NONDETERMINISM = NonDeterminismError.__name__
 
 
 def check_history(
-    orchestrator: Orchestrator | None,
+    orchestrator: OrchestratorFunction | None,
     *,
     instance_id: str,
     name: str,
@@ -112,7 +112,7 @@ def check_history(
 class _Code:
     """The orchestrator under test, replaying one instance's history (or the start of it) as past events."""
 
-    orchestrator: Orchestrator
+    orchestrator: OrchestratorFunction
     instance_id: str
     options: ReplayOptions | None
 

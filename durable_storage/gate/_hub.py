@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from durable_storage._names import unescape_key
+from durable_storage._runtime_state import runtime_state
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.app import App, FunctionKind
 from durable_storage.client._queries import InstanceQuery, column_equals
@@ -29,7 +30,6 @@ from durable_storage.gate._report import GateFailure, GateReport, InstanceCheck
 from durable_storage.history import HistoryEvent
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.replay import ReplayOptions
-from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 
 __all__ = ["IN_FLIGHT", "check_histories", "check_hub", "export_instance"]

@@ -23,9 +23,10 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
+from durable_storage._datetimes import as_utc
 from durable_storage.errors import ConfigurationError
 
 __all__ = ["CronSchedule", "IntervalSchedule", "Schedule", "parse_schedule"]
@@ -163,7 +164,7 @@ class CronSchedule:
     def next_after(self, moment: datetime) -> datetime:
         """The first occurrence strictly after the aware ``moment``, as an aware time in ``moment``'s zone."""
         zone = _zone_of(moment)
-        after = _utc(moment)  # aware datetimes of one zone compare by wall time, ignoring fold: compare in UTC
+        after = as_utc(moment)  # aware datetimes of one zone compare by wall time, ignoring fold: compare in UTC
         best: datetime | None = None
         best_wall = limit = None
         # Near a clock change an instant later than `moment` may have an earlier wall time (the repeated hour), and a
@@ -185,7 +186,7 @@ class CronSchedule:
         return self.next_after(first) <= moment + _MINUTE
 
     def _instants(self, wall: datetime, zone: tzinfo) -> list[datetime]:
-        first, second = _utc(wall.replace(tzinfo=zone, fold=0)), _utc(wall.replace(tzinfo=zone, fold=1))
+        first, second = as_utc(wall.replace(tzinfo=zone, fold=0)), as_utc(wall.replace(tzinfo=zone, fold=1))
         if second <= first:
             # No repeated hour: one instant. fold=0 of a wall time in a spring-forward gap keeps the offset from
             # before the change, as .NET's DateTimeOffset does, so 02:30 fires at 03:30 new time.
@@ -300,7 +301,3 @@ def _clock_change_near(instant: datetime, zone: tzinfo) -> timedelta:
     offsets = [(instant + delta).astimezone(zone).utcoffset() or timedelta(0) for delta in (-_MAX_SHIFT, _MAX_SHIFT)]
     here = instant.astimezone(zone).utcoffset() or timedelta(0)
     return max(abs(offset - here) for offset in offsets)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)

@@ -13,7 +13,7 @@ from durable_storage.replay._actions import (
     SendEventAction,
 )
 from durable_storage.replay._context import HTTP_ACTIVITY, DurableOrchestrationContext
-from durable_storage.replay._engine import replay
+from durable_storage.replay._engine import OrchestratorFunction, replay
 from durable_storage.replay._result import ReplayResult
 from durable_storage.replay._runtime import ReplayOptions
 from durable_storage.replay._tasks import TaskBase, TaskState
@@ -25,6 +25,7 @@ __all__ = [
     "CreateSubOrchestrationAction",
     "CreateTimerAction",
     "DurableOrchestrationContext",
+    "OrchestratorFunction",
     "ReplayOptions",
     "ReplayResult",
     "ScheduleTaskAction",

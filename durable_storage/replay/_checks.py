@@ -7,12 +7,12 @@ what history recorded and what the code did, so a user can see which line change
 
 from __future__ import annotations
 
+from durable_storage._event_text import describe_event
 from durable_storage.history import (
     EventSentEvent,
     HistoryEvent,
     SubOrchestrationInstanceCreatedEvent,
     TaskScheduledEvent,
-    TimerCreatedEvent,
 )
 from durable_storage.replay._actions import (
     Action,
@@ -22,22 +22,9 @@ from durable_storage.replay._actions import (
     SendEventAction,
 )
 
-__all__ = ["PREFIX", "check_scheduled", "describe_action", "describe_event"]
+__all__ = ["PREFIX", "check_scheduled", "describe_action"]
 
 PREFIX = "Non-Deterministic workflow detected"
-
-
-def describe_event(event: HistoryEvent) -> str:
-    """A scheduling event as a user reads it: ``TaskScheduled 'say_hello'``."""
-    if isinstance(event, TaskScheduledEvent):
-        return f"TaskScheduled {event.name!r}"
-    if isinstance(event, SubOrchestrationInstanceCreatedEvent):
-        return f"SubOrchestrationInstanceCreated {event.name!r}"
-    if isinstance(event, EventSentEvent):
-        return f"EventSent {event.name!r} to {event.instance_id!r}"
-    if isinstance(event, TimerCreatedEvent):
-        return "TimerCreated"
-    return event.event_type.name
 
 
 def describe_action(action: Action | None) -> str:

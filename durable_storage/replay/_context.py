@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from durable_storage import _json
-from durable_storage._datetimes import STORABLE_RANGE, is_storable
+from durable_storage._datetimes import STORABLE_RANGE, as_utc, is_storable
+from durable_storage._durable_http import DurableHttpRequest
 from durable_storage._entity_values import entity_id_of, is_entity_id
-from durable_storage._http import DurableHttpRequest
 from durable_storage._names import validate_orchestration_id
 from durable_storage.entities._formats import OPERATION, RequestMessage, scheduled_name
 from durable_storage.models import EntityId, RetryOptions, retry_options_of
@@ -427,7 +427,7 @@ def _fire_time(fire_at: Any, now: datetime) -> datetime:
     if not is_storable(when):
         raise ValueError(f"timer fire_at {when.isoformat()} is invalid: {_FIRE_AT_RULE}")
     # A naive datetime means UTC, as Durable Functions writes fireAt with a Z.
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return as_utc(when)
 
 
 if TYPE_CHECKING:

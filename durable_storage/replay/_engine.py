@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from durable_storage import _json
+from durable_storage._datetimes import plain_utc
 from durable_storage.errors import NonDeterminismError
 from durable_storage.history import (
     EventRaisedEvent,
@@ -42,9 +43,11 @@ from durable_storage.replay._result import ReplayResult, custom_status_json
 from durable_storage.replay._runtime import ExecutionInfo, ReplayOptions
 from durable_storage.replay._tasks import AtomicTask, ExternalEventTask, TaskBase, TaskState
 
-__all__ = ["Replayer", "replay"]
+__all__ = ["OrchestratorFunction", "Replayer", "replay"]
 
-Orchestrator = Callable[[DurableOrchestrationContext], Any]
+# The user's orchestrator function (a generator function, or a plain one); the app's legacy ``Orchestrator``
+# handle is another thing, the SDK's wrapper around one.
+OrchestratorFunction = Callable[[DurableOrchestrationContext], Any]
 _INPUT_TYPE_ATTRIBUTE = "durable_input_type"  # set by App.orchestration_trigger(input_type=...)
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 _SCHEDULING = frozenset(
@@ -59,7 +62,7 @@ _PASS_WHILE_SUSPENDED = _SCHEDULING | {
 
 
 def replay(
-    orchestrator: Orchestrator,
+    orchestrator: OrchestratorFunction,
     *,
     instance_id: str,
     past_events: Sequence[HistoryEvent],
@@ -83,7 +86,7 @@ class Replayer:
     """The state of one replay: the :class:`~durable_storage.replay._runtime.ReplayRuntime` of its context."""
 
     def __init__(
-        self, orchestrator: Orchestrator, instance_id: str, options: ReplayOptions, history: list[HistoryEvent]
+        self, orchestrator: OrchestratorFunction, instance_id: str, options: ReplayOptions, history: list[HistoryEvent]
     ) -> None:
         self._orchestrator = orchestrator
         self._options = options
@@ -228,14 +231,14 @@ class Replayer:
             handler(event)
 
     def _on_orchestrator_started(self, event: OrchestratorStartedEvent) -> None:
-        self._now = max(self._now, _utc(event.timestamp))
+        self._now = max(self._now, plain_utc(event.timestamp))
 
     def _on_execution_started(self, event: ExecutionStartedEvent) -> None:
         if self._generator is not None or self._completion is not None:
             return  # a duplicate start (a re-delivered message): DTFx drops it
         self._execution = ExecutionInfo.started(self._execution.instance_id, event)
         if self._now == _EPOCH:
-            self._now = _utc(event.timestamp)
+            self._now = plain_utc(event.timestamp)
         self._start()
 
     def _on_scheduled(self, event: HistoryEvent) -> None:
@@ -405,18 +408,3 @@ class Replayer:
             is_suspended=self._suspended is not None and self._completion is None,
             carryover_events=list(self._pending.unclaimed),
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    # A plain datetime (not a storage-specific subclass) so that str() and strftime() agree across sources.
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return datetime(
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-        tzinfo=timezone.utc,
-    )

@@ -34,11 +34,11 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
-from durable_storage._messages import MessageData, with_parent_trace_context
+from durable_storage._envelope import MessageData, with_parent_trace_context
+from durable_storage._runtime_state import RuntimeState
 from durable_storage.calls import StorageCalls, counting
 from durable_storage.history import DistributedTraceContext, ExecutionStartedEvent, TaskScheduledEvent
 from durable_storage.models import OrchestrationRuntimeStatus as _Status
-from durable_storage.runtime_state import RuntimeState
 from durable_storage.telemetry import TRACER_NAME
 
 if TYPE_CHECKING:

@@ -7,11 +7,11 @@ default, so that a typo such as ``showHistory=ture`` quietly hides the history; 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from multidict import MultiMapping
 
-from durable_storage._datetimes import parse_datetime
+from durable_storage._datetimes import assume_utc, parse_datetime
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import OrchestrationRuntimeStatus
 
@@ -47,7 +47,7 @@ def when(query: Query, name: str) -> datetime | None:
             raise ConfigurationError(
                 f"query parameter {name}={value!r} is invalid: must be an ISO 8601 time such as 2024-05-01T12:00:00Z"
             ) from None
-    return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=timezone.utc)
+    return assume_utc(parsed)
 
 
 def statuses(query: Query, name: str = "runtimeStatus") -> list[OrchestrationRuntimeStatus]:

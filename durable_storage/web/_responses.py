@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from durable_storage._datetimes import utc_seconds_text
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.client._management import check_status_headers, management_urls, origin_of
 from durable_storage.errors import ConfigurationError
@@ -85,7 +86,7 @@ def _parse(text: str) -> Any:
 
 def _seconds(value: datetime | None) -> str | None:
     # StatusResponsePayload writes DateTime.ToString("s") + "Z": whole seconds, UTC.
-    return None if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else utc_seconds_text(value)
 
 
 def status_payload(status: DurableOrchestrationStatus) -> dict[str, Any]:

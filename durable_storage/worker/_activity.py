@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from durable_storage import _json
 from durable_storage._dotnet_json import dotnet_text
-from durable_storage._messages import MessageData, TaskMessage
-from durable_storage._storage.messages import Received
+from durable_storage._envelope import MessageData, TaskMessage
+from durable_storage._storage.message_channel import Received
 from durable_storage._storage.queues import MAX_BATCH, QueueMessage
 from durable_storage.app import App, FunctionKind
 from durable_storage.errors import ConflictError, StorageError

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS
 from durable_storage.errors import ConflictError, ResourceNotFoundError
 from durable_storage.models import OrchestrationRuntimeStatus

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.errors import ConflictError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._checkpoint import Committed, checkpoint

@@ -12,10 +12,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from durable_storage._runtime_state import RuntimeState
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.history import ExecutionStartedEvent, ExecutionTerminatedEvent
-from durable_storage.runtime_state import RuntimeState
 from durable_storage.worker._memory import Remembered
 from durable_storage.worker._screening import RESULTS, event_of
 

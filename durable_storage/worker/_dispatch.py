@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.app import App
 from durable_storage.errors import MessageFormatError
 from durable_storage.history import HistoryEvent, TaskScheduledEvent

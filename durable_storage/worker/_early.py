@@ -11,8 +11,9 @@ rounding can explain; otherwise a timer never fires before its ``FireAt`` by our
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from durable_storage._datetimes import assume_utc
 from durable_storage._storage.queues import MAX_VISIBILITY_SECONDS, QueueMessage
 from durable_storage.entities import scheduled_time_of
 from durable_storage.history import EventRaisedEvent, ExecutionStartedEvent, HistoryEvent, TimerFiredEvent
@@ -31,13 +32,7 @@ def _due(event: HistoryEvent) -> datetime | None:
         due = event.scheduled_start_time
     elif isinstance(event, EventRaisedEvent):
         due = scheduled_time_of(event.name)  # an entity signal for later: ``op@<due>``
-    if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=timezone.utc)
-    return due
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return None if due is None else assume_utc(due)
 
 
 def _server_wait(event: HistoryEvent, due: datetime, message: QueueMessage, visibility: float) -> float | None:
@@ -45,8 +40,8 @@ def _server_wait(event: HistoryEvent, due: datetime, message: QueueMessage, visi
     sent = getattr(event, "timestamp", None)
     if message.inserted_on is None or message.next_visible_on is None or not isinstance(sent, datetime):
         return None
-    sender_behind_server = _aware(message.inserted_on) - _aware(sent)
-    server_now = _aware(message.next_visible_on) - timedelta(seconds=visibility)
+    sender_behind_server = assume_utc(message.inserted_on) - assume_utc(sent)
+    server_now = assume_utc(message.next_visible_on) - timedelta(seconds=visibility)
     return (due + sender_behind_server - server_now).total_seconds()
 
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
+from durable_storage._runtime_state import runtime_state
 from durable_storage.entities import Batch, EntityStatus, SchedulerState, run_batch
 from durable_storage.history import (
     EventRaisedEvent,
@@ -25,7 +26,6 @@ from durable_storage.history import (
     OrchestratorStartedEvent,
 )
 from durable_storage.models import EntityId
-from durable_storage.runtime_state import runtime_state
 from durable_storage.worker._episode import Episode, Outbound
 
 __all__ = ["entity_id_of", "failing_entity", "is_entity", "run_entity_episode"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.app import App, FunctionKind
 from durable_storage.errors import ReplayDeadlineError
 from durable_storage.taskhub import TaskHub

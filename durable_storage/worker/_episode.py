@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
-from durable_storage._messages import MessageData, TaskMessage, with_parent_trace_context
+from durable_storage._envelope import MessageData, TaskMessage, with_parent_trace_context
+from durable_storage._runtime_state import RuntimeState, runtime_state
 from durable_storage.history import (
     ContinueAsNewEvent,
     DistributedTraceContext,
@@ -42,11 +42,11 @@ from durable_storage.replay import (
     Completion,
     CreateSubOrchestrationAction,
     CreateTimerAction,
+    OrchestratorFunction,
     ReplayOptions,
     ScheduleTaskAction,
     replay,
 )
-from durable_storage.runtime_state import RuntimeState, runtime_state
 
 __all__ = ["Episode", "Outbound", "failed_episode", "run_episode", "with_trace_context"]
 
@@ -95,18 +95,15 @@ class Episode:
     before: RuntimeState | None = None
 
 
-Orchestrator = Callable[[Any], Any]
-
-
 def run_episode(
-    orchestrator: Orchestrator,
+    orchestrator: OrchestratorFunction,
     *,
     instance_id: str,
     history: Sequence[HistoryEvent],
     messages: Sequence[HistoryEvent],
     now: datetime,
     options: ReplayOptions | None = None,
-    resolve: Callable[[str], Orchestrator] | None = None,
+    resolve: Callable[[str], OrchestratorFunction] | None = None,
     is_local: Callable[[str], bool] | None = None,
 ) -> Episode:
     """Run one episode of ``instance_id`` over its ``history`` and the new ``messages`` (events, in order).
@@ -131,14 +128,14 @@ def run_episode(
 
 
 def resume_episode(
-    orchestrator: Orchestrator,
+    orchestrator: OrchestratorFunction,
     episode: Episode,
     results: Sequence[HistoryEvent],
     *,
     instance_id: str,
     now: datetime,
     options: ReplayOptions | None = None,
-    resolve: Callable[[str], Orchestrator] | None = None,
+    resolve: Callable[[str], OrchestratorFunction] | None = None,
     is_local: Callable[[str], bool] | None = None,
 ) -> Episode:
     """Go on with ``episode`` after its local activities ran: ``results`` are their TaskCompleted/TaskFailed.
@@ -162,14 +159,14 @@ def resume_episode(
 
 
 def _advance(
-    orchestrator: Orchestrator,
+    orchestrator: OrchestratorFunction,
     episode: Episode,
     new_events: list[HistoryEvent],
     *,
     instance_id: str,
     now: datetime,
     options: ReplayOptions | None,
-    resolve: Callable[[str], Orchestrator] | None,
+    resolve: Callable[[str], OrchestratorFunction] | None,
     is_local: Callable[[str], bool] | None,
 ) -> Episode:
     state = episode.before if episode.before is not None else runtime_state([])

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._screening import abandon_delay
 from durable_storage.worker._visibility import HeldMessages

@@ -23,7 +23,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from durable_storage import _json
-from durable_storage._http import DurableHttpRequest, DurableHttpResponse, ManagedIdentityTokenSource
+from durable_storage._durable_http import DurableHttpRequest, DurableHttpResponse, ManagedIdentityTokenSource
 from durable_storage._storage.credentials import check_token_credential, default_token_credential
 
 __all__ = ["HttpActivity"]

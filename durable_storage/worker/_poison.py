@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from durable_storage._storage.messages import Received
+from durable_storage._runtime_state import runtime_state
+from durable_storage._storage.message_channel import Received
 from durable_storage.errors import ConflictError, MessageFormatError, StorageError
 from durable_storage.models import OrchestrationRuntimeStatus
-from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._checkpoint import checkpoint
 from durable_storage.worker._episode import failed_episode

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.errors import StorageError
 from durable_storage.taskhub import TaskHub
 from durable_storage.worker._hooks import NO_HOOKS, WorkerHooks

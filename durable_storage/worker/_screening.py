@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.history import (
     EventType,
     ExecutionStartedEvent,

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from durable_storage._storage.messages import Received
+from durable_storage._runtime_state import RuntimeState, runtime_state
+from durable_storage._storage.message_channel import Received
 from durable_storage.app import App, FunctionKind
 from durable_storage.errors import ReplayDeadlineError
 from durable_storage.history import ExecutionTerminatedEvent, HistoryEvent, TaskScheduledEvent
 from durable_storage.models import OrchestrationRuntimeStatus
-from durable_storage.runtime_state import RuntimeState, runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.telemetry import episode_trace
 from durable_storage.worker._checkpoint import instance_record

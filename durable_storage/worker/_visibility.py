@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage._storage.queues import QueueMessage
 from durable_storage.errors import ConflictError, ResourceNotFoundError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from durable_storage._messages import MessageData
+from durable_storage._envelope import MessageData
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
 from durable_storage.history import ExecutionCompletedEvent, FailureDetails, HistoryEvent

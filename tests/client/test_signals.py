@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from durable_storage import DurableOrchestrationClient, InstanceNotFoundError, InstanceStateError
-from durable_storage._messages import MessageData
+from durable_storage._envelope import MessageData
 from durable_storage.history import (
     EventRaisedEvent,
     ExecutionResumedEvent,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from durable_storage import DurableOrchestrationClient, InstanceAlreadyExistsError, InstanceNotFoundError
-from durable_storage.client._messages import start_delay
+from durable_storage.client._outgoing import start_delay
 from durable_storage.history import ExecutionStartedEvent, OrchestrationInstance
 from durable_storage.models import OrchestrationRuntimeStatus as Status
 from durable_storage.retry import FAST_RETRY

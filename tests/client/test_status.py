@@ -11,8 +11,8 @@ import re
 from datetime import datetime, timezone
 
 from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus
-from durable_storage._messages import encode_message
-from durable_storage.client._messages import start_message
+from durable_storage._envelope import encode_message
+from durable_storage.client._outgoing import start_message
 from durable_storage.models import OrchestrationRuntimeStatus as Status
 from durable_storage.taskhub import TaskHub
 

@@ -21,7 +21,7 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
 from durable_storage._storage.queues import QueueMessage
 from durable_storage.history import OrchestrationInstance, TaskCompletedEvent
 from durable_storage.taskhub import TaskHub

@@ -26,14 +26,14 @@ import durable_storage as df
 import durable_storage.client._instance_operations
 import durable_storage.client._start
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import (
+from durable_storage._envelope import (
     MAX_MESSAGE_BYTES,
     MessageData,
     decode_message,
     encode_message,
 )
 from durable_storage._storage.large import MAX_PROPERTY_BYTES
-from durable_storage.client._messages import instance_message, start_message
+from durable_storage.client._outgoing import instance_message, start_message
 from durable_storage.history import EventRaisedEvent, ExecutionStartedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until

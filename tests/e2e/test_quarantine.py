@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import (
+from durable_storage._envelope import (
     MessageData,
     TaskMessage,
     decode_message,

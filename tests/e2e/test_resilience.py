@@ -17,7 +17,7 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage.client._messages import instance_message
+from durable_storage.client._outgoing import instance_message
 from durable_storage.history import EventRaisedEvent, ExecutionTerminatedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until

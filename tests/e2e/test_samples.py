@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import durable_storage.demo as demo
+import durable_storage._demo as demo
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub, Worker
 from durable_storage.testing import unique_hub_name
 from samples import quickstart

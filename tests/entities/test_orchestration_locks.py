@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from durable_storage.entities import scheduled_name, scheduled_time_of
 from durable_storage.models import EntityId, OrchestrationRuntimeStatus
-from durable_storage.replay import ReplayResult, ScheduleTaskAction, SendEventAction, replay
+from durable_storage.replay import OrchestratorFunction, ReplayResult, ScheduleTaskAction, SendEventAction, replay
 from durable_storage.replay._context import EntityLock
 from durable_storage.testing.history import HistoryBuilder
 
@@ -27,10 +26,8 @@ FIRST = EntityId("Counter", "a")
 SECOND = EntityId("counter", "b")
 GRANT = json.dumps({"result": json.dumps("Lock Acquisition Completed")})
 
-Orchestrator = Callable[[Any], Any]
 
-
-def run(orchestrator: Orchestrator, history: HistoryBuilder) -> ReplayResult:
+def run(orchestrator: OrchestratorFunction, history: HistoryBuilder) -> ReplayResult:
     return replay(
         orchestrator, instance_id=history.instance_id, past_events=history.past, new_events=history.new_events
     )
@@ -40,7 +37,7 @@ def sends(result: ReplayResult) -> list[SendEventAction]:
     return [a for a in result.actions if isinstance(a, SendEventAction)]
 
 
-def sent_lock(orchestrator: Orchestrator) -> tuple[HistoryBuilder, SendEventAction, str]:
+def sent_lock(orchestrator: OrchestratorFunction) -> tuple[HistoryBuilder, SendEventAction, str]:
     """The history after the first episode sent the lock request, the lock action and its request id."""
     result = run(orchestrator, HistoryBuilder(ORCH).new().started("o"))
     [action] = result.actions
@@ -49,7 +46,7 @@ def sent_lock(orchestrator: Orchestrator) -> tuple[HistoryBuilder, SendEventActi
     return history.episode().new(), action, json.loads(action.input or "")["id"]
 
 
-def granted(orchestrator: Orchestrator) -> tuple[HistoryBuilder, str]:
+def granted(orchestrator: OrchestratorFunction) -> tuple[HistoryBuilder, str]:
     """The history in which the lock was requested and, in the new episode, granted."""
     history, _, request_id = sent_lock(orchestrator)
     return history.event_raised(request_id, raw=GRANT), request_id
@@ -324,7 +321,7 @@ def test_failing_on_an_unencodable_custom_status_while_holding_the_lock_releases
 DUE = datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=timezone.utc)
 
 
-def signal_at(when: Any) -> Orchestrator:
+def signal_at(when: Any) -> OrchestratorFunction:
     def orchestrator(context: Any) -> Any:
         context.signal_entity(FIRST, "add", 1, scheduled_time=when)
         return "sent"

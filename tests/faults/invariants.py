@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from durable_storage import DurableOrchestrationClient, DurableOrchestrationStatus, OrchestrationRuntimeStatus
+from durable_storage._runtime_state import runtime_state
 from durable_storage.history import EventType, ExecutionCompletedEvent, TaskCompletedEvent, TaskFailedEvent
-from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from tests.e2e.support import ledger_counts

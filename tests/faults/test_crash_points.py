@@ -37,8 +37,8 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
+from durable_storage._runtime_state import runtime_state
 from durable_storage.history import EventType
-from durable_storage.runtime_state import runtime_state
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
 from durable_storage.worker import CRASH_EXIT_CODE

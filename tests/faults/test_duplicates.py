@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData, TaskMessage, decode_message
+from durable_storage._envelope import MessageData, TaskMessage, decode_message
 from durable_storage.errors import DurableStorageError
 from durable_storage.history import OrchestrationInstance, TaskCompletedEvent, TaskScheduledEvent, TimerFiredEvent
 from durable_storage.taskhub import TaskHub

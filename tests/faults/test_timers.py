@@ -24,7 +24,7 @@ from azure.storage.queue.aio import QueueClient
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import decode_message
+from durable_storage._envelope import decode_message
 from durable_storage.history import TimerFiredEvent
 from durable_storage.replay import ReplayOptions
 from durable_storage.taskhub import TaskHub

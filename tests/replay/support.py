@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from durable_storage._messages import decode_event
+from durable_storage._envelope import decode_event
 from durable_storage.history import FailureDetails, HistoryEvent
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.replay import ReplayOptions, ReplayResult, replay

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from durable_storage._messages import MessageData, TaskMessage, encode_message, large_message_wrapper
-from durable_storage._storage.messages import Received
+from durable_storage._envelope import MessageData, TaskMessage, encode_message, large_message_wrapper
+from durable_storage._storage.message_channel import Received
 from durable_storage.errors import MessageFormatError
 from durable_storage.history import ExecutionStartedEvent, OrchestrationInstance, TaskScheduledEvent
 from durable_storage.taskhub import TaskHub

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from durable_storage import DurableOrchestrationClient
-from durable_storage._messages import partition_of
+from durable_storage._envelope import partition_of
 from durable_storage.errors import TaskHubMismatchError
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub

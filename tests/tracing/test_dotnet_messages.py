@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub, Worker
-from durable_storage._messages import (
+from durable_storage._envelope import (
     MessageData,
     TaskMessage,
     decode_message,

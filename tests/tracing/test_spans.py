@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub
-from durable_storage.client._messages import start_message
+from durable_storage.client._outgoing import start_message
 from durable_storage.clock import utcnow
 from durable_storage.history import ExecutionStartedEvent, TaskScheduledEvent
 from tests.e2e.support import reaches

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from durable_storage._datetimes import DotNetDateTime, extra_ticks
-from durable_storage._messages import encode_event
+from durable_storage._envelope import encode_event
 from durable_storage._storage.codec import LARGE_PROPERTY_COLUMNS, event_to_row, row_to_event
 from durable_storage.errors import MessageFormatError
 from durable_storage.history import (

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from durable_storage._datetimes import extra_ticks
-from durable_storage._messages import (
+from durable_storage._envelope import (
     MAX_MESSAGE_BYTES,
     MessageData,
     TaskMessage,

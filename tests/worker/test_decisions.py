@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
+from durable_storage._runtime_state import runtime_state
 from durable_storage._storage.instances_table import InstanceRecord
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage._storage.queues import QueueMessage
 from durable_storage.history import (
     ExecutionCompletedEvent,
@@ -19,7 +20,6 @@ from durable_storage.history import (
     TaskCompletedEvent,
 )
 from durable_storage.models import OrchestrationRuntimeStatus
-from durable_storage.runtime_state import runtime_state
 from durable_storage.worker._decisions import (
     OUT_OF_ORDER_GIVE_UP,
     Fate,

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from durable_storage import App
-from durable_storage._storage.messages import Received
+from durable_storage._storage.message_channel import Received
 from durable_storage.cli.hub import render_info
-from durable_storage.client._messages import instance_message
+from durable_storage.client._outgoing import instance_message
 from durable_storage.history import EventRaisedEvent
 from durable_storage.taskhub import PartitionInfo, TaskHub
 from durable_storage.testing import wait_until

@@ -16,7 +16,7 @@ from typing import Any
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage._messages import MessageData
+from durable_storage._envelope import MessageData
 from durable_storage.calls import counting
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until

@@ -1,6 +1,6 @@
 """Send and receive ``MessageData`` envelopes, with large messages behind gzip blobs (storage-layout.md §3).
 
-The envelope codec is pure (``_messages``); this module adds the I/O: the blob for a message over 45 KiB, the
+The envelope codec is pure (``_envelope``); this module adds the I/O: the blob for a message over 45 KiB, the
 wrapper that points at it, and the per-process send counter that .NET uses to break ordering ties.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, replace
 
-from durable_storage._messages import (
+from durable_storage._envelope import (
     MessageData,
     decode_message,
     encode_message,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from durable_storage._messages import MessageData, TaskMessage
+from durable_storage._envelope import MessageData, TaskMessage
 from durable_storage.history import (
     ExecutionStartedEvent,
     HistoryEvent,
