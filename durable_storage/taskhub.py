@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from durable_storage._clock import Clock, utcnow
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import StorageConnection, parse_connection_string
 from durable_storage._connection_settings import from_environment
@@ -36,7 +37,6 @@ from durable_storage._storage.message_channel import MessageChannel
 from durable_storage._storage.partitions_table import PartitionsTable
 from durable_storage._storage.quarantine_table import QuarantineTable
 from durable_storage._storage.timer_status import TimerStatusStore
-from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError, TaskHubMismatchError
 from durable_storage.retry import StorageRetryPolicy
 
@@ -140,7 +140,7 @@ class TaskHub(AsyncClosing):
             by :meth:`create_if_not_exists`, and a new hub gets 4. A count given must match an existing hub's.
         retry: the retry policy of storage calls.
         clock: where the client, the worker and the storage layer on this hub read the wall clock (a test seam:
-            ``durable_storage.clock.SkewedClock`` plays a machine whose clock is off).
+            ``durable_storage.testing.SkewedClock`` plays a machine whose clock is off).
         faults: a test seam: storage requests fail on purpose as this plan says
             (:mod:`durable_storage.testing.faults`); None (the default) sends every request as it is.
     """

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from durable_storage._clock import Clock, utcnow
 from durable_storage._names import escape_key
 from durable_storage._storage.codec import event_to_row, row_to_event
 from durable_storage._storage.large import LargeProperties, utf16_size
 from durable_storage._storage.tables import Row, Tables, Write, WriteMode
-from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConflictError
 from durable_storage.history import HistoryEvent
 

@@ -35,6 +35,7 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
+from durable_storage._clock import Clock, utcnow
 from durable_storage._connection import (
     DEV_ACCOUNT_NAME,
     DEV_PORTS,
@@ -44,7 +45,6 @@ from durable_storage._connection import (
 from durable_storage._connection_settings import from_environment
 from durable_storage._datetimes import assume_utc, utc_seconds_text
 from durable_storage._text import visible
-from durable_storage.clock import Clock, utcnow
 from durable_storage.errors import ConfigurationError, DurableStorageError, InstanceNotFoundError, TransientStorageError
 from durable_storage.models import OrchestrationRuntimeStatus
 

@@ -14,7 +14,7 @@ from durable_storage.models import DurableOrchestrationStatus, OrchestrationRunt
 
 if TYPE_CHECKING:
     from durable_storage.client import DurableOrchestrationClient
-    from durable_storage.cost import CostReport
+    from durable_storage.gate._cost import CostReport
 
 __all__ = ["cost_json", "estimate_costs", "list_table", "status_json", "status_view"]
 
@@ -62,7 +62,7 @@ def _runtime(status: DurableOrchestrationStatus) -> Text:
 
 
 def list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, CostReport] | None = None) -> Table:
-    from durable_storage.cost import cost_columns  # noqa: PLC0415 (it imports the storage SDK: not for --help)
+    from durable_storage.gate._cost import cost_columns  # noqa: PLC0415 (it imports the storage SDK: not for --help)
 
     extra = ("TRANSACTIONS", "EST. USD", "STORED") if costs else ()
     result = table("INSTANCE ID", "NAME", "STATUS", "CREATED", "LAST UPDATED", "OUTPUT", *extra)
@@ -84,7 +84,7 @@ def list_table(statuses: list[DurableOrchestrationStatus], costs: dict[str, Cost
 async def estimate_costs(
     client: DurableOrchestrationClient, statuses: list[DurableOrchestrationStatus]
 ) -> dict[str, CostReport]:
-    from durable_storage.cost import instance_cost  # noqa: PLC0415 (it imports the storage SDK: not for --help)
+    from durable_storage.gate._cost import instance_cost  # noqa: PLC0415 (it imports the storage SDK: not for --help)
 
     # Each estimate reads the instance's History, its row and its blobs: a few at a time.
     limit = asyncio.Semaphore(8)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from durable_storage.clock import Clock, SkewedClock, utcnow
+from durable_storage._clock import Clock, SkewedClock, utcnow
 
 if TYPE_CHECKING:  # the storage SDK behind them is imported only when a switch is given: not for --help
     from durable_storage.testing.faults import FaultPlan

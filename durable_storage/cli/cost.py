@@ -1,8 +1,8 @@
 """``durable-storage cost ID [--prices FILE.json] [--json]``: an instance's storage transactions, price and bytes.
 
-The transactions are estimated from the instance's history (the model is :mod:`durable_storage.cost`'s), priced
-with the default list prices or those in ``--prices`` (a JSON object of some of :class:`~durable_storage.cost.Prices`'
-keys, e.g. ``{"table_per_10k": 0.0004}``). Reads only.
+The transactions are estimated from the instance's history (the model of :mod:`durable_storage.gate`'s cost report),
+priced with the default list prices or those in ``--prices`` (a JSON object of some of
+:class:`~durable_storage.gate.Prices`' keys, e.g. ``{"table_per_10k": 0.0004}``). Reads only.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from durable_storage.cli.history import existing_hub
 from durable_storage.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from durable_storage.cost import CostReport, Prices
+    from durable_storage.gate._cost import CostReport, Prices
 
 __all__ = ["cost_command"]
 
@@ -57,7 +57,7 @@ def cost_command(cli: CliContext, /, instance_id: str, prices_file: Path | None,
 
 
 def _prices(path: Path) -> Prices:
-    from durable_storage.cost import Prices  # noqa: PLC0415 (the storage SDK: not for --help)
+    from durable_storage.gate._cost import Prices  # noqa: PLC0415 (the storage SDK: not for --help)
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -70,14 +70,14 @@ def _prices(path: Path) -> Prices:
 
 
 async def _cost(cli: CliContext, instance_id: str, prices: Prices | None) -> CostReport:
-    from durable_storage.cost import instance_cost  # noqa: PLC0415 (the storage SDK: not for --help)
+    from durable_storage.gate._cost import instance_cost  # noqa: PLC0415 (the storage SDK: not for --help)
 
     async with existing_hub(cli) as hub:
         return await instance_cost(hub, instance_id, prices=prices)
 
 
 def _print(report: CostReport) -> None:
-    from durable_storage.cost import format_bytes, format_usd  # noqa: PLC0415 (the storage SDK: not for --help)
+    from durable_storage.gate._cost import format_bytes, format_usd  # noqa: PLC0415 (the storage SDK: not for --help)
 
     echo(
         f"instance {report.instance_id}: {report.name or '?'}, {report.runtime_status or 'status unknown'}, "

@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
+from durable_storage._clock import utcnow
 from durable_storage._names import TaskHubNames
 from durable_storage.cli._common import (
     EXIT_NOT_FOUND,
@@ -27,7 +28,6 @@ from durable_storage.cli._common import (
     table,
     text,
 )
-from durable_storage.clock import utcnow
 
 if TYPE_CHECKING:
     from durable_storage.taskhub import PartitionInfo, TaskHub, TaskHubInfo

@@ -9,6 +9,7 @@ and writes rows. Messages go to the instance's control queue; the worker applies
 
 from __future__ import annotations
 
+from durable_storage._clock import Clock, utcnow
 from durable_storage._closing import AsyncClosing
 from durable_storage._connection import (
     DEFAULT_CONNECTION_SETTING,
@@ -26,7 +27,6 @@ from durable_storage.client._management import DEFAULT_MANAGEMENT_BASE_URL, chec
 from durable_storage.client._purge import PurgeOperations
 from durable_storage.client._quarantine import QuarantineOperations
 from durable_storage.client._status_queries import StatusQueries
-from durable_storage.clock import Clock, utcnow
 from durable_storage.retry import StorageRetryPolicy
 from durable_storage.taskhub import DEFAULT_TASK_HUB, TaskHub
 

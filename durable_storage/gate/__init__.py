@@ -14,15 +14,20 @@ sequence number where history and code part ways, what history recorded and what
 The command line is ``durable-storage replay MODULE:APP`` (exit code 1 on any failure, for CI), and
 ``durable-storage history ID --export F`` / ``durable-storage replay MODULE:APP --from-file F`` take a history
 to a bug report and back.
+
+The cost report (``durable-storage cost ID``) lives here too: what an instance cost in storage transactions,
+estimated from its history and priced with :class:`Prices`.
 """
 
 from durable_storage.gate._compare import check_history, describe_action, describe_completion
+from durable_storage.gate._cost import CostReport, Prices, TransactionLine, instance_cost
 from durable_storage.gate._export import EXPORT_FORMAT, ExportedHistory, event_from_json, read_exports, write_exports
 from durable_storage.gate._hub import IN_FLIGHT, check_histories, check_hub, export_instance
 from durable_storage.gate._report import GateFailure, GateReport, InstanceCheck, NameSummary, Outcome
 
 __all__ = [
     "EXPORT_FORMAT",
+    "CostReport",
     "IN_FLIGHT",
     "ExportedHistory",
     "GateFailure",
@@ -30,6 +35,8 @@ __all__ = [
     "InstanceCheck",
     "NameSummary",
     "Outcome",
+    "Prices",
+    "TransactionLine",
     "check_histories",
     "check_history",
     "check_hub",
@@ -37,6 +44,7 @@ __all__ = [
     "describe_completion",
     "event_from_json",
     "export_instance",
+    "instance_cost",
     "read_exports",
     "write_exports",
 ]

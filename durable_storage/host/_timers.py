@@ -34,8 +34,8 @@ from datetime import datetime, tzinfo
 from types import TracebackType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from durable_storage._clock import Clock
 from durable_storage._storage.timer_status import ScheduleStatus, StoredScheduleStatus, TimerStatusStore
-from durable_storage.clock import Clock
 from durable_storage.errors import ConfigurationError, StorageError
 from durable_storage.host._cron import CronSchedule, IntervalSchedule, parse_schedule
 from durable_storage.taskhub import TaskHub

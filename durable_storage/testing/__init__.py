@@ -9,11 +9,13 @@ Unit tests, no storage:
 - :func:`run_entity` runs an entity over a list of operations and returns its state and each result.
 
 Integration tests, on a real Azurite: :class:`Azurite` starts a throwaway one, :func:`throwaway_hub` creates a task
-hub for one test, :func:`wait_until` waits on a condition instead of sleeping. The pytest plugin
+hub for one test, :func:`wait_until` waits on a condition instead of sleeping, :class:`SkewedClock` plays a machine
+whose clock is off (``TaskHub(clock=SkewedClock(120))``, a test seam). The pytest plugin
 ``durable_storage.testing.pytest_plugin`` turns these into the fixtures ``azurite_connection_string`` and
 ``task_hub`` (enable it with ``pytest_plugins = ["durable_storage.testing.pytest_plugin"]`` in ``conftest.py``).
 """
 
+from durable_storage._clock import SkewedClock
 from durable_storage.testing.azurite import Azurite, AzuriteError, azurite_listening
 from durable_storage.testing.entities import EntityResult, Operation, OperationResult, run_entity
 from durable_storage.testing.history import HistoryBuilder
@@ -30,6 +32,7 @@ __all__ = [
     "OperationResult",
     "OrchestratorResult",
     "ScheduledWork",
+    "SkewedClock",
     "ThrowawayHub",
     "WorkKind",
     "azurite_listening",

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from durable_storage._clock import utcnow
 from durable_storage._datetimes import format_datetime, parse_datetime
 from durable_storage._names import unescape_key
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage.client import DurableOrchestrationClient
 from durable_storage.client._queries import InstanceQuery
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import DurableOrchestrationStatus
 from durable_storage.web._params import InstanceFilter

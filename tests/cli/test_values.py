@@ -8,8 +8,8 @@ import click
 import pytest
 from rich.text import Text
 
+from durable_storage._clock import utcnow
 from durable_storage.cli._common import JsonValue, StatusList, TimeValue, plain_text, table
-from durable_storage.clock import utcnow
 from durable_storage.models import OrchestrationRuntimeStatus as Status
 
 

@@ -234,7 +234,7 @@ def started_at(context: df.DurableOrchestrationContext) -> Any:
 
 @app.activity_trigger(input_name="ignored")
 def real_time(ignored: Any) -> float:
-    """The machine's own wall clock (``time.time()``), which a skewed ``durable_storage.clock`` does not shift."""
+    """The machine's own wall clock (``time.time()``), which a skewed ``durable_storage._clock`` does not shift."""
     return time.time()
 
 

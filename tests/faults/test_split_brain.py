@@ -29,7 +29,7 @@ import pytest
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker, WorkerOptions
-from durable_storage.clock import utcnow
+from durable_storage._clock import utcnow
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until

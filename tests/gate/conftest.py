@@ -2,7 +2,7 @@
 
 One hub per test module: a worker of ``v1`` starts three orders that stop at ``wait_for_external_event("approved")``
 (in flight) and one that is approved and completes; then the worker stops, and every test only reads. The client's
-and the worker's hub reads a clock two hours behind (``durable_storage.clock.SkewedClock``), so the recorded
+and the worker's hub reads a clock two hours behind (``durable_storage._clock.SkewedClock``), so the recorded
 episodes happened two hours before any test replays them, as in a deployment that comes after the orders were
 placed.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage.clock import SkewedClock
+from durable_storage._clock import SkewedClock
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until

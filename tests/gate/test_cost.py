@@ -13,8 +13,8 @@ import pytest
 from durable_storage import App, DurableOrchestrationClient, Worker
 from durable_storage.__main__ import main
 from durable_storage._storage.tables import Row
-from durable_storage.cost import CostReport, Prices, cost_columns, entity_size, instance_cost, transactions_usd
 from durable_storage.errors import ConfigurationError, InstanceNotFoundError
+from durable_storage.gate._cost import CostReport, Prices, cost_columns, entity_size, instance_cost, transactions_usd
 from durable_storage.taskhub import TaskHub
 from tests.e2e.support import fast_options
 

@@ -15,7 +15,7 @@ import pytest
 
 from durable_storage import App, OrchestrationRuntimeStatus
 from durable_storage.__main__ import main
-from durable_storage.clock import utcnow
+from durable_storage._clock import utcnow
 from durable_storage.errors import ConfigurationError, ResourceNotFoundError
 from durable_storage.gate import GateReport, check_histories, check_hub, export_instance, read_exports
 from durable_storage.taskhub import TaskHub

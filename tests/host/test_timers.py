@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
+from durable_storage._clock import utcnow
 from durable_storage._storage.timer_status import ScheduleStatus
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConfigurationError
 from durable_storage.host._timers import TimerRunner, TimerTrigger, local_zone, resolve_settings
 from durable_storage.retry import FAST_RETRY

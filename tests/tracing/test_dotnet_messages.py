@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanContext, TraceFlags, TraceState
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub, Worker
+from durable_storage._clock import utcnow
 from durable_storage._envelope import (
     MessageData,
     TaskMessage,
@@ -27,7 +28,6 @@ from durable_storage._envelope import (
     encode_message,
     with_parent_trace_context,
 )
-from durable_storage.clock import utcnow
 from durable_storage.history import (
     DistributedTraceContext,
     ExecutionStartedEvent,

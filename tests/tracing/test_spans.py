@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, TaskHub
+from durable_storage._clock import utcnow
 from durable_storage.client._outgoing import start_message
-from durable_storage.clock import utcnow
 from durable_storage.history import ExecutionStartedEvent, TaskScheduledEvent
 from tests.e2e.support import reaches
 from tests.tracing.support import attribute, by_episode, ended, parent_id, span_id, spans_of, trace_id, traceparent

@@ -16,7 +16,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracerProvider, TracerProvider
 
-from durable_storage.clock import utcnow
+from durable_storage._clock import utcnow
 from durable_storage.history import TaskScheduledEvent
 from durable_storage.telemetry import activity_trace, episode_trace, start_trace, use_tracer_provider
 from tests.e2e.support import REPO_ROOT

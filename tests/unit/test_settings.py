@@ -11,8 +11,8 @@ import pytest
 from durable_storage import ReplayOptions, WorkerOptions
 from durable_storage.__main__ import main
 from durable_storage._storage.faults import FaultRule
-from durable_storage.cost import Prices
 from durable_storage.errors import ConfigurationError
+from durable_storage.gate._cost import Prices
 from durable_storage.models import RetryOptions
 from durable_storage.retry import StorageRetryPolicy
 

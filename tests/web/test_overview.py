@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from durable_storage._clock import utcnow
 from durable_storage._storage.instances_table import InstanceRecord
 from durable_storage._storage.tables import WriteMode
-from durable_storage.clock import utcnow
 from durable_storage.errors import ConfigurationError
 from durable_storage.models import OrchestrationRuntimeStatus
 from durable_storage.web import _overview

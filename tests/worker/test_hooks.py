@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage.clock import SkewedClock, utcnow
+from durable_storage._clock import SkewedClock, utcnow
 from durable_storage.errors import ConfigurationError
 from durable_storage.retry import FAST_RETRY
 from durable_storage.taskhub import TaskHub

@@ -13,7 +13,7 @@ from typing import Any
 
 import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus, Worker
-from durable_storage.clock import utcnow
+from durable_storage._clock import utcnow
 from durable_storage.history import EventRaisedEvent, OrchestratorCompletedEvent, OrchestratorStartedEvent
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import wait_until
