@@ -21,7 +21,7 @@ import pytest
 
 from durable_storage.taskhub import TaskHub
 from durable_storage.testing import unique_hub_name
-from tests.e2e.support import REPO_ROOT, die_with_parent
+from tests.e2e.support import REPO_ROOT, die_with_parent, run_program
 
 README = REPO_ROOT / "README.md"
 _FENCE = re.compile(r"^```python([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -63,15 +63,9 @@ async def test_a_runnable_block_runs_as_pasted(block: Block, connection_string: 
     environment = {**os.environ, "AzureWebJobsStorage": connection_string, "DURABLE_TASK_HUB": hub_name}
     worker = await _start_worker(block.option("worker"), environment)
     try:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, str(program)),
-            cwd=tmp_path,
-            env=environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            preexec_fn=die_with_parent,
+        code, stdout, stderr = await run_program(
+            sys.executable, str(program), cwd=tmp_path, env=environment, timeout=120
         )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     finally:
         if worker is not None:
             worker.terminate()
@@ -79,9 +73,9 @@ async def test_a_runnable_block_runs_as_pasted(block: Block, connection_string: 
         async with TaskHub.from_connection_string(connection_string, task_hub=hub_name) as hub:
             await hub.delete()
 
-    assert process.returncode == 0, f"README.md line {block.line}:\n{stderr.decode()}"
+    assert code == 0, f"README.md line {block.line}:\n{stderr}"
     expected = block.option("expect")
-    assert expected is None or expected in stdout.decode(), stdout.decode()
+    assert expected is None or expected in stdout, stdout
 
 
 async def _start_worker(target: str | None, environment: dict[str, str]) -> asyncio.subprocess.Process | None:

@@ -15,11 +15,10 @@ from pathlib import Path
 import click
 
 from durable_storage.cli._common import EXIT_USAGE, fail, run
+from durable_storage.cli.serve import checked_token, token_option
 from durable_storage.errors import ConfigurationError
 
 __all__ = ["host_command"]
-
-_SETTING = "DURABLE_STORAGE_TOKEN"
 
 
 async def _host(
@@ -58,26 +57,12 @@ async def _host(
 )
 @click.option("--no-worker", is_flag=True, help="Serve HTTP only; run no orchestrations, activities or entities.")
 @click.option("--skip-unsupported", is_flag=True, help="Start without the functions whose triggers we lack.")
-@click.option(
-    "--token",
-    envvar=_SETTING,
-    default=None,
-    show_envvar=True,
-    help="Require 'Authorization: Bearer TOKEN' (or ?token=TOKEN) on every request; needed off loopback.",
-)
+@token_option
 def host_command(
     app_dir: Path, *, host: str, port: int | None, no_worker: bool, skip_unsupported: bool, token: str | None
 ) -> None:
     """Run the Functions app in APP_DIR (default: here): HTTP triggers, webhooks, dashboard and a worker."""
-    from durable_storage.web import is_loopback  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
-
-    token = token or None
-    if token is None and not is_loopback(host):
-        fail(
-            f"--host {host} is not a loopback address: pass --token (or set {_SETTING}), or anyone who can "
-            "reach it could run the app's functions and start, terminate and purge instances",
-            EXIT_USAGE,
-        )
+    token = checked_token(host, token, exposed="run the app's functions and start, terminate and purge instances")
     try:
         run(_host(app_dir, host=host, port=port, worker=not no_worker, skip_unsupported=skip_unsupported, token=token))
     except ConfigurationError as error:

@@ -19,9 +19,35 @@ from durable_storage.errors import ConfigurationError
 if TYPE_CHECKING:
     from durable_storage.client import DurableOrchestrationClient
 
-__all__ = ["serve_command"]
+__all__ = ["checked_token", "serve_command", "token_option"]
 
 _SETTING = "DURABLE_STORAGE_TOKEN"  # the environment variable that can hold the token
+
+token_option = click.option(
+    "--token",
+    envvar=_SETTING,
+    default=None,
+    show_envvar=True,
+    help="Require 'Authorization: Bearer TOKEN' (or ?token=TOKEN) on every request; needed off loopback.",
+)
+"""``--token`` of the commands that serve HTTP (``serve``, ``host``)."""
+
+
+def checked_token(host: str, token: str | None, *, exposed: str) -> str | None:
+    """The token (None for an empty one); exits 2 when ``host`` is not loopback and there is none.
+
+    ``exposed``: what anyone reaching the address could do, for the message.
+    """
+    from durable_storage.web import is_loopback  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
+
+    token = token or None
+    if token is None and not is_loopback(host):
+        fail(
+            f"--host {host} is not a loopback address: pass --token (or set {_SETTING}), or anyone who can "
+            f"reach it could {exposed}",
+            EXIT_USAGE,
+        )
+    return token
 
 
 async def _serve(client: DurableOrchestrationClient, host: str, port: int, token: str | None) -> None:
@@ -46,25 +72,11 @@ async def _serve(client: DurableOrchestrationClient, host: str, port: int, token
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=7071, show_default=True, help="0 picks a free port.")
-@click.option(
-    "--token",
-    envvar=_SETTING,
-    default=None,
-    show_envvar=True,
-    help="Require 'Authorization: Bearer TOKEN' (or ?token=TOKEN) on every request; needed off loopback.",
-)
+@token_option
 @pass_cli
 def serve_command(cli: CliContext, /, host: str, port: int, token: str | None) -> None:
     """Serve the Durable Functions HTTP API and a dashboard of the task hub until SIGINT or SIGTERM."""
-    from durable_storage.web import is_loopback  # noqa: PLC0415 (aiohttp and the storage SDK: not for --help)
-
-    token = token or None
-    if token is None and not is_loopback(host):
-        fail(
-            f"--host {host} is not a loopback address: pass --token (or set {_SETTING}), or anyone who can "
-            "reach it could start, terminate and purge instances",
-            EXIT_USAGE,
-        )
+    token = checked_token(host, token, exposed="start, terminate and purge instances")
     try:
         client = cli.client()
     except ConfigurationError as error:

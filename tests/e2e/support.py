@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import json
@@ -69,6 +70,20 @@ async def reaches(client: DurableOrchestrationClient, instance_id: str, status: 
 def die_with_parent() -> None:
     """In a child process before exec: a test run that dies (even by SIGKILL) takes the child with it."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+async def run_program(*command: str, cwd: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str, str]:
+    """Run ``command`` to its end (within ``timeout`` seconds): its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout)
+    return process.returncode, stdout.decode(), stderr.decode()
 
 
 class WorkerProcess:

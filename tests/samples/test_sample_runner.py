@@ -17,7 +17,7 @@ import durable_storage as df
 from durable_storage import DurableOrchestrationClient, OrchestrationRuntimeStatus
 from durable_storage.taskhub import TaskHub
 from samples import _run, human_interaction, quickstart
-from tests.e2e.support import REPO_ROOT, die_with_parent
+from tests.e2e.support import REPO_ROOT, run_program
 
 
 @pytest.fixture
@@ -30,20 +30,14 @@ def on_test_hub(monkeypatch: pytest.MonkeyPatch, connection_string: str, hub: Ta
 async def test_a_sample_runs_on_a_hub_of_its_own_unless_one_is_named(connection_string: str) -> None:
     environment = {**os.environ, "AzureWebJobsStorage": connection_string}
     environment.pop("DURABLE_TASK_HUB", None)
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "samples.quickstart"),
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
+    code, _, stderr = await run_program(
+        sys.executable, "-m", "samples.quickstart", cwd=REPO_ROOT, env=environment, timeout=60
     )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     own = TaskHub.from_connection_string(connection_string, task_hub="SampleQuickstart")
     async with own, DurableOrchestrationClient.from_connection_string(connection_string, task_hub=own.name) as client:
         try:
-            assert process.returncode == 0, stderr.decode()
-            assert "task hub SampleQuickstart (set DURABLE_TASK_HUB for another)" in stderr.decode()
+            assert code == 0, stderr
+            assert "task hub SampleQuickstart (set DURABLE_TASK_HUB for another)" in stderr
             runs = [s for s in await client.get_status_all() if s.name == "hello_orchestrator"]
             assert [s.runtime_status for s in runs] == [OrchestrationRuntimeStatus.Completed]
         finally:

@@ -7,7 +7,6 @@ statuses and outputs, their histories and the entities' state. One test runs a s
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -35,7 +34,7 @@ from samples import (
     retries_and_compensation,
     sub_orchestrations,
 )
-from tests.e2e.support import REPO_ROOT, die_with_parent, events, fast_options, names
+from tests.e2e.support import REPO_ROOT, events, fast_options, names, run_program
 
 Completed = OrchestrationRuntimeStatus.Completed
 Failed = OrchestrationRuntimeStatus.Failed
@@ -90,22 +89,16 @@ async def test_the_quickstart_runs_as_a_program_on_the_given_account_and_hub(
     client: DurableOrchestrationClient, connection_string: str, hub: TaskHub
 ) -> None:
     environment = {**os.environ, "AzureWebJobsStorage": connection_string, "DURABLE_TASK_HUB": hub.name}
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "samples.quickstart"),
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
+    code, stdout, stderr = await run_program(
+        sys.executable, "-m", "samples.quickstart", cwd=REPO_ROOT, env=environment, timeout=60
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
 
-    assert process.returncode == 0, stderr.decode()
-    assert stdout.decode().splitlines() == [
+    assert code == 0, stderr
+    assert stdout.splitlines() == [
         "function chaining: hello_orchestrator Completed: ['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']"
     ]
     # It used the test's Azurite (no Azurite of its own) and the hub DURABLE_TASK_HUB named.
-    assert "Starting Azurite" not in stderr.decode()
+    assert "Starting Azurite" not in stderr
     [run] = await instances_of(client, "hello_orchestrator")
     assert (run.runtime_status, run.output) == (Completed, quickstart.EXPECTED)
 
