@@ -188,7 +188,7 @@ class FunctionsHost:
         if timers:
             host_id = settings.host_id or _default_host_id(self.app_dir)
             await self._stack.enter_async_context(TimerRunner(timers, hub=client.task_hub, host_id=host_id))
-        _log.info("host of %s serving on %s, task hub %s", self.app_dir, self.url, hub)
+        _log.info("host of %s serving on %s, task hub %s", self.app_dir.resolve(), self.url, hub)
 
     async def _listen(self, app: web.Application, sock: socket.socket) -> web.AppRunner:
         runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
